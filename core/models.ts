@@ -1,0 +1,129 @@
+/**
+ * Domain models shared by the Lambda tasks, the state machines, the CLI and
+ * the lab. Validation patterns live here once; SSM documents repeat them as
+ * `allowedPattern` and a test keeps the two in step.
+ */
+import { z } from 'zod';
+
+export const SERVICES = ['api-service', 'data-service', 'data-service-sidecar'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+/** A pinned release tag. `latest` and anything not semver-shaped is refused. */
+export const VERSION_PATTERN = /^v?[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(-[0-9A-Za-z]{1,20}(\.[0-9A-Za-z]{1,20}){0,3})?$/;
+/** Host, fleet and rollout ids: lower-case slugs, no leading dash. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+/** EC2 instance ids and SSM managed-instance ids (hybrid activations). */
+export const INSTANCE_ID_PATTERN = /^(i|mi)-[0-9a-f]{8,17}$/;
+/** Absolute path; no segment may start with a dot, so `..` and `.` are impossible. */
+export const COMPOSE_DIR_PATTERN = /^(\/[A-Za-z0-9_][A-Za-z0-9._-]{0,63}){1,16}$/;
+export const HEALTH_URL_PATTERN = /^https?:\/\/[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?(\/[A-Za-z0-9._~/-]{0,200})?$/;
+export const SHA256_PATTERN = /^[a-f0-9]{64}$/;
+/** Free text that is stored and logged but never reaches a shell. */
+export const REASON_PATTERN = /^[\x20-\x7E]{1,500}$/;
+
+const patterned = (re: RegExp, what: string) =>
+  z.string().regex(re, { message: `${what} must match ${re.source}` });
+
+export const Version = patterned(VERSION_PATTERN, 'version').refine((v) => v.toLowerCase() !== 'latest', {
+  message: 'version must be a pinned release tag, never latest',
+});
+export const HostId = patterned(ID_PATTERN, 'host id');
+export const FleetId = patterned(ID_PATTERN, 'fleet id');
+export const RolloutId = patterned(ID_PATTERN, 'rollout id');
+export const InstanceId = patterned(INSTANCE_ID_PATTERN, 'instance id');
+export const ComposeDir = patterned(COMPOSE_DIR_PATTERN, 'compose dir');
+export const HealthUrl = patterned(HEALTH_URL_PATTERN, 'health URL');
+export const Sha256 = patterned(SHA256_PATTERN, 'sha256');
+export const Reason = patterned(REASON_PATTERN, 'reason');
+
+export const Tier = z.enum(['staging', 'production']);
+export const DatabaseMode = z.enum(['embedded', 'external']);
+export type Tier = z.infer<typeof Tier>;
+export type DatabaseMode = z.infer<typeof DatabaseMode>;
+
+export const HOST_STEPS = [
+  'preflight',
+  'backup',
+  'pull-images',
+  'pin-tags',
+  'restart',
+  'watch-schema',
+  'health-check',
+  'restore',
+  'inventory',
+] as const;
+export const HostStep = z.enum(HOST_STEPS);
+export type HostStep = z.infer<typeof HostStep>;
+
+/** Outcome classification of a host run (issue: per-host upgrade). */
+export const RUN_OUTCOMES = [
+  'succeeded',
+  'noop',
+  'unreachable',
+  'preflight-failed',
+  'backup-failed',
+  'pull-failed',
+  'schema-sync-failed',
+  'unhealthy',
+  'timed-out',
+  'restored',
+  'rollback-failed',
+  'refused',
+] as const;
+export const RunOutcome = z.enum(RUN_OUTCOMES);
+export type RunOutcome = z.infer<typeof RunOutcome>;
+
+/**
+ * What the state machines carry through every task of one host run. Made by
+ * the begin-run task from the registry; never holds a secret.
+ */
+export const HostRunContext = z.object({
+  runId: z.string().uuid(),
+  kind: z.enum(['upgrade', 'rollback']),
+  hostId: HostId,
+  fleetId: FleetId,
+  instanceId: InstanceId,
+  composeDir: ComposeDir,
+  healthUrl: HealthUrl,
+  mode: DatabaseMode,
+  /** Version recorded as running before the run, null when never observed. */
+  fromVersion: Version.nullable(),
+  targetVersion: Version,
+  rolloutId: RolloutId.nullable(),
+  /** Fencing token of the host lease this run holds. */
+  leaseToken: z.number().int().positive(),
+  /** Epoch ms when the run started; SSM ListCommands look-ups start here. */
+  startedAt: z.number().int(),
+});
+export type HostRunContext = z.infer<typeof HostRunContext>;
+
+/** SSM command as sent for one step; carried from send-step to poll-step. */
+export const SentCommand = z.object({
+  step: HostStep,
+  commandId: z.string().min(1),
+  instanceId: InstanceId,
+  documentName: z.string().min(1),
+  sentAt: z.number().int(),
+  /** Epoch ms after which poll-step reports TimedOut even if SSM still says InProgress. */
+  deadline: z.number().int(),
+});
+export type SentCommand = z.infer<typeof SentCommand>;
+
+export const STEP_STATUSES = ['Pending', 'Success', 'Failed', 'TimedOut', 'Undeliverable', 'Cancelled'] as const;
+export const StepStatus = z.enum(STEP_STATUSES);
+export type StepStatus = z.infer<typeof StepStatus>;
+
+/** What poll-step returns; Choice states branch on `status`. */
+export const StepOutcome = z.object({
+  step: HostStep,
+  status: StepStatus,
+  commandId: z.string(),
+  /** The script's JSON result line, when it printed one. */
+  result: z.record(z.string(), z.unknown()).nullable(),
+  /** `error` code from the result line, or an SSM-level reason (e.g. `agent-offline`). */
+  error: z.string().nullable(),
+  message: z.string().nullable(),
+  /** Where the full stdout/stderr are (s3://...), when SSM wrote them. */
+  outputUri: z.string().nullable(),
+});
+export type StepOutcome = z.infer<typeof StepOutcome>;
