@@ -66,6 +66,7 @@ export const RUN_OUTCOMES = [
   'schema-sync-failed',
   'unhealthy',
   'timed-out',
+  'license-expired',
   'restored',
   'rollback-failed',
   'refused',

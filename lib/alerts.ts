@@ -1,0 +1,20 @@
+import { Validations } from 'aws-cdk-lib';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+/** The topic operators subscribe to: rollback failures, halted rollouts, drift. */
+export class AlertTopic extends Construct {
+  readonly topic: Topic;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const key = new Key(this, 'Key', { enableKeyRotation: true, description: 'fleetwave alert topic' });
+    this.topic = new Topic(this, 'Topic', {
+      displayName: 'fleetwave alerts',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    Validations.of(this.topic).acknowledge({ id: 'AwsSolutions-SNS2', reason: 'Encrypted with a customer managed KMS key.' });
+  }
+}

@@ -1,0 +1,77 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { IVpc } from 'aws-cdk-lib/aws-ec2';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { HostRollback } from '../state-machines/host-rollback';
+import { HostUpgrade } from '../state-machines/host-upgrade';
+import { AlertTopic } from './alerts';
+import { BackupBucket } from './backup-bucket';
+import { HostDocuments } from './host-documents';
+import { RegistryDatabase } from './registry-database';
+import { TaskFunctions } from './task-functions';
+
+export interface FleetwaveStackProps extends StackProps {
+  /** Use an existing PostgreSQL (ARN of an RDS-format secret) instead of making Aurora. */
+  readonly registrySecretArn?: string;
+  readonly vpc?: IVpc;
+  /** Tag key that marks a managed host; SendCommand is refused on untagged instances. */
+  readonly fleetTagKey?: string;
+  /** Prefix of the SSM document names. */
+  readonly documentPrefix?: string;
+  /** How often running SSM commands are polled. */
+  readonly pollInterval?: Duration;
+}
+
+/**
+ * fleetwave on AWS: backup bucket, host documents, task functions, registry,
+ * alert topic, and the host workflows.
+ */
+export class FleetwaveStack extends Stack {
+  readonly hostUpgrade: HostUpgrade;
+  readonly hostRollback: HostRollback;
+  readonly functions: TaskFunctions;
+  readonly backups: BackupBucket;
+  readonly alerts: AlertTopic;
+
+  constructor(scope: Construct, id: string, props: FleetwaveStackProps = {}) {
+    super(scope, id, props);
+    const fleetTagKey = props.fleetTagKey ?? 'fleetwave:fleet';
+    this.backups = new BackupBucket(this, 'Backups');
+    this.alerts = new AlertTopic(this, 'Alerts');
+    const registry = new RegistryDatabase(this, 'Registry', {
+      existingSecret: props.registrySecretArn ? Secret.fromSecretCompleteArn(this, 'RegistrySecret', props.registrySecretArn) : undefined,
+      vpc: props.vpc,
+    });
+    const documents = new HostDocuments(this, 'HostDocuments', { prefix: props.documentPrefix ?? 'Fleetwave-' });
+    this.functions = new TaskFunctions(this, 'Tasks', {
+      backups: this.backups,
+      documents,
+      registry,
+      alerts: this.alerts.topic,
+      fleetTagKey,
+    });
+
+    const workflowLogs = new LogGroup(this, 'WorkflowLogs', {
+      retention: RetentionDays.ONE_YEAR,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.hostRollback = new HostRollback(this, 'HostRollback', {
+      functions: this.functions,
+      logGroup: workflowLogs,
+      pollInterval: props.pollInterval,
+    });
+    this.hostUpgrade = new HostUpgrade(this, 'HostUpgrade', {
+      functions: this.functions,
+      rollback: this.hostRollback.stateMachine,
+      logGroup: workflowLogs,
+      pollInterval: props.pollInterval,
+    });
+
+    new CfnOutput(this, 'HostUpgradeArn', { value: this.hostUpgrade.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'HostRollbackArn', { value: this.hostRollback.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'BackupBucketName', { value: this.backups.bucket.bucketName });
+    new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'RegistrySecretArn', { value: registry.secret.secretArn });
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * HostRollback — restore one host from a backup.
+ *
+ * Input (Step Functions console, CLI, or HostUpgrade's restore branch):
+ *   {"hostId": "acme-prod-1", "reason": "data looks wrong after 1.6.0"}
+ *   {"hostId": "acme-prod-1", "backupId": "9b2f…", "reason": "..."}
+ *   {"hostId": "acme-prod-1", "toVersion": "1.4.0", "reason": "..."}
+ * Without backupId/toVersion the latest verified backup taken before the last
+ * upgrade is used; with toVersion, the latest verified backup taken at that
+ * version. HostUpgrade adds parentRunId + leaseToken so the child works under
+ * the parent's lease instead of being refused by it.
+ *
+ * Steps:
+ *   1. Init            keep the input
+ *   2. BeginRollback   begin-run {kind:"rollback"}: validate, choose the backup
+ *                      (must be verified), take (or inherit) the lease, create the run.
+ *                      Refusals (unknown host/backup, host locked) → Refused.
+ *   3. Restore         SSM Fleetwave-Restore: download and verify sha256 + listing
+ *                      before touching anything, stop, restore config + data, start.
+ *   4. Verify          SSM Fleetwave-HealthCheck at the backup's version.
+ *   5. FinishRestored  finish-run: outcome succeeded (rollback), lease released.
+ *   F. FinishFailed    finish-run: outcome rollback-failed, host quarantined (stays
+ *                      locked), alert published; the execution fails with RollbackFailed.
+ *
+ * Output: {"status": "restored", "hostId", "version", "backupId", "runId"}
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { Choice, DefinitionBody, Fail, JsonPath, LogLevel, Pass, StateMachine, StateMachineType, Succeed, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
+import { lambdaTask } from './task-policy';
+
+export interface HostRollbackFunctions extends HostStepFunctions {
+  readonly beginRun: IFunction;
+  readonly finishRun: IFunction;
+}
+
+export interface HostRollbackProps {
+  readonly functions: HostRollbackFunctions;
+  readonly logGroup: ILogGroup;
+  readonly pollInterval?: Duration;
+  readonly stateMachineName?: string;
+}
+
+export class HostRollback extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: HostRollbackProps) {
+    super(scope, id);
+    const fns = props.functions;
+    const pollInterval = props.pollInterval ?? Duration.seconds(5);
+
+    const finish = (name: string, outcome: string) =>
+      lambdaTask(this, name, {
+        fn: fns.finishRun,
+        comment: `Record the rollback's end (${outcome})`,
+        payload: TaskInput.fromObject({
+          'run.$': '$.run',
+          'request.$': '$.input',
+          outcome,
+          failedStep: null,
+          'verdict.$': '$.verdict',
+          'error.$': '$.error',
+          'backup.$': '$.backup',
+          'executionArn.$': '$$.Execution.Id',
+        }),
+        resultPath: '$.summary',
+        timeout: Duration.seconds(60),
+      });
+
+    const rollbackFailed = new Fail(this, 'RollbackFailed', {
+      error: 'RollbackFailed',
+      cause: 'restoring the backup failed: the host is quarantined (locked) and an alert was sent',
+    });
+    const finishBroken = new Fail(this, 'FinishRunFailed', {
+      error: 'FinishRunFailed',
+      cause: 'finish-run could not record the outcome; the host must be checked by hand',
+    });
+    const finishFailed = finish('FinishRollbackFailed', 'rollback-failed');
+    finishFailed.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
+    finishFailed.next(rollbackFailed);
+
+    const refused = new Fail(this, 'Refused', {
+      errorPath: JsonPath.stringAt('$.error.Error'),
+      causePath: JsonPath.stringAt('$.error.Cause'),
+    });
+
+    const init = new Pass(this, 'Init', {
+      parameters: { 'input.$': '$', backup: null, steps: {}, verdict: null, error: null },
+    });
+    const begin = lambdaTask(this, 'BeginRollback', {
+      fn: fns.beginRun,
+      comment: 'Validate, choose a verified backup, take or inherit the host lease, create the run',
+      payload: TaskInput.fromObject({ kind: 'rollback', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
+      resultSelector: { 'run.$': '$.run', 'backup.$': '$.backup' },
+      resultPath: '$.begun',
+      timeout: Duration.seconds(60),
+    });
+    begin.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.error' });
+    const unpack = new Pass(this, 'UseBackup', {
+      parameters: {
+        'input.$': '$.input',
+        'run.$': '$.begun.run',
+        'backup.$': '$.begun.backup',
+        'steps.$': '$.steps',
+        'verdict.$': '$.verdict',
+        'error.$': '$.error',
+      },
+    });
+
+    const restore = new HostStepStates(this, {
+      step: 'restore',
+      functions: fns,
+      pollInterval,
+      onError: finishFailed,
+      extra: { 'backup.$': '$.backup' },
+    });
+    const verify = new HostStepStates(this, {
+      step: 'health-check',
+      label: 'Verify',
+      functions: fns,
+      pollInterval,
+      onError: finishFailed,
+      extra: { 'version.$': '$.run.targetVersion' },
+    });
+    const finishRestored = finish('FinishRestored', 'succeeded');
+    finishRestored.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
+    const output = new Pass(this, 'Output', {
+      parameters: {
+        status: 'restored',
+        'hostId.$': '$.run.hostId',
+        'version.$': '$.run.targetVersion',
+        'backupId.$': '$.backup.backupId',
+        'runId.$': '$.run.runId',
+      },
+    });
+
+    init.next(begin);
+    begin.next(unpack);
+    unpack.next(restore.startState);
+    restore.next(new Choice(this, 'Restored').when(verdictOk(), verify.startState).otherwise(finishFailed));
+    verify.next(new Choice(this, 'Verified').when(verdictOk(), finishRestored).otherwise(finishFailed));
+    finishRestored.next(output);
+    output.next(new Succeed(this, 'Done'));
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(init),
+      timeout: Duration.hours(3),
+      tracingEnabled: true,
+      comment: 'Restore one Semaphor host from a verified backup and verify it',
+      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+  }
+}

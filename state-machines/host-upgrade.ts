@@ -1,0 +1,318 @@
+/**
+ * HostUpgrade — upgrade one Semaphor host, never losing its data.
+ *
+ * Input (console or FleetRollout):
+ *   {"hostId": "acme-prod-1", "version": "1.6.0", "allowDestructive": false,
+ *    "rolloutId": null, "requestedBy": "alice"}
+ *
+ * Steps:
+ *   1. Init             keep the input, make room for step outcomes
+ *   2. BeginRun         begin-run: validate the request (host known, release in the
+ *                       catalog, not `latest`), take the host lease (fencing token),
+ *                       create the host run. Throws HostLockedError / HostQuarantinedError /
+ *                       UnknownReleaseError / InvalidTaskInputError → Refused.
+ *   3. Preflight        SSM Fleetwave-Preflight; record-step applies the release rules
+ *                       to the version the host really runs and decides proceed | noop.
+ *                       noop (already on target) → VerifyNoop (health check only).
+ *   4. PrepareBackup    prepare-backup: multipart upload + keys for data and config.
+ *   5. Backup           SSM Fleetwave-Backup (services stopped for an embedded volume).
+ *   6. CompleteBackup   complete-backup: complete the multipart upload, re-read the
+ *                       object and compare size + sha256; record-step marks the backup
+ *                       verified. Unverified → AbortBackup → Failed (nothing pulled).
+ *   7. PullImages       SSM Fleetwave-PullImages; failure → Failed (nothing changed).
+ *   8. PinTags          SSM Fleetwave-PinTags (atomic); failure → Failed (file unchanged).
+ *   9. Restart          SSM Fleetwave-Restart; from here on a failure restores.
+ *  10. WatchSchema      SSM Fleetwave-WatchSchema.
+ *  11. HealthCheck      SSM Fleetwave-HealthCheck: N consecutive passes, all three
+ *                       services on the target. A timed-out Restart/WatchSchema comes
+ *                       here too: the host's real state is probed before restoring.
+ *  12. FinishSucceeded  finish-run: outcome succeeded, lease released, audit.
+ *   R. Restore          HostRollback as a child execution (startExecution.sync:2) with
+ *                       the backup just taken, under this run's lease; then
+ *                       FinishRestored (outcome restored, execution fails with
+ *                       UpgradeRestored) or FinishRollbackFailed (host quarantined,
+ *                       alert published, execution fails with RollbackFailed).
+ *
+ * Lambda contracts (event → result; see docs/contracts.md and core/models.ts):
+ *   begin-run      {kind:"upgrade", request, executionArn} → HostRunContext
+ *   send-step      {run, step, extra?} → SentCommand
+ *   poll-step      {run, command} → StepOutcome
+ *   record-step    {run, outcome, backup} → {ok, classification, decision?, estimatedBytes?}
+ *   prepare-backup {run, estimatedBytes} → BackupTarget (no URLs)
+ *   complete-backup{run, target, backupResult | abort:true} → {verified, reason?, ...}
+ *   finish-run     {run?, request, outcome, failedStep?, verdict?, error?} → RunSummary
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  IntegrationPattern,
+  JsonPath,
+  LogLevel,
+  Pass,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+  type IChainable,
+  type IStateMachine,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
+import { catchInto, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
+
+export interface HostUpgradeFunctions extends HostStepFunctions {
+  readonly beginRun: IFunction;
+  readonly finishRun: IFunction;
+  readonly prepareBackup: IFunction;
+  readonly completeBackup: IFunction;
+}
+
+export interface HostUpgradeProps {
+  readonly functions: HostUpgradeFunctions;
+  readonly rollback: IStateMachine;
+  readonly logGroup: ILogGroup;
+  /** How often a running SSM command is polled. */
+  readonly pollInterval?: Duration;
+  readonly stateMachineName?: string;
+}
+
+export class HostUpgrade extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: HostUpgradeProps) {
+    super(scope, id);
+    const fns = props.functions;
+    const pollInterval = props.pollInterval ?? Duration.seconds(5);
+
+    // ── terminal paths ──────────────────────────────────────────────────────
+    const finish = (name: string, outcome: string | null, failedStep: string | null) =>
+      lambdaTask(this, name, {
+        fn: fns.finishRun,
+        comment: `Record the run's end (${outcome ?? 'classified from the failing step'}) and release the lease`,
+        payload: TaskInput.fromObject({
+          'run.$': '$.run',
+          'request.$': '$.input',
+          outcome,
+          failedStep,
+          'verdict.$': '$.verdict',
+          'error.$': '$.error',
+          'backup.$': '$.backup',
+          'executionArn.$': '$$.Execution.Id',
+        }),
+        resultPath: '$.summary',
+        timeout: Duration.seconds(60),
+      });
+    const failed = new Fail(this, 'UpgradeFailed', {
+      error: 'UpgradeFailed',
+      causePath: JsonPath.format('{} failed: {}', JsonPath.stringAt('$.summary.outcome'), JsonPath.stringAt('$.summary.message')),
+    });
+    // A finish-run that itself cannot complete must still fail the execution loudly.
+    const finishBroken = new Fail(this, 'FinishRunFailed', {
+      error: 'FinishRunFailed',
+      cause: 'finish-run could not record the outcome; check the registry and the host lease',
+    });
+    const finishFailed = (name: string, failedStep: string) => {
+      const t = finish(name, null, failedStep);
+      t.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
+      return t.next(failed);
+    };
+
+    const refused = new Fail(this, 'Refused', {
+      errorPath: JsonPath.stringAt('$.error.Error'),
+      causePath: JsonPath.stringAt('$.error.Cause'),
+    });
+
+    // ── restore branch: HostRollback as a child, under this run's lease ─────
+    const restoredFail = new Fail(this, 'UpgradeRestored', {
+      error: 'UpgradeRestored',
+      causePath: JsonPath.format(
+        'upgrade failed at {} and the host was restored to {} from backup {}',
+        JsonPath.stringAt('$.summary.failedStep'),
+        JsonPath.stringAt('$.summary.version'),
+        JsonPath.stringAt('$.summary.backupId'),
+      ),
+    });
+    const rollbackFailedFail = new Fail(this, 'RollbackFailed', {
+      error: 'RollbackFailed',
+      cause: 'the upgrade failed and restoring the backup failed too: the host is quarantined and an alert was sent',
+    });
+    const finishRestored = finish('FinishRestored', 'restored', null);
+    finishRestored.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
+    finishRestored.next(restoredFail);
+    const finishRollbackFailed = finish('FinishRollbackFailed', 'rollback-failed', null);
+    finishRollbackFailed.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
+    finishRollbackFailed.next(rollbackFailedFail);
+
+    const restore = new StepFunctionsStartExecution(this, 'Restore', {
+      stateMachine: props.rollback,
+      integrationPattern: IntegrationPattern.RUN_JOB,
+      associateWithParent: true,
+      comment: 'Run HostRollback with the backup this run took, under this run\'s lease',
+      name: JsonPath.format('{}-restore', JsonPath.stringAt('$.run.runId')),
+      input: TaskInput.fromObject({
+        'hostId.$': '$.run.hostId',
+        'backupId.$': '$.backup.backupId',
+        'reason.$': JsonPath.format('automatic restore: {} failed', JsonPath.stringAt('$.verdict.failedStep')),
+        'parentRunId.$': '$.run.runId',
+        'leaseToken.$': '$.run.leaseToken',
+        'requestedBy.$': '$.input.requestedBy',
+      }),
+      resultSelector: { 'output.$': '$.Output' },
+      resultPath: '$.restore',
+      taskTimeout: Timeout.duration(Duration.hours(2)),
+    });
+    restore.addRetry({
+      errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException'],
+      interval: Duration.seconds(5),
+      maxAttempts: 4,
+      backoffRate: 2,
+    });
+    restore.addCatch(finishRollbackFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    restore.next(finishRestored);
+
+    /** Mark which step failed, so the restore reason and classification name it. */
+    const toRestore = (step: string) =>
+      new Pass(this, `RestoreAfter${step}`, {
+        parameters: { 'ok': false, failedStep: step, 'classification.$': '$.verdict.classification' },
+        resultPath: '$.verdict',
+      }).next(restore);
+    const errorToRestore = (step: string) =>
+      new Pass(this, `RestoreAfterError${step}`, {
+        parameters: { ok: false, failedStep: step, classification: null },
+        resultPath: '$.verdict',
+      }).next(restore);
+
+    // ── the happy path, step by step ────────────────────────────────────────
+    const init = new Pass(this, 'Init', {
+      parameters: { 'input.$': '$', backup: null, steps: {}, verdict: null, error: null },
+    });
+    const beginRun = lambdaTask(this, 'BeginRun', {
+      fn: fns.beginRun,
+      comment: 'Validate the request, take the host lease, create the run',
+      payload: TaskInput.fromObject({ kind: 'upgrade', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
+      resultPath: '$.run',
+      timeout: Duration.seconds(60),
+    });
+    beginRun.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const stepOpts = (step: ConstructorParameters<typeof HostStepStates>[1]['step'], onError: IChainable, extra?: Record<string, unknown>, label?: string) =>
+      new HostStepStates(this, { step, functions: fns, pollInterval, onError, extra, label });
+
+    const preflight = stepOpts('preflight', finishFailed('FinishPreflightError', 'preflight'), {
+      'targetVersion.$': '$.run.targetVersion',
+    });
+    const prepareBackup = catchInto(
+      lambdaTask(this, 'PrepareBackup', {
+        fn: fns.prepareBackup,
+        comment: 'Start the multipart upload for the data and choose the part size',
+        payload: TaskInput.fromObject({ 'run.$': '$.run', 'estimatedBytes.$': '$.verdict.estimatedBytes' }),
+        resultPath: '$.backup',
+        timeout: Duration.seconds(60),
+      }),
+      finishFailed('FinishPrepareBackupError', 'backup'),
+    );
+    const abortBackup = lambdaTask(this, 'AbortBackup', {
+      fn: fns.completeBackup,
+      comment: 'Abort the multipart upload so no partial object ever appears',
+      payload: TaskInput.fromObject({ 'run.$': '$.run', 'target.$': '$.backup', abort: true }),
+      resultPath: JsonPath.DISCARD,
+      timeout: Duration.seconds(60),
+    });
+    const backupFailedFinish = finishFailed('FinishBackupFailed', 'backup');
+    abortBackup.addCatch(backupFailedFinish, { errors: ['States.ALL'], resultPath: '$.abortError' });
+    abortBackup.next(backupFailedFinish);
+
+    const backup = stepOpts('backup', abortBackup, { 'target.$': '$.backup' });
+    const completeBackup = catchInto(
+      lambdaTask(this, 'CompleteBackup', {
+        fn: fns.completeBackup,
+        comment: 'Complete the upload, re-read the object, compare size and sha256',
+        payload: TaskInput.fromObject({ 'run.$': '$.run', 'target.$': '$.backup', 'backupResult.$': '$.steps.backup.result' }),
+        resultPath: '$.backup.verification',
+        timeout: Duration.minutes(15),
+      }),
+      abortBackup,
+    );
+    const recordBackup = catchInto(
+      lambdaTask(this, 'RecordVerification', {
+        fn: fns.recordStep,
+        comment: 'Mark the backup verified (or failed) in the registry',
+        payload: TaskInput.fromObject({ 'run.$': '$.run', 'outcome.$': '$.steps.backup', 'backup.$': '$.backup', verification: true }),
+        resultPath: '$.verdict',
+        timeout: Duration.seconds(60),
+      }),
+      abortBackup,
+    );
+    const pull = stepOpts('pull-images', finishFailed('FinishPullError', 'pull-images'), { 'version.$': '$.run.targetVersion' });
+    const pin = stepOpts('pin-tags', finishFailed('FinishPinError', 'pin-tags'), { 'version.$': '$.run.targetVersion' });
+    const restart = stepOpts('restart', errorToRestore('Restart'));
+    const watch = stepOpts('watch-schema', errorToRestore('WatchSchema'));
+    const health = stepOpts('health-check', errorToRestore('HealthCheck'), { 'version.$': '$.run.targetVersion' });
+    const verifyNoop = stepOpts('health-check', finishFailed('FinishVerifyError', 'health-check'), { 'version.$': '$.run.targetVersion' }, 'VerifyNoop');
+
+    const succeeded = new Succeed(this, 'Upgraded');
+    const finishSucceeded = finish('FinishSucceeded', 'succeeded', null);
+    finishSucceeded.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
+    finishSucceeded.next(succeeded);
+    const finishNoop = finish('FinishNoop', 'noop', null);
+    finishNoop.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
+    finishNoop.next(new Succeed(this, 'AlreadyOnTarget'));
+
+    init.next(beginRun);
+    beginRun.next(preflight.startState);
+    // the registry's version may be stale: from here on, the host's own word counts
+    const adoptVersion = new Pass(this, 'AdoptObservedVersion', {
+      inputPath: '$.verdict.fromVersion',
+      resultPath: '$.run.fromVersion',
+    });
+    preflight.next(
+      new Choice(this, 'PreflightVerdict')
+        .when(Condition.and(verdictOk(), Condition.stringEquals('$.verdict.decision', 'noop')), verifyNoop.startState)
+        .when(verdictOk(), adoptVersion)
+        .otherwise(finishFailed('FinishPreflightFailed', 'preflight')),
+    );
+    adoptVersion.next(prepareBackup);
+    verifyNoop.next(new Choice(this, 'NoopVerified').when(verdictOk(), finishNoop).otherwise(finishFailed('FinishNoopUnhealthy', 'health-check')));
+    prepareBackup.next(backup.startState);
+    backup.next(new Choice(this, 'BackupTaken').when(verdictOk(), completeBackup).otherwise(abortBackup));
+    completeBackup.next(recordBackup);
+    recordBackup.next(new Choice(this, 'BackupVerified').when(verdictOk(), pull.startState).otherwise(finishFailed('FinishBackupUnverified', 'backup')));
+    pull.next(new Choice(this, 'Pulled').when(verdictOk(), pin.startState).otherwise(finishFailed('FinishPullFailed', 'pull-images')));
+    pin.next(new Choice(this, 'Pinned').when(verdictOk(), restart.startState).otherwise(finishFailed('FinishPinFailed', 'pin-tags')));
+    const timedOut = (key: string) => Condition.stringEquals(`$.steps.${key}.status`, 'TimedOut');
+    restart.next(
+      new Choice(this, 'Restarted')
+        .when(verdictOk(), watch.startState)
+        .when(timedOut('restart'), health.startState) // probe before restoring
+        .otherwise(toRestore('restart')),
+    );
+    watch.next(
+      new Choice(this, 'SchemaSynced')
+        .when(verdictOk(), health.startState)
+        .when(timedOut('watchSchema'), health.startState) // probe before restoring
+        // an expired license fails the old version just as well: the operator must renew it, not restore
+        .when(Condition.stringEquals('$.verdict.classification', 'license-expired'), finishFailed('FinishLicenseExpired', 'watch-schema'))
+        .otherwise(toRestore('watch-schema')),
+    );
+    health.next(new Choice(this, 'Healthy').when(verdictOk(), finishSucceeded).otherwise(toRestore('health-check')));
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: props.stateMachineName,
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(init),
+      timeout: Duration.hours(4),
+      tracingEnabled: true,
+      comment: 'Upgrade one Semaphor host: preflight, verified backup, pin, restart, verify; restore on failure',
+      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+  }
+}
+
+export { TRANSIENT_ERRORS };
