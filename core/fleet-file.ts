@@ -1,0 +1,120 @@
+/**
+ * The fleet file: what an operator writes to describe a fleet and how it
+ * upgrades. YAML, checked by zod; every error names its field, and nothing is
+ * written unless the whole file is valid.
+ */
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ComposeDir, FleetId, HealthUrl, HostId, InstanceId, Version } from './models';
+
+const Percent = z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'must be a percentage like 25%' });
+const Count = z.number().int().min(0).max(100_000);
+
+/** How many hosts of its tier a wave takes: a count, or a percentage of the tier. */
+export const WaveSize = z.union([Count.min(1), Percent]);
+/** Failures a wave tolerates before it stops: a count, or a percentage of the wave. */
+export const FailureThreshold = z.union([Count, Percent]);
+
+export const FleetHost = z
+  .object({
+    id: HostId,
+    instanceId: InstanceId,
+    tier: z.enum(['staging', 'production'], { message: 'tier must be staging or production' }),
+    databaseMode: z.enum(['embedded', 'external'], { message: 'databaseMode must be embedded or external' }),
+    composeDir: ComposeDir,
+    healthUrl: HealthUrl,
+    /** Pin the host to a wave (index into `waves`). */
+    wave: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+export const FleetWave = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/).optional(),
+    tier: z.enum(['staging', 'production'], { message: 'tier must be staging or production' }),
+    hosts: WaveSize,
+    failureThreshold: FailureThreshold.default(0),
+  })
+  .strict();
+
+export const FleetFile = z
+  .object({
+    fleet: FleetId,
+    appProfile: z.literal('semaphor').default('semaphor'),
+    desiredVersion: Version.optional(),
+    hosts: z.array(FleetHost).min(1).max(10_000),
+    waves: z.array(FleetWave).min(1).max(50).optional(),
+    bakeMinutes: z.number().int().min(0).max(24 * 60).default(0),
+    concurrency: z.number().int().min(1).max(500).default(5),
+    failurePolicy: z.enum(['halt', 'rollback-wave', 'rollback-all']).default('halt'),
+    approvalBeforeProduction: z.boolean().default(false),
+    /** Whether an unreachable host counts against the wave's failure threshold. */
+    unreachableCountsAsFailure: z.boolean().default(true),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    const seen = new Map<string, number>();
+    const seenInstances = new Map<string, number>();
+    f.hosts.forEach((h, i) => {
+      if (seen.has(h.id)) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'id'], message: `duplicate host id ${h.id} (also hosts.${seen.get(h.id)})` });
+      seen.set(h.id, i);
+      if (seenInstances.has(h.instanceId)) {
+        ctx.addIssue({ code: 'custom', path: ['hosts', i, 'instanceId'], message: `instance ${h.instanceId} is already host ${f.hosts[seenInstances.get(h.instanceId)!]!.id}` });
+      }
+      seenInstances.set(h.instanceId, i);
+      if (h.wave !== undefined) {
+        const wave = f.waves?.[h.wave];
+        if (!wave) ctx.addIssue({ code: 'custom', path: ['hosts', i, 'wave'], message: `wave ${h.wave} does not exist` });
+        else if (wave.tier !== h.tier) {
+          ctx.addIssue({ code: 'custom', path: ['hosts', i, 'wave'], message: `host is ${h.tier} but wave ${h.wave} is ${wave.tier}` });
+        }
+      }
+    });
+    if (f.waves) {
+      const firstProd = f.waves.findIndex((w) => w.tier === 'production');
+      f.waves.forEach((w, i) => {
+        if (w.tier === 'staging' && firstProd !== -1 && i > firstProd) {
+          ctx.addIssue({ code: 'custom', path: ['waves', i, 'tier'], message: 'staging waves must come before production waves' });
+        }
+      });
+      for (const tier of ['staging', 'production'] as const) {
+        const tierHosts = f.hosts.filter((h) => h.tier === tier);
+        if (tierHosts.length > 0 && !f.waves.some((w) => w.tier === tier)) {
+          ctx.addIssue({ code: 'custom', path: ['waves'], message: `no wave takes the ${tierHosts.length} ${tier} host(s)` });
+        }
+      }
+    }
+  });
+export type FleetFile = z.infer<typeof FleetFile>;
+
+export class FleetFileError extends Error {
+  override name = 'FleetFileError';
+  constructor(
+    readonly problems: string[],
+    file: string,
+  ) {
+    super(`${file}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parse and check a fleet file; throws FleetFileError naming every bad field. */
+export function parseFleetFile(text: string, file = 'fleet file'): FleetFile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (err) {
+    const msg = err instanceof YAMLParseError ? err.message.split('\n')[0]! : String(err);
+    throw new FleetFileError([`not valid YAML: ${msg}`], file);
+  }
+  const r = FleetFile.safeParse(raw);
+  if (!r.success) {
+    throw new FleetFileError(
+      r.error.issues.map((i) => {
+        const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+        return `${path || '(top level)'}: ${i.message}`;
+      }),
+      file,
+    );
+  }
+  return r.data;
+}

@@ -1,0 +1,227 @@
+/**
+ * Assertions on the synthesized template: the properties that keep backups
+ * safe and the workflows honest. Definitions are parsed, never string-matched.
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import aslValidator from 'asl-validator';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TRANSIENT_ERRORS } from '../../state-machines/task-policy';
+import { definitionOf, reachable, synthApp, type AslDefinition, type Synthesized } from '../support/synth';
+
+let s: Synthesized;
+let upgrade: AslDefinition;
+let rollback: AslDefinition;
+
+beforeAll(() => {
+  s = synthApp();
+  upgrade = definitionOf(s, 'HostUpgrade');
+  rollback = definitionOf(s, 'HostRollback');
+}, 120_000);
+
+const resourcesOfType = (type: string) => Object.entries(s.json.Resources).filter(([, r]) => r.Type === type);
+const tasks = (def: AslDefinition) => Object.entries(def.States).filter(([, st]) => st.Type === 'Task');
+
+describe('backup bucket', () => {
+  it('is versioned, KMS-encrypted, fully private and logs access', () => {
+    s.template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [Match.objectLike({ ServerSideEncryptionByDefault: Match.objectLike({ SSEAlgorithm: 'aws:kms' }) })],
+      },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: Match.objectLike({ DestinationBucketName: Match.anyValue() }),
+    });
+  });
+
+  it('expires incomplete uploads and old versions but keeps current backups', () => {
+    const [, bucket] = resourcesOfType('AWS::S3::Bucket').find(([, r]) => r.Properties.VersioningConfiguration)!;
+    const rules = bucket.Properties.LifecycleConfiguration.Rules as Record<string, any>[];
+    expect(rules.find((r) => r.Id === 'abort-incomplete-uploads')?.AbortIncompleteMultipartUpload).toEqual({ DaysAfterInitiation: 1 });
+    const backups = rules.find((r) => r.Id === 'backups')!;
+    expect(backups.NoncurrentVersionExpiration.NoncurrentDays).toBeGreaterThanOrEqual(30);
+    expect(backups.ExpirationInDays).toBeUndefined();
+  });
+
+  it('refuses plain HTTP and any delete by the orchestrator roles', () => {
+    const policies = resourcesOfType('AWS::S3::BucketPolicy').map(([, r]) => r.Properties.PolicyDocument.Statement as Record<string, any>[]);
+    const statements = policies.flat();
+    expect(statements.some((st) => st.Effect === 'Deny' && st.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(true);
+    const denyDeletes = statements.find((st) => st.Sid === 'BackupsCannotBeDeletedByTheOrchestrator')!;
+    expect(denyDeletes.Effect).toBe('Deny');
+    expect(denyDeletes.Action).toEqual(expect.arrayContaining(['s3:DeleteObject', 's3:DeleteObjectVersion']));
+    expect(denyDeletes.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(4);
+  });
+
+  it('grants no task role any S3 delete', () => {
+    for (const [, p] of resourcesOfType('AWS::IAM::Policy')) {
+      for (const st of p.Properties.PolicyDocument.Statement as Record<string, any>[]) {
+        const actions = ([] as string[]).concat(st.Action);
+        if (st.Effect === 'Allow') expect(actions.filter((a) => /^s3:(Delete|\*)/.test(a))).toEqual([]);
+      }
+    }
+  });
+});
+
+describe('IAM scope of SendCommand', () => {
+  const sendCommandStatements = () =>
+    resourcesOfType('AWS::IAM::Policy')
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, any>[])
+      .filter((st) => ([] as string[]).concat(st.Action).some((a) => a === 'ssm:SendCommand' || a === 'ssm:*'));
+
+  it('allows only fleetwave documents and tagged instances', () => {
+    const statements = sendCommandStatements();
+    expect(statements.length).toBe(2);
+    for (const st of statements) {
+      expect(([] as string[]).concat(st.Action)).toEqual(['ssm:SendCommand']);
+      expect(st.Resource).not.toBe('*');
+    }
+    const docs = statements.find((st) => st.Sid === 'SendFleetwaveDocuments')!;
+    expect(JSON.stringify(docs.Resource)).toContain(':document/Fleetwave-*');
+    const instances = statements.find((st) => st.Sid === 'SendToTaggedInstancesOnly')!;
+    expect(instances.Condition).toEqual({ StringLike: { 'ssm:resourceTag/fleetwave:fleet': '*' } });
+  });
+
+  it('never refers to AWS-RunShellScript', () => {
+    expect(JSON.stringify(s.json)).not.toMatch(/AWS-RunShellScript/);
+  });
+});
+
+describe('task functions', () => {
+  it('run on nodejs22.x or newer with tracing', () => {
+    const fns = resourcesOfType('AWS::Lambda::Function').filter(([id]) => id.startsWith('Tasks'));
+    expect(fns.length).toBe(7);
+    for (const [, fn] of fns) {
+      expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    }
+  });
+});
+
+describe('host documents', () => {
+  it('deploys one Command document per host step with ENV_VAR parameters', () => {
+    const docs = resourcesOfType('AWS::SSM::Document');
+    expect(docs.map(([, d]) => d.Properties.Name).sort()).toEqual(
+      ['Backup', 'HealthCheck', 'Inventory', 'PinTags', 'Preflight', 'PullImages', 'Restart', 'Restore', 'WatchSchema'].map((n) => `Fleetwave-${n}`).sort(),
+    );
+    for (const [, d] of docs) {
+      expect(d.Properties.DocumentType).toBe('Command');
+      for (const p of Object.values(d.Properties.Content.parameters as Record<string, any>)) {
+        expect(p.interpolationType).toBe('ENV_VAR');
+        expect(typeof p.allowedPattern).toBe('string');
+      }
+    }
+  });
+});
+
+describe.each([
+  ['HostUpgrade', () => upgrade],
+  ['HostRollback', () => rollback],
+])('%s definition', (name, def) => {
+  it('is valid Amazon States Language', () => {
+    const { isValid, errorsText } = aslValidator(def() as never);
+    expect(isValid, errorsText?.()).toBe(true);
+  });
+
+  it('has every state reachable and every transition pointing at a real state', () => {
+    expect([...reachable(def())].sort()).toEqual(Object.keys(def().States).sort());
+  });
+
+  it('gives every Task a timeout and a Catch', () => {
+    for (const [stateName, st] of tasks(def())) {
+      expect(st.TimeoutSeconds, `${stateName} TimeoutSeconds`).toBeGreaterThan(0);
+      expect(st.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')), `${stateName} Catch`).toBe(true);
+    }
+  });
+
+  it('retries every Lambda task on throttling and transient errors with backoff', () => {
+    const lambdaTasks = tasks(def()).filter(([, st]) => st.Resource?.includes('lambda') || st.Resource?.includes('Function'));
+    expect(lambdaTasks.length).toBeGreaterThan(5);
+    for (const [stateName, st] of lambdaTasks) {
+      const retry = st.Retry?.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));
+      expect(retry, `${stateName} Retry`).toBeDefined();
+      expect(retry!.ErrorEquals).toEqual(expect.arrayContaining([...TRANSIENT_ERRORS]));
+      expect(retry!.BackoffRate).toBeGreaterThan(1);
+      expect(retry!.MaxAttempts).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('caps each poll loop with a Wait before every poll', () => {
+    for (const [stateName, st] of Object.entries(def().States).filter(([n]) => n.startsWith('Poll'))) {
+      const waitName = `Wait${stateName.slice(4)}`;
+      expect(def().States[waitName]?.Next, `${waitName} → ${stateName}`).toBe(stateName);
+      expect(st.Type).toBe('Task');
+    }
+  });
+});
+
+describe('HostUpgrade flow', () => {
+  it('backs up and verifies before anything is pulled', () => {
+    const order: string[] = [];
+    let cur: string | undefined = upgrade.StartAt;
+    const seen = new Set<string>();
+    // follow the success path: Next, or the first Choice branch that is not a failure/noop
+    while (cur && !seen.has(cur)) {
+      seen.add(cur);
+      order.push(cur);
+      const st: Record<string, any> = upgrade.States[cur]!;
+      if (st.Type === 'Choice') {
+        const ok = (st.Choices as { Next: string; BooleanEquals?: boolean; Variable?: string; StringEquals?: string }[]).find(
+          (c) => !/Noop|Verify/.test(c.Next) && !/TimedOut/.test(JSON.stringify(c)),
+        );
+        cur = st.Choices[0].Next.startsWith('Wait') ? st.Default : ok?.Next ?? st.Default;
+      } else cur = st.Next;
+    }
+    const idx = (n: string) => order.indexOf(n);
+    expect(idx('SendBackup')).toBeGreaterThan(idx('SendPreflight'));
+    expect(idx('CompleteBackup')).toBeGreaterThan(idx('SendBackup'));
+    expect(idx('RecordVerification')).toBeGreaterThan(idx('CompleteBackup'));
+    expect(idx('SendPullImages')).toBeGreaterThan(idx('RecordVerification'));
+    expect(idx('SendPinTags')).toBeGreaterThan(idx('SendPullImages'));
+    expect(idx('SendRestart')).toBeGreaterThan(idx('SendPinTags'));
+    expect(idx('FinishSucceeded')).toBeGreaterThan(idx('SendHealthCheck'));
+  });
+
+  it('restores through HostRollback as a child execution', () => {
+    const restore = upgrade.States.Restore!;
+    expect(restore.Resource).toMatch(/:states:::states:startExecution\.sync:2$/);
+    expect(JSON.stringify(restore.Parameters)).toContain('HostRollback');
+    expect(restore.Catch?.[0]?.Next).toBe('FinishRollbackFailed');
+  });
+
+  it('never restores for failures before anything changed', () => {
+    const targets = (state: string) => {
+      const st = upgrade.States[state]!;
+      return [st.Default, ...(st.Choices ?? []).map((c) => c.Next)];
+    };
+    for (const choice of ['PreflightVerdict', 'BackupVerified', 'Pulled', 'Pinned']) {
+      expect(targets(choice).some((t) => t?.startsWith('RestoreAfter')), choice).toBe(false);
+    }
+    for (const choice of ['SchemaSynced', 'Healthy']) {
+      expect(targets(choice).some((t) => t?.startsWith('RestoreAfter')), choice).toBe(true);
+    }
+  });
+});
+
+describe('workflow logging', () => {
+  it('logs every state machine without execution data (no payloads in logs)', () => {
+    for (const [, sm] of resourcesOfType('AWS::StepFunctions::StateMachine')) {
+      expect(sm.Properties.LoggingConfiguration).toMatchObject({ Level: 'ALL', IncludeExecutionData: false });
+      expect(sm.Properties.TracingConfiguration).toEqual({ Enabled: true });
+    }
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged finding', () => {
+    const report = new AwsSolutionsChecks(s.app).validateScope(s.app);
+    const findings = report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`);
+    expect(findings).toEqual([]);
+  });
+
+  it('gives every acknowledgement a reason', () => {
+    const acks = s.app.node.findAll().flatMap((c) => c.node.metadata.filter((m) => m.type === 'aws:cdk:acknowledged-rules'));
+    expect(acks.length).toBeGreaterThan(0);
+    for (const m of acks) expect(JSON.stringify(m.data)).toMatch(/"reason":"[^"]{20,}/);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Synthesizes the real app once per test file (esbuild bundling included) and
+ * turns state machine definitions back into objects: intrinsics inside
+ * `DefinitionString` become `${LogicalId.Attr}` placeholders.
+ */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../../lib/app';
+import type { FleetwaveStack } from '../../lib/fleetwave-stack';
+
+export interface Synthesized {
+  app: App;
+  stack: FleetwaveStack;
+  template: Template;
+  json: { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, unknown> }> };
+}
+
+export function synthApp(context: Record<string, string> = {}): Synthesized {
+  const app = new App({ context });
+  const stack = buildApp(app);
+  const template = Template.fromStack(stack);
+  return { app, stack, template, json: template.toJSON() as Synthesized['json'] };
+}
+
+function flatten(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if ('Fn::Join' in o) {
+      const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(flatten).join(sep);
+    }
+    if ('Ref' in o) return `\${${String(o.Ref)}}`;
+    if ('Fn::GetAtt' in o) return `\${${(o['Fn::GetAtt'] as string[]).join('.')}}`;
+  }
+  throw new Error(`unexpected intrinsic in definition: ${JSON.stringify(value)}`);
+}
+
+export interface AslState {
+  Type: string;
+  Resource?: string;
+  TimeoutSeconds?: number;
+  Retry?: { ErrorEquals: string[]; MaxAttempts?: number; BackoffRate?: number; IntervalSeconds?: number }[];
+  Catch?: { ErrorEquals: string[]; Next: string; ResultPath?: string }[];
+  Next?: string;
+  End?: boolean;
+  Choices?: { Next: string }[];
+  Default?: string;
+  Parameters?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+export interface AslDefinition {
+  StartAt: string;
+  States: Record<string, AslState>;
+  TimeoutSeconds?: number;
+}
+
+/** The parsed definition of the state machine whose logical id starts with `prefix`. */
+export function definitionOf(s: Synthesized, prefix: string): AslDefinition {
+  const entries = Object.entries(s.json.Resources).filter(
+    ([id, r]) => r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith(prefix),
+  );
+  if (entries.length !== 1) throw new Error(`expected one state machine ${prefix}*, found ${entries.length}`);
+  return JSON.parse(flatten(entries[0]![1].Properties.DefinitionString)) as AslDefinition;
+}
+
+/** States reachable from StartAt, following Next, Choices, Default and Catch. */
+export function reachable(def: AslDefinition): Set<string> {
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    if (seen.has(name)) return;
+    const st = def.States[name];
+    if (!st) throw new Error(`transition to missing state ${name}`);
+    seen.add(name);
+    for (const n of [st.Next, st.Default, ...(st.Choices ?? []).map((c) => c.Next), ...(st.Catch ?? []).map((c) => c.Next)]) {
+      if (n) visit(n);
+    }
+  };
+  visit(def.StartAt);
+  return seen;
+}
