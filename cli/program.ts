@@ -1,0 +1,122 @@
+/**
+ * The fleetwave command. Every command that reports takes --json; errors name
+ * what is wrong and exit non-zero (2: bad input, 3: upgrade failed and the
+ * host was restored, 4: rollback failed, 1: anything else).
+ */
+import { Command, Option } from 'commander';
+import pg from 'pg';
+import { PgRegistryStore } from '../core/registry/pg-store';
+import { redactSecrets } from '../core/registry/redact';
+import { fleetApply } from './commands/fleet';
+import { backupsList, hostRollback, hostUpgrade, status, type HostCommandDeps } from './commands/host';
+import { CliError, EXIT } from './output';
+import { resolveTarget } from './target';
+
+async function withDeps<T>(fn: (deps: HostCommandDeps) => Promise<T>): Promise<T> {
+  const target = resolveTarget();
+  const pool = new pg.Pool({ connectionString: target.databaseUrl, max: 2 });
+  try {
+    const store = new PgRegistryStore(pool);
+    return await fn({ target, store });
+  } finally {
+    await pool.end();
+  }
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('fleetwave')
+    .description('Upgrade fleets of self-hosted Semaphor deployments safely: verified backups, waves, automatic restore.')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (str, write) => write(str) });
+
+  const lab = program.command('lab').description('the embedded lab: everything on this machine, no AWS account');
+  lab
+    .command('up')
+    .description('start PostgreSQL, S3, SSM, Step Functions and simulated hosts in the background')
+    .option('--hosts <n>', 'simulated hosts to create', '4')
+    .option('--json', 'print the lab description as JSON')
+    .action(async (o) => setExit(await (await import('../lab/cli')).labUp(o)));
+  lab
+    .command('down')
+    .description('stop everything `lab up` started')
+    .action(async () => setExit(await (await import('../lab/cli')).labDown()));
+  lab
+    .command('status')
+    .description('show the running lab')
+    .option('--json')
+    .action(async (o) => setExit(await (await import('../lab/cli')).labStatus(o)));
+
+  program
+    .command('demo')
+    .description('run the lab end to end: a small fleet upgraded, one failure restored with its data intact')
+    .action(async () => setExit(await (await import('../lab/demo')).runDemo()));
+
+  const fleet = program.command('fleet').description('fleets and their hosts');
+  fleet
+    .command('apply')
+    .argument('<file>', 'fleet file (YAML)')
+    .description('check a fleet file and register the fleet and its hosts')
+    .option('--dry-run', 'check and print the plan, write nothing')
+    .option('--json')
+    .action(async (file, o) => {
+      if (o.dryRun) return setExit(await fleetApply(null, { file, dryRun: true, json: o.json }));
+      setExit(await withDeps((d) => fleetApply(d.store, { file, json: o.json })));
+    });
+
+  const host = program.command('host').description('one host');
+  host
+    .command('upgrade')
+    .description('upgrade one host (HostUpgrade): verified backup first, restore on failure')
+    .requiredOption('--host <id>', 'host id')
+    .requiredOption('--version <v>', 'pinned release version, e.g. 1.6.0 (never latest)')
+    .option('--allow-destructive', 'consent to a release that drops tables or columns')
+    .option('--wait', 'follow the execution and show progress')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => hostUpgrade(d, o))));
+
+  program
+    .command('rollback')
+    .description('restore a host from a verified backup (HostRollback)')
+    .requiredOption('--host <id>', 'host id')
+    .addOption(new Option('--backup <id>', 'backup id (default: the latest verified one)').conflicts('toVersion'))
+    .option('--to-version <v>', 'restore the latest verified backup taken at this version')
+    .option('--reason <text>', 'why, for the audit log')
+    .option('--wait', 'follow the execution and show progress')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => hostRollback(d, o))));
+
+  const backups = program.command('backups').description('host backups');
+  backups
+    .command('list')
+    .requiredOption('--host <id>', 'host id')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => backupsList(d, o))));
+
+  program
+    .command('status')
+    .description('hosts, their versions and last runs')
+    .option('--fleet <id>')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => status(d, o))));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = EXIT.ok as number;
+  const program = buildProgram((code) => {
+    exitCode = code;
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const e = err as Error & { exitCode?: number; code?: string };
+    if (e.code?.startsWith('commander.')) {
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.invalidInput;
+    }
+    process.stderr.write(`fleetwave: ${redactSecrets(e.message)}\n`);
+    return err instanceof CliError ? e.exitCode! : e.name === 'NoTargetError' ? EXIT.failed : EXIT.failed;
+  }
+  return exitCode;
+}

@@ -1,0 +1,214 @@
+/**
+ * The lab: fleetwave's workflows on one machine. Starts PostgreSQL (or uses
+ * DATABASE_URL), S3 (s3rver), Secrets Manager, SNS, SSM with one agent per
+ * simulated host, and Step Functions running the definitions the CDK app
+ * synthesizes, whose Lambda tasks are the real bundled handlers.
+ */
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import pg from 'pg';
+import { buildApp } from '../lib/app';
+import { PgRegistryStore } from '../core/registry/pg-store';
+import type { LabFile } from '../cli/target';
+import { startPostgres, type PostgresServer } from './postgres';
+import { LAB_S3_CREDENTIALS, startS3, type LabS3 } from './s3';
+import { startSecretsManager, type LabSecrets } from './secrets';
+import { startSns, type LabSns } from './sns';
+import { startSsm, type LabSsm } from './ssm';
+import { loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
+import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
+import { startStepFunctions, type StepFunctionsLab } from './sfn/server';
+import { RELEASES } from './hosts/catalog';
+
+export interface LabOptions {
+  /** Folder for everything the lab keeps: pg data, s3 objects, hosts, cdk.out. */
+  dir: string;
+  /** Wait states last this fraction of their real time (polling every 5 s becomes 5 s × scale). */
+  waitScale?: number;
+  /** Keep the registry and objects from an earlier lab in `dir` (default: start clean). */
+  keep?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Lab {
+  dir: string;
+  databaseUrl: string;
+  store: PgRegistryStore;
+  template: LabTemplate;
+  s3: LabS3;
+  ssm: LabSsm;
+  sns: LabSns;
+  secrets: LabSecrets;
+  sfn: StepFunctionsLab;
+  lambda: LambdaRuntime;
+  stateMachines: { hostUpgrade: string; hostRollback: string } & Record<string, string>;
+  backupBucket: string;
+  /** The environment that points an SDK client at this lab. */
+  env: Record<string, string>;
+  describe(hosts?: LabFile['hosts']): LabFile;
+  close(): Promise<void>;
+}
+
+const REGISTRY_SECRET_NAME = 'fleetwave-lab-registry';
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Synthesize the real CDK app, pointed at the lab's registry secret. */
+export function synthesize(outdir: string, registrySecretArn: string): LabTemplate {
+  rmSync(outdir, { recursive: true, force: true });
+  const app = new App({ outdir, context: { registrySecretArn, stackName: 'Fleetwave' } });
+  buildApp(app);
+  app.synth();
+  return loadCloudAssembly(outdir);
+}
+
+export async function startLab(options: LabOptions): Promise<Lab> {
+  const dir = resolve(options.dir);
+  const log = options.log ?? (() => undefined);
+  if (!options.keep) {
+    for (const sub of ['pg', 's3', 'hosts', 'cdk.out', 'history']) rmSync(join(dir, sub), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    let pgServer: PostgresServer | null = null;
+    let adminUrl = process.env.DATABASE_URL;
+    if (!adminUrl) {
+      log('starting PostgreSQL');
+      pgServer = await startPostgres(join(dir, 'pg'));
+      closers.push(() => pgServer!.stop());
+      adminUrl = pgServer.url;
+    }
+    const databaseUrl = await ensureDatabase(adminUrl, 'fleetwave');
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    closers.push(() => pool.end());
+    const store = new PgRegistryStore(pool);
+    await store.migrate();
+    for (const r of RELEASES) await store.upsertRelease({ version: r.version, destructive: r.destructive, requires: [...r.requires], notes: r.notes });
+
+    const dbUrl = new URL(databaseUrl);
+    const secrets = await startSecretsManager({
+      region: LAB_REGION,
+      secrets: {
+        [REGISTRY_SECRET_NAME]: {
+          engine: 'postgres',
+          host: dbUrl.hostname,
+          port: Number(dbUrl.port || 5432),
+          username: decodeURIComponent(dbUrl.username || 'postgres'),
+          // trust authentication in the lab; the field is required by the secret format
+          password: decodeURIComponent(dbUrl.password) || 'lab-trust-auth',
+          dbname: 'fleetwave',
+        },
+      },
+    });
+    closers.push(() => secrets.close());
+
+    log('synthesizing the CDK app');
+    const template = synthesize(join(dir, 'cdk.out'), secrets.arnOf(REGISTRY_SECRET_NAME));
+    const backupBucket = Object.values(template.buckets).find((b) => b.logicalId.startsWith('BackupsBucket'))?.bucketName;
+    if (!backupBucket) throw new Error('the synthesized template has no backup bucket');
+
+    const s3 = await startS3({ directory: join(dir, 's3'), buckets: Object.values(template.buckets).map((b) => b.bucketName) });
+    closers.push(() => s3.close());
+    const sns = await startSns({ onPublish: (a) => log(`alert published: ${a.subject ?? ''}`) });
+    closers.push(() => sns.close());
+
+    const documents = new Map<string, object>(Object.values(template.documents).map((d) => [d.name, d.content as object]));
+    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION });
+    closers.push(() => ssm.close());
+
+    const env: Record<string, string> = {
+      AWS_REGION: LAB_REGION,
+      AWS_DEFAULT_REGION: LAB_REGION,
+      AWS_ACCESS_KEY_ID: LAB_S3_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LAB_S3_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_ENDPOINT_URL_SSM: ssm.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+      AWS_ENDPOINT_URL_SNS: sns.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    const lambda = createLambdaRuntime({
+      functions: template.functions,
+      extraEnv: (fn) => {
+        // The runtime's CA bundle path does not exist here; the lab registry is local.
+        const { NODE_EXTRA_CA_CERTS: _ca, ...rest } = fn.env;
+        return { ...rest, ...env };
+      },
+      onLog: (fn, stream, line) => log(`[${fn}] ${line}`),
+    });
+    closers.push(() => lambda.close());
+    const sfn = await startStepFunctions({
+      template,
+      lambda,
+      waitScale: options.waitScale ?? 0.1,
+      retryScale: 0.05,
+      historyDir: join(dir, 'history'),
+    });
+    closers.push(() => sfn.close());
+    env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+
+    const sm = (prefix: string) => {
+      const found = Object.values(template.stateMachines).find((m) => m.logicalId.startsWith(prefix));
+      if (!found) throw new Error(`the synthesized template has no ${prefix} state machine`);
+      return found.arn;
+    };
+    const stateMachines = { hostUpgrade: sm('HostUpgrade'), hostRollback: sm('HostRollback') };
+    const lab: Lab = {
+      dir,
+      databaseUrl,
+      store,
+      template,
+      s3,
+      ssm,
+      sns,
+      secrets,
+      sfn,
+      lambda,
+      stateMachines,
+      backupBucket,
+      env,
+      describe: (hosts = []) => ({
+        version: 1,
+        pid: process.pid,
+        dir,
+        region: LAB_REGION,
+        credentials: { ...LAB_S3_CREDENTIALS },
+        endpoints: { sfn: sfn.endpoint, ssm: ssm.endpoint, s3: s3.endpoint, secretsManager: secrets.endpoint, sns: sns.endpoint },
+        databaseUrl,
+        stateMachines,
+        backupBucket,
+        hosts,
+      }),
+      close,
+    };
+    return lab;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export function writeLabFile(lab: Lab, hosts: LabFile['hosts']): string {
+  const file = join(lab.dir, 'lab.json');
+  writeFileSync(`${file}.tmp`, JSON.stringify(lab.describe(hosts), null, 2));
+  renameSync(`${file}.tmp`, file); // readers never see half a file
+  return file;
+}
