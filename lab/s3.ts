@@ -1,0 +1,89 @@
+/**
+ * The lab's S3: s3rver 3.7 in-process, data under the lab folder.
+ *
+ * Clients reach it with path-style addressing (`forcePathStyle: true`) and
+ * the credentials s3rver checks signatures against (`S3RVER`/`S3RVER`).
+ *
+ * Known gap: s3rver 3.7 answers `PutBucketVersioning` with `NotImplemented`,
+ * so lab buckets are unversioned; the versioning guarantee of the backup
+ * bucket is asserted on the synthesized template instead.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+
+/** The part of s3rver's (untyped, CommonJS) API the lab uses. */
+interface S3rverInstance {
+  run(): Promise<AddressInfo>;
+  close(): Promise<void>;
+  httpServer?: Server;
+}
+type S3rverConstructor = new (options: {
+  address: string;
+  port: number;
+  directory: string;
+  silent: boolean;
+  vhostBuckets: boolean;
+  configureBuckets: { name: string; configs: string[] }[];
+}) => S3rverInstance;
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
+
+export const LAB_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+const StartS3Options = z.object({
+  directory: z.string().min(1),
+  port: z.number().int().min(0).max(65535).optional(),
+  /** Bucket names, made at start (existing data in `directory` is kept). */
+  buckets: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'bucket names follow S3 rules')).default([]),
+});
+export type StartS3Options = z.input<typeof StartS3Options>;
+
+export interface LabS3 {
+  /** `http://127.0.0.1:<port>`; use as `AWS_ENDPOINT_URL_S3`. */
+  endpoint: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startS3(options: StartS3Options): Promise<LabS3> {
+  const { directory, port, buckets } = StartS3Options.parse(options);
+  mkdirSync(directory, { recursive: true });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: port ?? 0,
+    directory,
+    silent: true,
+    // Path-style only: virtual-host buckets would need DNS for *.127.0.0.1.
+    vhostBuckets: false,
+    configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+  });
+  const address = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    close: async () => {
+      // Keep-alive sockets from SDK clients would hold close() open.
+      server.httpServer?.closeAllConnections();
+      await server.close();
+    },
+  };
+}
+
+/**
+ * An S3 client for the lab's server. Checksums are computed only when an
+ * operation requires them: s3rver predates the SDK's default CRC32
+ * "aws-chunked" uploads and would store the chunk framing as object data.
+ */
+export function labS3Client(endpoint: string, region = 'us-east-1'): S3Client {
+  return new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: LAB_S3_CREDENTIALS,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}

@@ -1,0 +1,583 @@
+/**
+ * The lab's SSM Run Command service: command and invocation state, delivery
+ * to the per-instance agents, status aggregation, output limits and the S3
+ * output layout, following the SSM API reference and "Understanding command
+ * statuses". The HTTP side lives in ./server.ts.
+ *
+ * Time is compressed where the real service would make a lab wait minutes:
+ * the delivery timeout is `min(TimeoutSeconds, options.deliveryTimeoutMs)`.
+ * Everything else (execution timeouts, exit codes, limits) is as on AWS.
+ */
+import { randomUUID } from 'node:crypto';
+import { createReadStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { labS3Client } from '../s3';
+import { runShellStep, STOPPED_PREEMPTIVELY_EXIT_CODE, type RunningStep, type StepResult } from './agent';
+import { parseCommandDocument, renderSteps, resolveParameters, type CommandDocument, type RenderedStep } from './document';
+
+/** GetCommandInvocation inlines the first 24,000 characters of stdout and 8,000 of stderr. */
+export const STDOUT_INLINE_LIMIT = 24_000;
+export const STDERR_INLINE_LIMIT = 8_000;
+/** ListCommandInvocations' CommandPlugins[].Output holds at most 2,500 characters (agent iohandler). */
+export const PLUGIN_OUTPUT_LIMIT = 2_500;
+/** appconfig.DefaultCommandWorkersLimit: documents one agent runs at a time. */
+export const AGENT_COMMAND_WORKERS = 5;
+
+export type InvocationStatus = 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
+export type CommandStatus = 'Pending' | 'InProgress' | 'Success' | 'Cancelled' | 'Failed' | 'TimedOut' | 'Cancelling';
+const TERMINAL: ReadonlySet<InvocationStatus> = new Set(['Success', 'Cancelled', 'TimedOut', 'Failed']);
+
+/** How an instance's agent answers: `undeliverable` models a node SSM cannot reach at all. */
+export type AgentState = 'online' | 'offline' | 'undeliverable';
+
+export interface RegisterInstanceInput {
+  instanceId: string;
+  /** The simulated host's folder; the agent keeps its orchestration files under `<hostRoot>/ssm`. */
+  hostRoot: string;
+  /** The agent process's environment; defaults to `{ PATH }` of the lab process. */
+  env?: Record<string, string>;
+  online?: boolean;
+  /**
+   * The agent's own working directory, used when a step names no absolute
+   * `workingDirectory`. On EC2 the systemd unit sets `/usr/bin/`; the lab
+   * defaults to hostRoot. Scripts must not depend on it.
+   */
+  workingDirectory?: string;
+  computerName?: string;
+  platformName?: string;
+  platformVersion?: string;
+}
+
+export interface SsmServiceOptions {
+  documents: Map<string, string | object>;
+  s3?: { endpoint: string; client?: S3Client };
+  region?: string;
+  /** How long an invocation stays invisible (InvocationDoesNotExist) after SendCommand. Default 300 ms. */
+  invocationVisibilityDelayMs?: number;
+  /** Upper bound of the delivery timeout in the lab. Default 3000 ms. */
+  deliveryTimeoutMs?: number;
+  /** Concurrent documents per agent. Default 5, as the real agent. */
+  agentWorkers?: number;
+  agentVersion?: string;
+  log?: (message: string) => void;
+}
+
+interface Instance extends Required<Omit<RegisterInstanceInput, 'online' | 'env'>> {
+  env: Record<string, string>;
+  state: AgentState;
+  lastPingAt: number;
+  registeredAt: number;
+  busy: number;
+  waiting: (() => void)[];
+}
+
+export interface PluginState {
+  name: string;
+  status: InvocationStatus;
+  statusDetails: string;
+  responseCode: number;
+  startedAt: number | null;
+  endedAt: number | null;
+  stdout: string;
+  stderr: string;
+  stdoutUrl: string;
+  stderrUrl: string;
+  outputS3KeyPrefix: string;
+}
+
+export interface InvocationState {
+  commandId: string;
+  instanceId: string;
+  status: InvocationStatus;
+  statusDetails: string;
+  visibleAt: number;
+  deliveredAt: number | null;
+  plugins: PluginState[];
+  running: RunningStep | null;
+  deliveryTimer: NodeJS.Timeout | null;
+  cancelRequested: boolean;
+}
+
+export interface CommandState {
+  commandId: string;
+  documentName: string;
+  documentVersion: string;
+  comment: string;
+  instanceIds: string[];
+  parameters: Record<string, string[]>;
+  requestedAt: number;
+  expiresAt: number;
+  deliveryTimeoutSeconds: number;
+  outputS3BucketName: string;
+  outputS3KeyPrefix: string;
+  outputS3Region: string;
+  maxConcurrency: string;
+  maxErrors: string;
+  serviceRoleArn: string;
+  notificationConfig: Record<string, unknown>;
+  cloudWatchOutputConfig: { CloudWatchLogGroupName: string; CloudWatchOutputEnabled: boolean };
+  steps: RenderedStep[];
+  invocations: Map<string, InvocationState>;
+  cancelled: boolean;
+}
+
+/** Service errors carry the name the SDK surfaces as `error.name`. */
+export class SsmError extends Error {
+  constructor(
+    override readonly name: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SendCommandRequest {
+  DocumentName: string;
+  InstanceIds: string[];
+  Parameters?: Record<string, string[]>;
+  Comment?: string;
+  TimeoutSeconds?: number;
+  OutputS3BucketName?: string;
+  OutputS3KeyPrefix?: string;
+  OutputS3Region?: string;
+  MaxConcurrency?: string;
+  MaxErrors?: string;
+  ServiceRoleArn?: string;
+  NotificationConfig?: Record<string, unknown>;
+  CloudWatchOutputConfig?: { CloudWatchLogGroupName?: string; CloudWatchOutputEnabled?: boolean };
+}
+
+/** The agent's TruncateOutput: stdout, an error banner, stderr, within 2,500 characters. */
+export function combinedPluginOutput(stdout: string, stderr: string, capacity = PLUGIN_OUTPUT_LIMIT): string {
+  const errTitle = '\n----------ERROR-------\n';
+  const truncOut = '\n---Output truncated---';
+  const truncErr = '\n---Error truncated----';
+  const title = stderr.length > 0 ? errTitle : '';
+  const available = capacity - title.length;
+  if (stdout.length + stderr.length < available) return `${stdout}${title}${stderr}`;
+  if (stdout.length > available / 2 && stderr.length > available / 2) {
+    const size = available - truncErr.length - truncOut.length;
+    return `${stdout.slice(0, Math.floor(size / 2))}${truncOut}${title}${stderr.slice(0, Math.floor(size / 2))}${truncErr}`;
+  }
+  if (stdout.length <= available / 2) {
+    const size = available - truncErr.length;
+    return `${stdout}${title}${stderr.slice(0, size - stdout.length)}${truncErr}`;
+  }
+  const size = available - truncOut.length;
+  return `${stdout.slice(0, size - stderr.length)}${truncOut}${title}${stderr}`;
+}
+
+/** The agent's GetStatus (pluginutil_unix.go): 137 is TimedOut unless the command was cancelled. */
+function statusForExit(result: StepResult): { status: InvocationStatus; details: string } {
+  if (result.exitCode === 0) return { status: 'Success', details: 'Success' };
+  if (result.exitCode === STOPPED_PREEMPTIVELY_EXIT_CODE) {
+    return result.stoppedBy === 'cancel' ? { status: 'Cancelled', details: 'Cancelled' } : { status: 'TimedOut', details: 'ExecutionTimedOut' };
+  }
+  return { status: 'Failed', details: 'Failed' };
+}
+
+export class SsmService {
+  readonly documents = new Map<string, CommandDocument>();
+  readonly instances = new Map<string, Instance>();
+  readonly commands = new Map<string, CommandState>();
+  readonly region: string;
+  private readonly s3: S3Client | undefined;
+  private readonly ownsS3Client: boolean;
+  private readonly s3Endpoint: string | undefined;
+  private readonly visibilityDelayMs: number;
+  private readonly deliveryTimeoutMs: number;
+  private readonly workers: number;
+  readonly agentVersion: string;
+  private readonly log: (message: string) => void;
+  private closed = false;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(options: SsmServiceOptions) {
+    for (const [name, content] of options.documents) this.documents.set(name, parseCommandDocument(name, content));
+    this.region = options.region ?? 'us-east-1';
+    this.s3Endpoint = options.s3?.endpoint;
+    this.ownsS3Client = options.s3 !== undefined && options.s3.client === undefined;
+    this.s3 = options.s3?.client ?? (options.s3 ? labS3Client(options.s3.endpoint, this.region) : undefined);
+    this.visibilityDelayMs = options.invocationVisibilityDelayMs ?? 300;
+    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 3000;
+    this.workers = options.agentWorkers ?? AGENT_COMMAND_WORKERS;
+    this.agentVersion = options.agentVersion ?? '3.3.2746.0';
+    this.log = options.log ?? (() => undefined);
+  }
+
+  registerDocument(name: string, content: string | object): void {
+    this.documents.set(name, parseCommandDocument(name, content));
+  }
+
+  registerInstance(input: RegisterInstanceInput): void {
+    const now = Date.now();
+    this.instances.set(input.instanceId, {
+      instanceId: input.instanceId,
+      hostRoot: input.hostRoot,
+      env: input.env ?? { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin' },
+      workingDirectory: input.workingDirectory ?? input.hostRoot,
+      computerName: input.computerName ?? input.instanceId,
+      platformName: input.platformName ?? 'Amazon Linux',
+      platformVersion: input.platformVersion ?? '2023',
+      state: input.online === false ? 'offline' : 'online',
+      lastPingAt: now,
+      registeredAt: now,
+      busy: 0,
+      waiting: [],
+    });
+  }
+
+  setAgentState(instanceId: string, state: AgentState): void {
+    const instance = this.requireInstance(instanceId);
+    if (instance.state === 'online' && state !== 'online') instance.lastPingAt = Date.now();
+    instance.state = state;
+    if (state === 'offline') return;
+    // A returning agent picks up what was waiting for it; an unreachable one fails it.
+    for (const command of this.commands.values()) {
+      const invocation = command.invocations.get(instanceId);
+      if (invocation && (invocation.status === 'Delayed' || invocation.status === 'Pending') && invocation.deliveredAt === null) {
+        this.attemptDelivery(command, invocation);
+      }
+    }
+  }
+
+  private requireInstance(instanceId: string): Instance {
+    const instance = this.instances.get(instanceId);
+    if (!instance) throw new Error(`instance ${instanceId} is not registered with the lab`);
+    return instance;
+  }
+
+  pingStatus(instance: Instance): 'Online' | 'ConnectionLost' | 'Inactive' {
+    if (instance.state === 'online') return 'Online';
+    return instance.state === 'offline' ? 'ConnectionLost' : 'Inactive';
+  }
+
+  lastPing(instance: Instance): number {
+    return instance.state === 'online' ? Date.now() : instance.lastPingAt;
+  }
+
+  sendCommand(request: SendCommandRequest): CommandState {
+    const doc = this.documents.get(request.DocumentName);
+    if (!doc) throw new SsmError('InvalidDocument', `Document ${request.DocumentName} does not exist.`);
+    const unknown = request.InstanceIds.filter((id) => !this.instances.has(id));
+    // Unregistered nodes are refused up front; registered-but-offline ones are
+    // accepted and time out in delivery (InvalidInstanceId covers nodes that
+    // are not managed at all, or terminated).
+    if (unknown.length > 0) throw new SsmError('InvalidInstanceId', `Instances [${unknown.join(', ')}] not in a valid state for account.`);
+    let values: Record<string, string[]>;
+    try {
+      values = resolveParameters(doc, request.Parameters);
+    } catch (err) {
+      throw new SsmError('InvalidParameters', (err as Error).message);
+    }
+    const steps = renderSteps(doc, values);
+    const now = Date.now();
+    const commandId = randomUUID();
+    const deliveryTimeoutSeconds = request.TimeoutSeconds ?? 3600;
+    const executionSeconds = steps.reduce((sum, s) => sum + s.timeoutSeconds, 0);
+    const command: CommandState = {
+      commandId,
+      documentName: request.DocumentName,
+      documentVersion: '1',
+      comment: request.Comment ?? '',
+      instanceIds: [...new Set(request.InstanceIds)],
+      parameters: request.Parameters ?? {},
+      requestedAt: now,
+      // ExpiresAfter: the delivery timeout plus the document's execution timeouts.
+      expiresAt: now + (deliveryTimeoutSeconds + executionSeconds) * 1000,
+      deliveryTimeoutSeconds,
+      outputS3BucketName: request.OutputS3BucketName ?? '',
+      outputS3KeyPrefix: request.OutputS3KeyPrefix ?? '',
+      outputS3Region: request.OutputS3Region ?? this.region,
+      maxConcurrency: request.MaxConcurrency ?? '50',
+      maxErrors: request.MaxErrors ?? '0',
+      serviceRoleArn: request.ServiceRoleArn ?? '',
+      notificationConfig: request.NotificationConfig ?? { NotificationArn: '', NotificationEvents: [], NotificationType: '' },
+      cloudWatchOutputConfig: {
+        CloudWatchLogGroupName: request.CloudWatchOutputConfig?.CloudWatchLogGroupName ?? '',
+        CloudWatchOutputEnabled: request.CloudWatchOutputConfig?.CloudWatchOutputEnabled ?? false,
+      },
+      steps,
+      invocations: new Map(),
+      cancelled: false,
+    };
+    for (const instanceId of command.instanceIds) {
+      const invocation: InvocationState = {
+        commandId,
+        instanceId,
+        status: 'Pending',
+        statusDetails: 'Pending',
+        visibleAt: now + this.visibilityDelayMs,
+        deliveredAt: null,
+        plugins: steps.map((step) => this.newPlugin(command, instanceId, step)),
+        running: null,
+        deliveryTimer: null,
+        cancelRequested: false,
+      };
+      command.invocations.set(instanceId, invocation);
+      const deliveryMs = Math.min(deliveryTimeoutSeconds * 1000, this.deliveryTimeoutMs);
+      invocation.deliveryTimer = setTimeout(() => this.deliveryTimedOut(invocation), deliveryMs);
+      setImmediate(() => this.attemptDelivery(command, invocation));
+    }
+    this.commands.set(commandId, command);
+    return command;
+  }
+
+  private newPlugin(command: CommandState, instanceId: string, step: RenderedStep): PluginState {
+    // agent runcommand/utils.go + docparser: <prefix>/<commandId>/<instanceId>/<action without ':'>/<step>/stdout
+    const prefix = [command.outputS3KeyPrefix.replace(/^\/+|\/+$/g, ''), command.commandId, instanceId, 'awsrunShellScript', step.name]
+      .filter((part) => part !== '')
+      .join('/');
+    const url = (file: string) =>
+      command.outputS3BucketName && this.s3Endpoint ? `${this.s3Endpoint}/${command.outputS3BucketName}/${prefix}/${file}` : '';
+    return {
+      name: step.name,
+      status: 'Pending',
+      statusDetails: 'Pending',
+      responseCode: -1,
+      startedAt: null,
+      endedAt: null,
+      stdout: '',
+      stderr: '',
+      stdoutUrl: url('stdout'),
+      stderrUrl: url('stderr'),
+      outputS3KeyPrefix: prefix,
+    };
+  }
+
+  /**
+   * Sets the invocation's status and carries it to every plugin that has not
+   * finished yet: GetCommandInvocation reports per plugin, so a Delayed or
+   * Cancelling invocation must read that way there too.
+   */
+  private setInvocation(invocation: InvocationState, status: InvocationStatus, details: string): void {
+    invocation.status = status;
+    invocation.statusDetails = details;
+    for (const plugin of invocation.plugins) {
+      if (!TERMINAL.has(plugin.status)) {
+        plugin.status = status;
+        plugin.statusDetails = details;
+      }
+    }
+    if (TERMINAL.has(status) && invocation.deliveryTimer) {
+      clearTimeout(invocation.deliveryTimer);
+      invocation.deliveryTimer = null;
+    }
+  }
+
+  private attemptDelivery(command: CommandState, invocation: InvocationState): void {
+    if (this.closed || invocation.deliveredAt !== null || TERMINAL.has(invocation.status)) return;
+    const instance = this.requireInstance(invocation.instanceId);
+    if (instance.state === 'undeliverable') {
+      this.setInvocation(invocation, 'Failed', 'Undeliverable');
+      return;
+    }
+    if (instance.state === 'offline') {
+      // "Delayed: the system attempted to send the command to the target, but the target wasn't available."
+      this.setInvocation(invocation, 'Delayed', 'Delayed');
+      return;
+    }
+    invocation.deliveredAt = Date.now();
+    if (invocation.deliveryTimer) clearTimeout(invocation.deliveryTimer);
+    invocation.deliveryTimer = null;
+    this.setInvocation(invocation, 'InProgress', 'InProgress');
+    const work = this.runInvocation(command, invocation, instance).catch((err: unknown) => {
+      this.log(`ssm: invocation ${command.commandId}/${invocation.instanceId} crashed: ${(err as Error).stack ?? String(err)}`);
+      this.setInvocation(invocation, 'Failed', 'Failed');
+    });
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  private deliveryTimedOut(invocation: InvocationState): void {
+    invocation.deliveryTimer = null;
+    if (invocation.deliveredAt !== null || TERMINAL.has(invocation.status)) return;
+    this.setInvocation(invocation, 'TimedOut', 'DeliveryTimedOut');
+  }
+
+  private async acquireWorker(instance: Instance): Promise<void> {
+    if (instance.busy < this.workers) {
+      instance.busy += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => instance.waiting.push(resolve));
+    instance.busy += 1;
+  }
+
+  private releaseWorker(instance: Instance): void {
+    instance.busy -= 1;
+    instance.waiting.shift()?.();
+  }
+
+  private async runInvocation(command: CommandState, invocation: InvocationState, instance: Instance): Promise<void> {
+    await this.acquireWorker(instance);
+    try {
+      const orchestrationDir = join(instance.hostRoot, 'ssm', 'orchestration', command.commandId);
+      mkdirSync(orchestrationDir, { recursive: true, mode: 0o700 });
+      for (const [index, step] of command.steps.entries()) {
+        const plugin = invocation.plugins[index];
+        if (!plugin) continue;
+        if (invocation.cancelRequested || this.closed) {
+          plugin.status = 'Cancelled';
+          plugin.statusDetails = 'Cancelled';
+          continue;
+        }
+        plugin.status = 'InProgress';
+        plugin.statusDetails = 'InProgress';
+        plugin.startedAt = Date.now();
+        const running = runShellStep({
+          orchestrationDir,
+          step,
+          agentWorkingDirectory: instance.workingDirectory,
+          agentEnv: instance.env,
+          extraEnv: {
+            AWS_SSM_INSTANCE_ID: instance.instanceId,
+            AWS_SSM_REGION_NAME: this.region,
+            AWS_SSM_PLATFORM_NAME: instance.platformName,
+            AWS_SSM_PLATFORM_VERSION: instance.platformVersion,
+            SSM_COMMAND_ID: command.commandId,
+          },
+          headChars: { stdout: STDOUT_INLINE_LIMIT, stderr: STDERR_INLINE_LIMIT },
+        });
+        invocation.running = running;
+        const result = await running.result;
+        invocation.running = null;
+        await this.uploadOutput(command, plugin, result);
+        const { status, details } = statusForExit(result);
+        plugin.responseCode = result.exitCode;
+        plugin.stdout = result.stdout.head;
+        plugin.stderr = result.stderr.head;
+        plugin.endedAt = result.endedAt;
+        plugin.status = status;
+        plugin.statusDetails = details;
+      }
+      this.finishInvocation(invocation);
+    } finally {
+      this.releaseWorker(instance);
+    }
+  }
+
+  /** The agent uploads only non-empty streams; the URLs are reported regardless. */
+  private async uploadOutput(command: CommandState, plugin: PluginState, result: StepResult): Promise<void> {
+    if (!command.outputS3BucketName || !this.s3) return;
+    for (const [file, captured] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
+      if (captured.bytes === 0) continue;
+      try {
+        await this.s3.send(
+          new PutObjectCommand({
+            Bucket: command.outputS3BucketName,
+            Key: `${plugin.outputS3KeyPrefix}/${file}`,
+            Body: createReadStream(captured.path),
+            ContentLength: captured.bytes,
+          }),
+        );
+      } catch (err) {
+        // As the agent: a failed upload is logged, the command result stands.
+        this.log(`ssm: failed to upload ${file} of ${command.commandId} to s3://${command.outputS3BucketName}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private finishInvocation(invocation: InvocationState): void {
+    const statuses = invocation.plugins.map((p) => p.status);
+    if (statuses.includes('Cancelled')) this.setInvocation(invocation, 'Cancelled', 'Cancelled');
+    else if (statuses.includes('TimedOut')) this.setInvocation(invocation, 'TimedOut', 'ExecutionTimedOut');
+    else if (statuses.includes('Failed')) this.setInvocation(invocation, 'Failed', 'Failed');
+    else this.setInvocation(invocation, 'Success', 'Success');
+  }
+
+  /** The invocation's response code: the first non-zero plugin code, else 0 (or -1 when nothing ran). */
+  responseCode(invocation: InvocationState): number {
+    const ran = invocation.plugins.filter((p) => p.startedAt !== null);
+    if (ran.length === 0) return -1;
+    return ran.find((p) => p.responseCode !== 0)?.responseCode ?? 0;
+  }
+
+  cancelCommand(commandId: string, instanceIds: string[] | undefined): void {
+    const command = this.commands.get(commandId);
+    if (!command) throw new SsmError('InvalidCommandId', `Command ${commandId} is not valid.`);
+    const targets = instanceIds && instanceIds.length > 0 ? instanceIds : command.instanceIds;
+    for (const id of targets) {
+      const invocation = command.invocations.get(id);
+      if (!invocation) throw new SsmError('InvalidInstanceId', `Instance ${id} is not part of command ${commandId}.`);
+      if (TERMINAL.has(invocation.status)) continue;
+      invocation.cancelRequested = true;
+      if (invocation.deliveredAt === null) {
+        this.setInvocation(invocation, 'Cancelled', 'Cancelled');
+      } else if (invocation.running) {
+        // Cancellation is a request to the agent: "Cancelling" until it killed the process group.
+        this.setInvocation(invocation, 'Cancelling', 'Cancelling');
+        invocation.running.cancel();
+      } else {
+        // Delivered but still queued for a worker: the agent drops it.
+        this.setInvocation(invocation, 'Cancelling', 'Cancelling');
+      }
+    }
+    if (!instanceIds || instanceIds.length === 0) command.cancelled = true;
+  }
+
+  isVisible(invocation: InvocationState): boolean {
+    return Date.now() >= invocation.visibleAt;
+  }
+
+  /** Aggregated command status, per "Understanding command statuses" (MaxErrors applies). */
+  commandStatus(command: CommandState): {
+    status: CommandStatus;
+    details: string;
+    completed: number;
+    errors: number;
+    deliveryTimedOut: number;
+  } {
+    const invocations = [...command.invocations.values()];
+    const completed = invocations.filter((i) => TERMINAL.has(i.status)).length;
+    const failed = invocations.filter((i) => i.status === 'Failed' && i.statusDetails !== 'Undeliverable').length;
+    const executionTimedOut = invocations.filter((i) => i.statusDetails === 'ExecutionTimedOut').length;
+    const deliveryTimedOut = invocations.filter((i) => i.statusDetails === 'DeliveryTimedOut').length;
+    const undeliverable = invocations.filter((i) => i.statusDetails === 'Undeliverable').length;
+    const cancelled = invocations.filter((i) => i.status === 'Cancelled').length;
+    const errors = failed + executionTimedOut;
+    const base = { completed, errors, deliveryTimedOut };
+    if (completed < invocations.length) {
+      if (invocations.some((i) => i.status === 'Cancelling')) return { status: 'Cancelling', details: 'Cancelling', ...base };
+      const started = invocations.some((i) => i.deliveredAt !== null || TERMINAL.has(i.status));
+      return started ? { status: 'InProgress', details: 'InProgress', ...base } : { status: 'Pending', details: 'Pending', ...base };
+    }
+    const maxErrors = this.maxErrorsCount(command.maxErrors, invocations.length);
+    if (command.cancelled && cancelled > 0) return { status: 'Cancelled', details: 'Cancelled', ...base };
+    if (errors > maxErrors) {
+      return failed > 0 ? { status: 'Failed', details: 'Failed', ...base } : { status: 'TimedOut', details: 'ExecutionTimedOut', ...base };
+    }
+    if (deliveryTimedOut > maxErrors) return { status: 'TimedOut', details: 'DeliveryTimedOut', ...base };
+    if (undeliverable === invocations.length) return { status: 'Failed', details: 'Undeliverable', ...base };
+    const succeeded = invocations.filter((i) => i.status === 'Success').length;
+    if (succeeded + undeliverable === invocations.length) return { status: 'Success', details: 'Success', ...base };
+    if (cancelled > 0 && cancelled + succeeded + undeliverable === invocations.length) return { status: 'Cancelled', details: 'Cancelled', ...base };
+    return { status: 'Failed', details: 'Incomplete', ...base };
+  }
+
+  private maxErrorsCount(maxErrors: string, targets: number): number {
+    const percent = /^([0-9]{1,3})%$/.exec(maxErrors);
+    if (percent) return Math.floor((Number(percent[1]) / 100) * targets);
+    const n = Number(maxErrors);
+    return Number.isFinite(n) ? n : 0;
+  }
+
+  /** Kills every running script and stops all timers; the state stays readable. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const command of this.commands.values()) {
+      for (const invocation of command.invocations.values()) {
+        if (invocation.deliveryTimer) clearTimeout(invocation.deliveryTimer);
+        invocation.deliveryTimer = null;
+        invocation.running?.cancel();
+      }
+    }
+    // Documents queued behind the worker limit wake up, see `closed` and end Cancelled.
+    for (const instance of this.instances.values()) {
+      for (const wake of instance.waiting.splice(0)) wake();
+    }
+    await Promise.allSettled([...this.pending]);
+    if (this.ownsS3Client) this.s3?.destroy();
+  }
+}
