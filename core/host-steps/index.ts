@@ -1,0 +1,10 @@
+/** Host steps over SSM: parameters, the CommandRunner port and its adapter, send and poll. */
+export * from './errors';
+export * from './parameters';
+export * from './ports';
+export * from './redact';
+export * from './send-step';
+export * from './poll-step';
+export * from './transfers';
+export { SsmCommandRunner } from './ssm-command-runner';
+export { S3CommandOutputReader, keyFromOutputUrl } from './s3-command-output';

@@ -1,0 +1,113 @@
+/** `CommandRunner` over SSM Run Command (AWS SDK v3). */
+import {
+  CancelCommandCommand,
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  type SSMClient,
+} from '@aws-sdk/client-ssm';
+import { HostUnreachableError } from './errors';
+import type { CommandRunner, CommandSummary, Invocation, SendCommandRequest } from './ports';
+
+const errorName = (err: unknown): string | undefined =>
+  err && typeof err === 'object' && 'name' in err ? String((err as { name: unknown }).name) : undefined;
+
+export class SsmCommandRunner implements CommandRunner {
+  /**
+   * `sendClient` may be a client without SDK retries: SendCommand takes no
+   * idempotency token, so only the caller's look-up-then-send is safe to repeat.
+   */
+  constructor(
+    private readonly ssm: SSMClient,
+    private readonly sendClient: SSMClient = ssm,
+  ) {}
+
+  async send(req: SendCommandRequest): Promise<CommandSummary> {
+    try {
+      const out = await this.sendClient.send(
+        new SendCommandCommand({
+          DocumentName: req.documentName,
+          InstanceIds: [req.instanceId],
+          Parameters: req.parameters,
+          Comment: req.comment,
+          TimeoutSeconds: req.deliveryTimeoutSeconds,
+          OutputS3BucketName: req.outputBucket,
+          OutputS3KeyPrefix: req.outputKeyPrefix,
+        }),
+      );
+      const command = out.Command;
+      if (!command?.CommandId) throw new Error('SendCommand returned no CommandId');
+      return {
+        commandId: command.CommandId,
+        instanceId: req.instanceId,
+        documentName: command.DocumentName ?? req.documentName,
+        comment: command.Comment ?? req.comment,
+        requestedAt: command.RequestedDateTime?.getTime() ?? Date.now(),
+      };
+    } catch (err) {
+      if (errorName(err) === 'InvalidInstanceId') throw new HostUnreachableError(req.instanceId, err);
+      throw err;
+    }
+  }
+
+  async findByComment(q: {
+    instanceId: string;
+    comment: string;
+    documentName: string;
+    invokedAfter: number;
+  }): Promise<CommandSummary | null> {
+    let nextToken: string | undefined;
+    let best: CommandSummary | null = null;
+    try {
+      do {
+        const page = await this.ssm.send(
+          new ListCommandsCommand({
+            InstanceId: q.instanceId,
+            Filters: [{ key: 'InvokedAfter', value: new Date(q.invokedAfter).toISOString() }],
+            MaxResults: 50,
+            NextToken: nextToken,
+          }),
+        );
+        for (const c of page.Commands ?? []) {
+          if (c.Comment !== q.comment || c.DocumentName !== q.documentName || !c.CommandId) continue;
+          const requestedAt = c.RequestedDateTime?.getTime() ?? 0;
+          if (!best || requestedAt > best.requestedAt) {
+            best = { commandId: c.CommandId, instanceId: q.instanceId, documentName: c.DocumentName, comment: c.Comment, requestedAt };
+          }
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    } catch (err) {
+      if (errorName(err) === 'InvalidInstanceId') throw new HostUnreachableError(q.instanceId, err);
+      throw err;
+    }
+    return best;
+  }
+
+  async getInvocation(ref: { commandId: string; instanceId: string }): Promise<Invocation | null> {
+    try {
+      const out = await this.ssm.send(new GetCommandInvocationCommand({ CommandId: ref.commandId, InstanceId: ref.instanceId }));
+      return {
+        status: out.Status ?? 'Pending',
+        statusDetails: out.StatusDetails ?? '',
+        responseCode: out.ResponseCode ?? -1,
+        stdout: out.StandardOutputContent ?? '',
+        stdoutUrl: out.StandardOutputUrl || null,
+      };
+    } catch (err) {
+      // SSM answers this for a short while after SendCommand: not a failure.
+      if (errorName(err) === 'InvocationDoesNotExist') return null;
+      throw err;
+    }
+  }
+
+  async cancel(ref: { commandId: string; instanceId: string }): Promise<void> {
+    try {
+      await this.ssm.send(new CancelCommandCommand({ CommandId: ref.commandId, InstanceIds: [ref.instanceId] }));
+    } catch (err) {
+      // Already finished or unknown: cancelling is best effort by contract.
+      if (['InvalidCommandId', 'InvalidInstanceId', 'DuplicateInstanceId'].includes(errorName(err) ?? '')) return;
+      throw err;
+    }
+  }
+}
