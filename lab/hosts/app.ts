@@ -1,0 +1,94 @@
+/**
+ * The simulated Semaphor app of one host: one detached node process standing
+ * for the three containers. On start it announces `Semaphor v<version>`,
+ * checks the licence, runs schema sync against the host's data (embedded
+ * volume files or the external PostgreSQL database), and either exits (sync
+ * failure: "the container exits") or serves `GET /api/health` on the port
+ * the compose file publishes for api-service:3000. Faults are re-read at
+ * every health request, so a test can flip them while the app runs.
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { planSync } from './catalog';
+import { openStore } from './data-store';
+import { paths, readContainers, readEnvFile, readFaults, tagOf, volumeName, writeJsonAtomic } from './state';
+
+/** Never log a connection string's password. */
+export const redact = (s: string) => s.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
+
+export async function runApp(root: string): Promise<void> {
+  const p = paths(root);
+  mkdirSync(p.logs, { recursive: true });
+  const log = (line: string) => appendFileSync(p.log('api-service'), `${new Date().toISOString()} ${redact(line)}\n`);
+  const exit = (code: number, reason: string): never => {
+    writeJsonAtomic(p.exit, { pid: process.pid, exitCode: code, reason });
+    process.exit(code);
+  };
+
+  const cs = readContainers(root);
+  const api = cs?.containers.find((c) => c.service === 'api-service');
+  if (!cs || !api) return exit(1, 'no containers');
+  const version = (tagOf(api.image) ?? 'unknown').replace(/^v/, '');
+  for (const c of cs.containers) {
+    if (c.service !== 'api-service') appendFileSync(p.log(c.service), `${new Date().toISOString()} ${c.service} ${tagOf(c.image)} started\n`);
+  }
+  log(`Semaphor v${version} starting`);
+
+  const faults = readFaults(root);
+  if (faults.licenseExpired) {
+    log('License expired: license key SEMA-… expired, refusing to start. Renew it in semaphor.env (SEMAPHOR_LICENSE_KEY).');
+    return exit(3, 'license expired');
+  }
+  if (faults.slowStartSeconds) await new Promise((r) => setTimeout(r, faults.slowStartSeconds! * 1000));
+
+  const env = readEnvFile(join(p.composeDir, 'semaphor.env'));
+  log(env.DATABASE_URL ? 'Using external PostgreSQL (DATABASE_URL)' : 'Using embedded PostgreSQL');
+  try {
+    const store = await openStore({ databaseUrl: env.DATABASE_URL, volumeDir: p.volume(volumeName(cs.project)) });
+    try {
+      const from = await store.schemaVersion();
+      const plan = planSync(from, version);
+      log(`Schema sync: database ${from ?? '(empty)'} -> ${version}`);
+      if (plan.kind === 'fail') throw new Error(plan.reason);
+      if (plan.kind !== 'none' && plan.kind !== 'init' && faults.schemaSyncFails) throw new Error('migration aborted: lock timeout (injected fault)');
+      if (plan.kind === 'init') await store.init(version);
+      if (plan.kind === 'migrate') {
+        for (const ch of plan.changes) log(`Schema sync: ${ch.kind} ${ch.table}${'column' in ch ? `.${typeof ch.column === 'string' ? ch.column : ch.column.name}` : ''}`);
+        await store.migrate(version, plan.changes);
+      }
+    } finally {
+      await store.close();
+    }
+  } catch (e) {
+    log(`Schema sync failed: ${e instanceof Error ? e.message : String(e)}`);
+    return exit(1, 'schema sync failed');
+  }
+  log('Schema sync complete');
+
+  let requests = 0;
+  const server = createServer((req, res) => {
+    if (req.url !== '/api/health') {
+      res.writeHead(404).end();
+      return;
+    }
+    const f = readFaults(root);
+    requests++;
+    const healthy = !f.unhealthy && !(f.flapping && requests % 2 === 0);
+    res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(healthy ? { status: 'ok', version } : { status: 'unhealthy', version }));
+  });
+  server.on('error', (e) => {
+    log(`api-service failed to listen: ${e.message}`);
+    exit(1, 'listen failed');
+  });
+  // The version banner is logged once per start (above); scripts key on its last occurrence.
+  server.listen(cs.hostPort ?? 0, '127.0.0.1', () => log('api-service ready, console on port 3000'));
+  const stop = () => {
+    log('Received SIGTERM, shutting down');
+    server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

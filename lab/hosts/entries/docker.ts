@@ -1,0 +1,3 @@
+import { runCli } from '../docker-cli';
+
+runCli(process.argv.slice(2));

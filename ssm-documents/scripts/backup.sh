@@ -1,0 +1,145 @@
+# Backup before anything changes. Config (semaphor.env, compose file, .env) as
+# a small tar.gz; data as ONE stream:
+#   producer | tee >(sha256sum) >(listing check) | part uploader
+# embedded: services stopped, the semaphor-data volume as tar.gz, services
+#   started again afterwards (also on failure, by the exit hook);
+# external: pg_dump -Fc of the DATABASE_URL read from semaphor.env.
+# The uploader buffers one part at a time in a temp dir and PUTs it to its
+# presigned UploadPart URL; the orchestrator completes the upload only after
+# this step reported success. pipefail turns any producer failure (disk full)
+# into backup-failed; a listing that fails or is empty is verify-failed.
+FW_STEP=backup
+FW_DEFAULT_ERROR=backup-failed
+fw_param ComposeDir "$FW_RE_COMPOSE_DIR"
+fw_param PartSizeMb "$FW_RE_COUNT" 64
+fw_param ConfigUrl b64url
+[ "$P_PartSizeMb" -ge 1 ] && [ "$P_PartSizeMb" -le 5120 ] || fw_fail invalid-parameter "PartSizeMb must be 1..5120"
+
+# DataPartUrls is a StringList: accept it comma-, space- or JSON-array-separated, each item base64url.
+raw_parts="${SSM_DataPartUrls-}"
+[[ "$raw_parts" =~ ^[][A-Za-z0-9_,\"[:space:]-]+$ ]] || fw_fail invalid-parameter "parameter DataPartUrls does not match its allowed pattern"
+PART_URLS=()
+for token in $(printf '%s' "$raw_parts" | tr -c 'A-Za-z0-9_-' ' '); do
+  url=$(fw_decode_url "$token") || fw_fail invalid-parameter "DataPartUrls item ${#PART_URLS[@]} is not a base64url-encoded https URL"
+  PART_URLS+=("$url")
+done
+[ "${#PART_URLS[@]}" -ge 1 ] && [ "${#PART_URLS[@]}" -le 10000 ] || fw_fail invalid-parameter "DataPartUrls must hold 1..10000 URLs"
+CONFIG_URL=$(fw_decode_url "$P_ConfigUrl") || fw_fail invalid-parameter "ConfigUrl is not a base64url-encoded https URL"
+
+fw_set_compose_dir "$P_ComposeDir"
+fw_detect_compose
+mode=$(fw_mode)
+version=$(fw_tag_of "$(fw_pinned_image api-service)")
+fw_tmpdir
+
+# PUT FILE to URL with Content-MD5; prints the ETag (quotes stripped).
+fw_put() {
+  local file="$1" url="$2" md5
+  md5=$(fw_content_md5 "$file")
+  curl -sS --fail --retry 3 --max-time 1800 -H 'Expect:' -H "Content-MD5: $md5" -T "$file" \
+    -D "$FW_TMP/headers" -o /dev/null "$url" 2>>"$FW_TMP/upload.err" || return 1
+  grep -i '^etag:' "$FW_TMP/headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '\r"'
+}
+
+# ---- configuration
+cfg_files=(semaphor.env "$(basename "$FW_COMPOSE_FILE")")
+[ -f "$FW_DIR/.env" ] && cfg_files+=(.env)
+[ -f "$FW_DIR/semaphor.env" ] || fw_fail backup-failed "no semaphor.env in $FW_DIR"
+tar -C "$FW_DIR" -czf "$FW_TMP/config.tar.gz" -- "${cfg_files[@]}" || fw_fail backup-failed "could not archive the configuration"
+config_entries=$(tar -tzf "$FW_TMP/config.tar.gz" | sed '/^$/d' | wc -l)
+[ "$config_entries" -eq "${#cfg_files[@]}" ] || fw_fail verify-failed "config archive lists $config_entries entries, expected ${#cfg_files[@]}"
+config_sha=$(fw_sha256_file "$FW_TMP/config.tar.gz")
+config_bytes=$(stat -c %s "$FW_TMP/config.tar.gz")
+fw_put "$FW_TMP/config.tar.gz" "$CONFIG_URL" >/dev/null || fw_fail backup-failed "config upload failed: $(tail -n 1 "$FW_TMP/upload.err" 2>/dev/null)"
+fw_log "config archive uploaded ($config_bytes bytes, ${config_entries} files)"
+
+# ---- data
+FW_STOPPED=0
+fw_start_again() {
+  [ "$FW_STOPPED" = 1 ] || return 0
+  FW_STOPPED=0
+  fw_log "starting services again"
+  fw_compose start || fw_compose up -d
+}
+fw_add_cleanup fw_start_again
+
+if [ "$mode" = embedded ]; then
+  format=tar.gz
+  volume=$(fw_volume_name)
+  docker volume inspect "$volume" >/dev/null 2>&1 || fw_fail backup-failed "docker volume $volume does not exist"
+  fw_load_states
+  state=$(fw_container_state api-service)
+  if [ "${state%%|*}" = true ]; then
+    fw_log "stopping services for a consistent copy of $volume"
+    FW_STOPPED=1
+    fw_compose stop >&2 2>&1 || fw_fail backup-failed "could not stop the services"
+  fi
+  fw_produce() { docker run --rm -v "$volume:/data:ro" "$FW_HELPER_IMAGE" tar -C /data -czf - .; }
+  fw_list() { tar -tzf -; }
+else
+  format=pgdump
+  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail backup-failed "DATABASE_URL in semaphor.env is not a postgres:// URL"
+  fw_produce() { fw_pg pg_dump -Fc; }
+  fw_list() { fw_pg pg_restore -l; }
+fi
+
+fw_digest() { sha256sum | awk '{print $1}' >"$FW_TMP/data.sha.tmp" && mv "$FW_TMP/data.sha.tmp" "$FW_TMP/data.sha"; }
+fw_listing() {
+  local rc=0
+  fw_list >"$FW_TMP/list.out" 2>"$FW_TMP/list.err" || rc=$?
+  cat >/dev/null  # drain, so tee never blocks on us
+  echo "$rc" >"$FW_TMP/list.rc.tmp" && mv "$FW_TMP/list.rc.tmp" "$FW_TMP/list.rc"
+}
+fw_upload_parts() {
+  local n=0 size etag part="$FW_TMP/part" part_bytes=$(( P_PartSizeMb * 1024 * 1024 ))
+  : >"$FW_TMP/parts"
+  while :; do
+    head -c "$part_bytes" >"$part"
+    size=$(stat -c %s "$part")
+    [ "$size" -gt 0 ] || break
+    n=$((n + 1))
+    if [ "$n" -gt "${#PART_URLS[@]}" ]; then
+      echo "data exceeds ${#PART_URLS[@]} part(s) of ${P_PartSizeMb} MiB" >>"$FW_TMP/upload.err"
+      return 3
+    fi
+    etag=$(fw_put "$part" "${PART_URLS[$((n - 1))]}") || return 4
+    [[ "$etag" =~ ^[A-Za-z0-9-]{1,128}$ ]] || { echo "no usable ETag returned for part $n" >>"$FW_TMP/upload.err"; return 4; }
+    printf '%s %s %s\n' "$n" "$etag" "$size" >>"$FW_TMP/parts"
+    rm -f -- "$part"
+    [ "$size" -eq "$part_bytes" ] || break
+  done
+  return 0
+}
+
+fw_log "streaming $format backup"
+set +e
+fw_produce 2>"$FW_TMP/producer.err" | tee -p >(fw_digest) >(fw_listing) | fw_upload_parts
+st=("${PIPESTATUS[@]}")
+set -e
+fw_redact <"$FW_TMP/producer.err" >&2 || true
+producer_rc=${st[0]} tee_rc=${st[1]} upload_rc=${st[2]}
+
+fw_start_again
+if [ "$upload_rc" = 3 ]; then fw_fail backup-too-large "$(tail -n 1 "$FW_TMP/upload.err")"; fi
+if [ "$producer_rc" != 0 ]; then
+  fw_fail backup-failed "$format producer failed (exit $producer_rc): $(tail -n 2 "$FW_TMP/producer.err" | tr '\n' ' ')"
+fi
+[ "$tee_rc" = 0 ] || fw_fail backup-failed "stream copy failed (exit $tee_rc)"
+[ "$upload_rc" = 0 ] || fw_fail backup-failed "part upload failed: $(tail -n 1 "$FW_TMP/upload.err" 2>/dev/null)"
+fw_wait_file "$FW_TMP/data.sha" 120 || fw_fail verify-failed "no checksum computed"
+fw_wait_file "$FW_TMP/list.rc" 120 || fw_fail verify-failed "listing did not finish"
+if [ "$(cat "$FW_TMP/list.rc")" != 0 ]; then
+  fw_fail verify-failed "backup does not list: $(tail -n 1 "$FW_TMP/list.err" | fw_redact)"
+fi
+if [ "$format" = pgdump ]; then
+  entries=$(grep -v '^;' "$FW_TMP/list.out" | sed '/^[[:space:]]*$/d' | wc -l)
+else
+  entries=$(sed '/^$/d' "$FW_TMP/list.out" | wc -l)
+fi
+[ "$entries" -gt 0 ] || fw_fail verify-failed "backup lists no entries"
+data_sha=$(cat "$FW_TMP/data.sha")
+data_bytes=$(awk '{ s += $3 } END { printf "%d", s }' "$FW_TMP/parts")
+[ "$data_bytes" -gt 0 ] || fw_fail verify-failed "backup is empty"
+parts_json=$(awk '{ printf "%s{\"partNumber\":%d,\"etag\":\"%s\",\"bytes\":%d}", (NR > 1 ? "," : ""), $1, $2, $3 }' "$FW_TMP/parts")
+fw_log "backup done: $data_bytes bytes in $(wc -l <"$FW_TMP/parts") part(s), $entries entries"
+fw_ok "\"mode\":$(fw_str "$mode"),\"version\":$(fw_str_or_null "$version"),\"data\":{\"bytes\":$data_bytes,\"sha256\":$(fw_str "$data_sha"),\"format\":$(fw_str "$format"),\"entries\":$entries,\"parts\":[$parts_json]},\"config\":{\"bytes\":$config_bytes,\"sha256\":$(fw_str "$config_sha"),\"entries\":$config_entries}"

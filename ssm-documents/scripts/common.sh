@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# fleetwave host step: shared prelude. Composed before every step script into
+# one runCommand; the SSM agent runs it with `sh` (dash on Debian), so re-exec
+# under bash first. Parameters arrive as SSM_<Name> environment variables
+# (interpolationType ENV_VAR): always quoted, never eval'd, re-validated here.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
+set -Eeuo pipefail
+umask 077
+export LC_ALL=C
+
+FW_STEP="${FW_STEP:-unknown}"
+FW_DEFAULT_ERROR="${FW_DEFAULT_ERROR:-failed}"
+FW_RESULT_PRINTED=0
+FW_LAST_LINE=0
+FW_TMP=""
+FW_CLEANUP_HOOKS=()
+FW_HELPER_IMAGE="busybox:1.36"
+FW_COMPOSE=()
+FW_DIR=""
+FW_COMPOSE_FILE=""
+FW_SERVICES=(api-service data-service data-service-sidecar)
+
+fw_log() { printf '[fleetwave %s] %s\n' "$FW_STEP" "$*" >&2; }
+
+# Anything that may carry a connection string goes through here before it is shown.
+fw_redact() { sed -E 's#([A-Za-z][A-Za-z0-9+.-]*://)[^@/[:space:]]*@#\1***@#g; s#(PGPASSWORD|password|DATABASE_URL)=[^[:space:]]*#\1=***#Ig'; }
+
+# JSON string literal of $1: escapes, control characters dropped, secrets redacted.
+fw_str() {
+  local s
+  s=$(printf '%s' "$1" | fw_redact | tr -d '\000-\010\013\014\016-\037')
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  printf '"%s"' "$s"
+}
+fw_bool() { if [ "$1" = true ] || [ "$1" = 1 ]; then printf true; else printf false; fi; }
+fw_num() { if [[ "$1" =~ ^[0-9]+$ ]]; then printf '%s' "$1"; else printf 0; fi; }
+fw_str_or_null() { if [ -n "$1" ]; then fw_str "$1"; else printf null; fi; }
+
+# Print the one result line (last line of stdout) and exit. $1 = body fields (JSON, may be empty).
+fw_ok() {
+  local body="${1:-}"
+  FW_RESULT_PRINTED=1
+  printf '{"step":%s,"ok":true%s}\n' "$(fw_str "$FW_STEP")" "${body:+,$body}"
+  exit 0
+}
+# fw_fail CODE MESSAGE [BODY]
+fw_fail() {
+  local code="$1" msg="$2" body="${3:-}"
+  FW_RESULT_PRINTED=1
+  fw_log "FAILED ($code): $msg"
+  printf '{"step":%s,"ok":false,"error":%s,"message":%s%s}\n' "$(fw_str "$FW_STEP")" "$(fw_str "$code")" "$(fw_str "$msg")" "${body:+,$body}"
+  exit 1
+}
+
+fw_on_exit() {
+  local rc=$?
+  set +e
+  local hook
+  for hook in "${FW_CLEANUP_HOOKS[@]}"; do "$hook" >&2 2>&1; done
+  if [ -n "$FW_TMP" ] && [ -d "$FW_TMP" ]; then rm -rf -- "$FW_TMP"; fi
+  if [ "$FW_RESULT_PRINTED" != 1 ]; then
+    # Unexpected failure: still exactly one result line, with the step's error code.
+    FW_RESULT_PRINTED=1
+    printf '{"step":%s,"ok":false,"error":%s,"message":%s}\n' "$(fw_str "$FW_STEP")" "$(fw_str "$FW_DEFAULT_ERROR")" \
+      "$(fw_str "unexpected failure (exit $rc) near line $FW_LAST_LINE")"
+    [ "$rc" = 0 ] && rc=1
+  fi
+  exit "$rc"
+}
+trap 'FW_LAST_LINE=$LINENO' ERR
+trap fw_on_exit EXIT
+trap 'exit 143' TERM INT
+
+fw_add_cleanup() { FW_CLEANUP_HOOKS+=("$1"); }
+fw_tmpdir() { [ -n "$FW_TMP" ] || FW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fleetwave.XXXXXXXX"); }
+
+# ---------------------------------------------------------------- parameters
+
+# fw_param NAME REGEX|b64url [DEFAULT]: sets P_NAME from SSM_NAME (or DEFAULT), checked again
+# against the document's allowedPattern. Never call it in $(...): a refusal must exit the script.
+fw_param() {
+  local name="$1" re="$2" var="SSM_$1" value
+  if [ "${!var+set}" = set ]; then value="${!var}"; else value="${3-}"; fi
+  if [ "$re" = b64url ]; then
+    fw_is_b64url "$value" || fw_fail invalid-parameter "parameter $name does not match its allowed pattern"
+  elif [ "${#value}" -gt 16384 ] || ! [[ "$value" =~ $re ]]; then
+    fw_fail invalid-parameter "parameter $name does not match its allowed pattern"
+  fi
+  printf -v "P_$name" '%s' "$value"
+}
+FW_RE_COMPOSE_DIR='^(/[A-Za-z0-9_][A-Za-z0-9._-]{0,63}){1,16}$'
+FW_RE_VERSION='^v?[0-9]{1,4}\.[0-9]{1,4}\.[0-9]{1,4}(-[0-9A-Za-z]{1,20}(\.[0-9A-Za-z]{1,20}){0,3})?$'
+FW_RE_COUNT='^[0-9]{1,5}$'
+# The document's pattern for base64url values is ^[A-Za-z0-9_-]{20,8192}$; bash's regex
+# engine compiles {20,8192} into a huge automaton (about a second per match), so
+# length and alphabet are checked separately here.
+fw_is_b64url() { [ "${#1}" -ge 20 ] && [ "${#1}" -le 8192 ] && [[ "$1" =~ ^[A-Za-z0-9_-]+$ ]]; }
+FW_RE_SHA256='^[a-f0-9]{64}$'
+FW_RE_URL='^https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/%?&=+:,@-]*)?$'
+FW_RE_HEALTH_URL='^https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]{0,200})?$'
+
+# base64url (no padding) -> the presigned URL, refused unless it is a plain http(s) URL.
+fw_decode_url() {
+  local v="$1" pad url
+  fw_is_b64url "$v" || return 1
+  v=$(printf '%s' "$v" | tr '_-' '/+')
+  pad=$(( (4 - ${#v} % 4) % 4 ))
+  [ "$pad" -eq 3 ] && return 1
+  v="$v$(printf '%*s' "$pad" '' | tr ' ' '=')"
+  url=$(printf '%s' "$v" | base64 -d 2>/dev/null) || return 1
+  [[ "$url" =~ $FW_RE_URL ]] || return 1
+  printf '%s' "$url"
+}
+
+# ---------------------------------------------------------------- compose
+
+fw_set_compose_dir() {
+  FW_DIR="$1"
+  [ -d "$FW_DIR" ] || fw_fail compose-invalid "compose dir $FW_DIR does not exist"
+  local f
+  for f in docker-compose.yml docker-compose.yaml compose.yaml compose.yml; do
+    if [ -f "$FW_DIR/$f" ]; then FW_COMPOSE_FILE="$FW_DIR/$f"; return 0; fi
+  done
+  fw_fail compose-invalid "no docker-compose.yml in $FW_DIR"
+}
+
+# Either `docker compose` (v2) or `docker-compose` (v1), whichever the host has.
+fw_detect_compose() {
+  command -v docker >/dev/null 2>&1 || fw_fail docker-missing "docker is not installed"
+  if docker compose version >/dev/null 2>&1; then
+    FW_COMPOSE=(docker compose)
+  elif command -v docker-compose >/dev/null 2>&1 && docker-compose version >/dev/null 2>&1; then
+    FW_COMPOSE=(docker-compose)
+  else
+    fw_fail docker-missing "neither 'docker compose' nor 'docker-compose' is available"
+  fi
+}
+fw_compose_name() { printf '%s' "${FW_COMPOSE[*]}"; }
+
+# fw_compose ARGS...: compose on the host's project, any file given by -f first.
+fw_compose() { "${FW_COMPOSE[@]}" --project-directory "$FW_DIR" -f "$FW_COMPOSE_FILE" "$@"; }
+fw_compose_file() { local file="$1"; shift; "${FW_COMPOSE[@]}" --project-directory "$FW_DIR" -f "$file" "$@"; }
+
+# KEY's value in an env file, read as data (never sourced); quotes stripped.
+fw_env_get() {
+  local file="$1" key="$2" line v
+  [ -f "$file" ] || return 0
+  line=$(grep -E "^[[:space:]]*(export[[:space:]]+)?${key}=" "$file" | tail -n 1 || true)
+  [ -n "$line" ] || return 0
+  v="${line#*=}"
+  v="${v%$'\r'}"
+  if [[ "$v" =~ ^\"(.*)\"[[:space:]]*$ ]] || [[ "$v" =~ ^\'(.*)\'[[:space:]]*$ ]]; then v="${BASH_REMATCH[1]}"; fi
+  printf '%s' "$v"
+}
+
+fw_project_name() {
+  local p
+  p=$(fw_env_get "$FW_DIR/.env" COMPOSE_PROJECT_NAME)
+  [ -n "$p" ] || p=$(basename "$FW_DIR")
+  printf '%s' "$p" | tr 'A-Z' 'a-z' | tr -cd 'a-z0-9_-'
+}
+fw_volume_name() { printf '%s_semaphor-data' "$(fw_project_name)"; }
+fw_mode() { if [ -n "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" ]; then printf external; else printf embedded; fi; }
+
+# "service<TAB>line<TAB>image" for every service's image: line in a compose file (no yq on hosts).
+fw_image_lines() {
+  awk '
+    /^[^[:space:]#]/ { in_services = ($0 ~ /^services:[[:space:]]*$/); svc = ""; svc_indent = -1; prop_indent = -1; next }
+    !in_services { next }
+    /^[[:space:]]*(#.*)?$/ { next }
+    {
+      match($0, /^[[:space:]]*/); indent = RLENGTH
+      line = substr($0, indent + 1)
+      if (svc_indent < 0) svc_indent = indent
+      if (indent <= svc_indent) {
+        svc = ""; prop_indent = -1
+        if (indent == svc_indent && line ~ /^[A-Za-z0-9._-]+:[[:space:]]*$/) { svc = line; sub(/:.*/, "", svc) }
+        next
+      }
+      if (prop_indent < 0) prop_indent = indent
+      if (indent == prop_indent && svc != "" && line ~ /^image:[[:space:]]*/) {
+        img = line; sub(/^image:[[:space:]]*/, "", img); sub(/[[:space:]]+#.*$/, "", img); sub(/[[:space:]]*$/, "", img)
+        gsub(/^["\047]|["\047]$/, "", img)
+        printf "%s\t%d\t%s\n", svc, NR, img
+      }
+    }' "$1"
+}
+# Image of SERVICE pinned in the compose file (empty when absent).
+fw_pinned_image() { fw_image_lines "${2:-$FW_COMPOSE_FILE}" | awk -F '\t' -v s="$1" '!found && $1 == s { print $3; found = 1 }'; }
+# fw_has WORD ITEMS...: WORD is one of ITEMS (no `printf | grep -q`: with pipefail an early grep exit fails the pipe).
+fw_has() { local w="$1" x; shift; for x in "$@"; do [ "$x" = "$w" ] && return 0; done; return 1; }
+fw_tag_of() { local img="$1" t; t="${img##*:}"; if [ "$t" = "$img" ] || [[ "$t" == */* ]]; then printf ''; else printf '%s' "$t"; fi; }
+fw_repo_of() { local img="$1" t; t=$(fw_tag_of "$img"); if [ -n "$t" ]; then printf '%s' "${img%:*}"; else printf '%s' "$img"; fi; }
+
+# A docker --format Go template written with <% %> for double braces: SSM treats those in a
+# document as parameter references, so the composed scripts never contain them.
+fw_tpl() { local b='{' e='}'; printf '%s' "$1" | sed "s/<%/$b$b/g; s/%>/$e$e/g"; }
+
+# Container state of every service, from one `ps -q` and one `docker inspect`
+# (each docker call costs a process start; hosts can be slow).
+declare -A FW_STATE=()
+fw_load_states() {
+  FW_STATE=()
+  local ids=() id svc running image image_id
+  while IFS= read -r id; do [[ "$id" =~ ^[0-9a-f]{12,64}$ ]] && ids+=("$id"); done < <(fw_compose ps -q 2>/dev/null || true)
+  [ "${#ids[@]}" -gt 0 ] || return 0
+  while IFS='|' read -r svc running image image_id; do
+    [ -n "$svc" ] && FW_STATE[$svc]="$running|$image|$image_id"
+  done < <(docker inspect --format "$(fw_tpl '<%index .Config.Labels "com.docker.compose.service"%>|<%.State.Running%>|<%.Config.Image%>|<%.Image%>')" "${ids[@]}" 2>/dev/null || true)
+}
+# "running|image|imageId" of SERVICE's container as last loaded, or nothing when it has none.
+fw_container_state() { printf '%s' "${FW_STATE[$1]-}"; }
+
+# Version in the last `Semaphor v<version>` line of the api-service log.
+fw_log_version() {
+  fw_compose logs --no-color --tail 2000 api-service 2>/dev/null | grep -o 'Semaphor v[0-9A-Za-z.-]*' | tail -n 1 | sed 's/^Semaphor v//' || true
+}
+
+fw_sha256_file() { sha256sum "$1" | awk '{print $1}'; }
+# Content-MD5 header value (base64 of the binary digest) without xxd/openssl.
+fw_content_md5() {
+  local hex
+  hex=$(md5sum "$1" | awk '{print $1}')
+  printf "$(printf '%s' "$hex" | sed 's/../\\x&/g')" | base64
+}
+fw_free_bytes() { df -P -k "$1" | awk 'NR == 2 { printf "%.0f", $4 * 1024 }'; }
+
+# PostgreSQL connection from DATABASE_URL into libpq's PG* variables, so no
+# password ever sits on a command line (visible in ps) or in output.
+fw_pg_env_from_url() {
+  local url="$1" rest userinfo hostport path query
+  [[ "$url" =~ ^postgres(ql)?:// ]] || return 1
+  rest="${url#*://}"
+  if [[ "$rest" == *@* ]]; then userinfo="${rest%%@*}"; rest="${rest#*@}"; else userinfo=""; fi
+  hostport="${rest%%/*}"
+  path="${rest#"$hostport"}"; path="${path#/}"
+  query=""
+  if [[ "$path" == *\?* ]]; then query="${path#*\?}"; path="${path%%\?*}"; fi
+  fw_urldecode() { local s="${1//+/ }"; printf '%b' "${s//%/\\x}"; }
+  export PGUSER PGPASSWORD PGHOST PGPORT PGDATABASE
+  PGUSER=$(fw_urldecode "${userinfo%%:*}")
+  if [[ "$userinfo" == *:* ]]; then PGPASSWORD=$(fw_urldecode "${userinfo#*:}"); else PGPASSWORD=""; fi
+  PGHOST="${hostport%%:*}"
+  if [[ "$hostport" == *:* ]]; then PGPORT="${hostport##*:}"; else PGPORT=5432; fi
+  PGDATABASE=$(fw_urldecode "$path")
+  if [[ "$query" =~ (^|&)sslmode=([a-z-]+) ]]; then export PGSSLMODE="${BASH_REMATCH[2]}"; fi
+  return 0
+}
+# pg_dump / pg_restore from the host, else from the postgres image (PG* passed by name, not value).
+fw_pg() {
+  local tool="$1"; shift
+  if command -v "$tool" >/dev/null 2>&1; then
+    "$tool" "$@"
+  else
+    docker run --rm -i --network host -e PGHOST -e PGPORT -e PGUSER -e PGPASSWORD -e PGDATABASE -e PGSSLMODE postgres:16 "$tool" "$@"
+  fi
+}
+
+# Wait until FILE exists (written by a process substitution), up to N seconds.
+fw_wait_file() { local i=0; while [ ! -f "$1" ] && [ "$i" -lt $(( ${2:-60} * 10 )) ]; do sleep 0.1; i=$((i + 1)); done; [ -f "$1" ]; }
+
+# ---------------------------------------------------------------- step script follows

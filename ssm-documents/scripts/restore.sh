@@ -1,0 +1,96 @@
+# Restore from a backup. The backup is verified by download (sha256 and a
+# listing, streamed, no full copy kept) BEFORE anything is touched; then the
+# services stop, the config files are restored atomically (temp + rename),
+# the data is restored from a second download (embedded: the volume emptied
+# and re-extracted; external: pg_restore --clean in one transaction), and the
+# services start on the restored pins. If the data restore fails, services
+# stay stopped: nothing runs against half-restored data.
+FW_STEP=restore
+FW_DEFAULT_ERROR=restore-failed
+fw_param ComposeDir "$FW_RE_COMPOSE_DIR"
+fw_param Mode '^(embedded|external)$'
+fw_param DataUrl b64url
+fw_param DataSha256 "$FW_RE_SHA256"
+fw_param ConfigUrl b64url
+fw_param ConfigSha256 "$FW_RE_SHA256"
+DATA_URL=$(fw_decode_url "$P_DataUrl") || fw_fail invalid-parameter "DataUrl is not a base64url-encoded https URL"
+CONFIG_URL=$(fw_decode_url "$P_ConfigUrl") || fw_fail invalid-parameter "ConfigUrl is not a base64url-encoded https URL"
+
+fw_set_compose_dir "$P_ComposeDir"
+fw_detect_compose
+fw_tmpdir
+fw_get() { curl -sS --fail --retry 3 --max-time 3600 "$1" 2>>"$FW_TMP/download.err"; }
+
+# ---- 1. verify the configuration archive
+fw_get "$CONFIG_URL" >"$FW_TMP/config.tar.gz" || fw_fail verify-failed "could not download the config archive: $(tail -n 1 "$FW_TMP/download.err")"
+[ "$(fw_sha256_file "$FW_TMP/config.tar.gz")" = "$P_ConfigSha256" ] || fw_fail verify-failed "config archive sha256 does not match"
+cfg_list=$(tar -tzf "$FW_TMP/config.tar.gz" 2>/dev/null) || fw_fail verify-failed "config archive does not list"
+cfg_files=()
+while IFS= read -r entry; do
+  [ -n "$entry" ] || continue
+  name="${entry#./}"
+  [[ "$name" =~ ^[A-Za-z0-9_][A-Za-z0-9._-]*$|^\.env$ ]] || fw_fail verify-failed "config archive holds an unexpected path"
+  cfg_files+=("$name")
+done <<<"$cfg_list"
+fw_has semaphor.env "${cfg_files[@]}" || fw_fail verify-failed "config archive has no semaphor.env"
+{ fw_has docker-compose.yml "${cfg_files[@]}" || fw_has docker-compose.yaml "${cfg_files[@]}" || fw_has compose.yaml "${cfg_files[@]}" || fw_has compose.yml "${cfg_files[@]}"; } || fw_fail verify-failed "config archive has no compose file"
+mkdir "$FW_TMP/config"
+tar -xzf "$FW_TMP/config.tar.gz" -C "$FW_TMP/config" || fw_fail verify-failed "config archive does not extract"
+backup_mode=embedded
+[ -n "$(fw_env_get "$FW_TMP/config/semaphor.env" DATABASE_URL)" ] && backup_mode=external
+[ "$backup_mode" = "$P_Mode" ] || fw_fail verify-failed "backup is of a $backup_mode host, restore asked for $P_Mode"
+
+# ---- 2. verify the data by streaming it once
+if [ "$P_Mode" = embedded ]; then
+  fw_list() { tar -tzf -; }
+else
+  fw_list() { fw_pg pg_restore -l; }
+fi
+fw_digest() { sha256sum | awk '{print $1}' >"$1.tmp" && mv "$1.tmp" "$1"; }
+set +e
+fw_get "$DATA_URL" | tee >(fw_digest "$FW_TMP/verify.sha") | fw_list >"$FW_TMP/list.out" 2>"$FW_TMP/list.err"
+st=("${PIPESTATUS[@]}")
+set -e
+[ "${st[0]}" = 0 ] || fw_fail verify-failed "could not download the data backup: $(tail -n 1 "$FW_TMP/download.err")"
+[ "${st[2]}" = 0 ] || fw_fail verify-failed "data backup does not list: $(tail -n 1 "$FW_TMP/list.err" | fw_redact)"
+fw_wait_file "$FW_TMP/verify.sha" 120 || fw_fail verify-failed "no checksum computed"
+[ "$(cat "$FW_TMP/verify.sha")" = "$P_DataSha256" ] || fw_fail verify-failed "data backup sha256 does not match"
+[ "$(grep -cv '^;' "$FW_TMP/list.out" || true)" -gt 0 ] || fw_fail verify-failed "data backup lists no entries"
+fw_log "backup verified: sha256 and listing ok"
+
+# ---- 3. stop, restore configuration atomically
+fw_compose stop >&2 2>&1 || fw_fail restore-failed "could not stop the services"
+for name in "${cfg_files[@]}"; do
+  tmp="$FW_DIR/.$name.fleetwave-restore.tmp"
+  cp -p -- "$FW_TMP/config/$name" "$tmp"
+  mv -f -- "$tmp" "$FW_DIR/$name"
+done
+fw_set_compose_dir "$FW_DIR"
+fw_log "configuration restored (${cfg_files[*]})"
+
+# ---- 4. restore the data from a second download, checked again
+if [ "$P_Mode" = embedded ]; then
+  volume=$(fw_volume_name)
+  fw_apply() { docker run --rm -i -v "$volume:/data" "$FW_HELPER_IMAGE" sh -c 'find /data -mindepth 1 -delete && tar -C /data -xzf -'; }
+else
+  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail restore-failed "restored semaphor.env has no usable DATABASE_URL"
+  fw_apply() { fw_pg pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -d "$PGDATABASE"; }
+fi
+set +e
+fw_get "$DATA_URL" | tee >(fw_digest "$FW_TMP/apply.sha") | fw_apply 2>"$FW_TMP/apply.err"
+st=("${PIPESTATUS[@]}")
+set -e
+fw_redact <"$FW_TMP/apply.err" >&2 || true
+if [ "${st[0]}" != 0 ] || [ "${st[1]}" != 0 ] || [ "${st[2]}" != 0 ]; then
+  fw_fail restore-failed "data restore failed (download ${st[0]}, apply ${st[2]}): $(tail -n 1 "$FW_TMP/apply.err" | tr '\n' ' '); services left stopped"
+fi
+fw_wait_file "$FW_TMP/apply.sha" 120 || fw_fail restore-failed "no checksum of the restored stream"
+[ "$(cat "$FW_TMP/apply.sha")" = "$P_DataSha256" ] || fw_fail restore-failed "second download differed from the verified backup; services left stopped"
+
+# ---- 5. start on the restored pins
+if ! out=$(fw_compose up -d 2>&1); then
+  fw_fail restore-failed "services did not start after restore: $(printf '%s' "$out" | tail -n 2)"
+fi
+printf '%s\n' "$out" >&2
+version=$(fw_tag_of "$(fw_pinned_image api-service)")
+fw_ok "\"restored\":true,\"mode\":$(fw_str "$P_Mode"),\"version\":$(fw_str_or_null "$version")"

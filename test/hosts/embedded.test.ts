@@ -1,0 +1,3 @@
+import { hostStepSuite } from './suite';
+
+hostStepSuite('embedded');
