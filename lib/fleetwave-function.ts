@@ -1,11 +1,12 @@
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IVpc, ISecurityGroup } from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
+import { acknowledge, managedPolicy, wildcardResource } from './nag';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -45,7 +46,7 @@ export class FleetwaveFunction<S extends z.ZodObject = z.ZodObject> extends Node
       handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: `${REPO_ROOT}package-lock.json`,
-      runtime: Runtime.NODEJS_22_X,
+      runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       description: props.description,
       timeout: props.timeout ?? Duration.seconds(60),
@@ -59,17 +60,24 @@ export class FleetwaveFunction<S extends z.ZodObject = z.ZodObject> extends Node
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.CJS,
-        target: 'node22',
+        // the bundles also run in the lab on Node 20; Lambda's runtime is newer
+        target: 'node20',
+        logLevel: LogLevel.WARNING,
         minify: true,
         sourceMap: true,
         // pg's optional native binding is never used
         externalModules: ['@aws-sdk/*', 'pg-native'],
       },
     });
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM4',
-      reason:
-        'AWSLambdaBasicExecutionRole / AWSLambdaVPCAccessExecutionRole are the AWS-maintained minimum for writing logs and attaching ENIs.',
-    });
+    acknowledge(
+      this,
+      [managedPolicy('service-role/AWSLambdaBasicExecutionRole'), managedPolicy('service-role/AWSLambdaVPCAccessExecutionRole')],
+      'AWSLambdaBasicExecutionRole / AWSLambdaVPCAccessExecutionRole are the AWS-maintained minimum for writing logs and attaching ENIs.',
+    );
+    acknowledge(
+      this,
+      [wildcardResource('*')],
+      'X-Ray PutTraceSegments/PutTelemetryRecords (and, for the SSM tasks, ListCommands/GetCommandInvocation) support no resource-level permissions.',
+    );
   }
 }

@@ -8,6 +8,7 @@ import { HostUpgrade } from '../state-machines/host-upgrade';
 import { AlertTopic } from './alerts';
 import { BackupBucket } from './backup-bucket';
 import { HostDocuments } from './host-documents';
+import { acknowledge, managedPolicy, wildcardResource } from './nag';
 import { RegistryDatabase } from './registry-database';
 import { TaskFunctions } from './task-functions';
 
@@ -67,6 +68,15 @@ export class FleetwaveStack extends Stack {
       logGroup: workflowLogs,
       pollInterval: props.pollInterval,
     });
+
+    // the singleton that sets the Aurora log groups' retention
+    for (const child of this.node.children.filter((c) => c.node.id.startsWith('LogRetention'))) {
+      acknowledge(
+        child,
+        [managedPolicy('service-role/AWSLambdaBasicExecutionRole'), wildcardResource('*')],
+        'CDK\'s LogRetention custom resource sets retention on log groups RDS creates at run time; it needs the basic execution role and logs:PutRetentionPolicy on them.',
+      );
+    }
 
     new CfnOutput(this, 'HostUpgradeArn', { value: this.hostUpgrade.stateMachine.stateMachineArn });
     new CfnOutput(this, 'HostRollbackArn', { value: this.hostRollback.stateMachine.stateMachineArn });

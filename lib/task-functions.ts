@@ -1,4 +1,4 @@
-import { Arn, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, Duration, Stack } from 'aws-cdk-lib';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
@@ -6,6 +6,7 @@ import { CompleteBackupEnv, PollStepEnv, PrepareBackupEnv, SendStepEnv } from '.
 import { BeginRunEnv, FinishRunEnv, RecordStepEnv } from '../lambdas/shared/registry-env';
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
+import { acknowledge, wildcardAction, wildcardResource } from './nag';
 import type { HostDocuments } from './host-documents';
 import type { RegistryDatabase } from './registry-database';
 
@@ -127,7 +128,8 @@ export class TaskFunctions extends Construct {
       new PolicyStatement({ sid: 'FindEarlierCommand', actions: ['ssm:ListCommands'], resources: ['*'] }),
     );
     this.pollStep.addToRolePolicy(
-      new PolicyStatement({ sid: 'ReadCommandStatus', actions: ['ssm:GetCommandInvocation'], resources: ['*'] }),
+      // CancelCommand: a command past its deadline is cancelled (best effort) before the run moves on
+      new PolicyStatement({ sid: 'ReadCommandStatus', actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand'], resources: ['*'] }),
     );
 
     // ── S3: object-level actions on the two prefixes, never delete ────────────
@@ -137,6 +139,14 @@ export class TaskFunctions extends Construct {
     // presigned part/config PUTs and restore GETs are signed with send-step's role
     this.sendStep.addToRolePolicy(allow('PresignBackupTransfers', ['s3:PutObject', 's3:GetObject'], [objects('backups')]));
     this.pollStep.addToRolePolicy(allow('ReadCommandOutput', ['s3:GetObject'], [objects('command-output')]));
+    this.pollStep.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'FindCommandOutput',
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['command-output/*'] } },
+      }),
+    );
     this.prepareBackup.addToRolePolicy(allow('StartBackupUpload', ['s3:PutObject'], [objects('backups')]));
     this.completeBackup.addToRolePolicy(
       allow('CompleteAndVerifyBackup', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], [objects('backups')]),
@@ -150,18 +160,32 @@ export class TaskFunctions extends Construct {
 
     backups.denyDeletesBy([this.sendStep, this.pollStep, this.prepareBackup, this.completeBackup].map((f) => f.role!));
 
-    for (const fn of [this.sendStep, this.pollStep]) {
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-IAM5',
-        reason:
-          'ssm:ListCommands and ssm:GetCommandInvocation support no resource-level permissions; SendCommand is limited to the fleetwave document prefix and to instances carrying the fleet tag (resource ARNs must use * with the tag condition).',
-      });
+    acknowledge(
+      this.sendStep,
+      [
+        wildcardResource('arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:document/Fleetwave-*'),
+        wildcardResource('arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*'),
+        wildcardResource('arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*'),
+      ],
+      'SendCommand is limited to the fleetwave document name prefix, and to instances whose fleet tag is set (ssm:resourceTag condition); instances join and leave fleets, so they cannot be listed.',
+    );
+    const bucketArn = `<${Stack.of(this).getLogicalId(bucket.node.defaultChild as never)}.Arn>`;
+    for (const fn of [this.sendStep, this.prepareBackup, this.completeBackup]) {
+      acknowledge(
+        fn,
+        [wildcardResource(`${bucketArn}/backups/*`)],
+        'Object-level access to the backups/ prefix of the one backup bucket: keys are made per host and run at run time. Delete is denied by the bucket policy.',
+      );
     }
-    for (const fn of [this.sendStep, this.pollStep, this.prepareBackup, this.completeBackup]) {
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-IAM5',
-        reason: 'Object-level S3 actions are limited to the backups/ or command-output/ prefix of the one backup bucket; object keys are per host and run.',
-      });
-    }
+    acknowledge(
+      this.pollStep,
+      [wildcardResource(`${bucketArn}/command-output/*`)],
+      'Reads SSM command output under command-output/, whose keys SSM makes per command id.',
+    );
+    acknowledge(
+      this.finishRun,
+      [wildcardAction('kms:GenerateDataKey*'), wildcardAction('kms:ReEncrypt*')],
+      'Publishing to the KMS-encrypted alert topic needs data keys from that one key (CDK grantPublish).',
+    );
   }
 }

@@ -30,7 +30,7 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Choice, DefinitionBody, Fail, JsonPath, LogLevel, Pass, StateMachine, StateMachineType, Succeed, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
-import { lambdaTask } from './task-policy';
+import { acknowledgeFunctionInvokes, lambdaTask } from './task-policy';
 
 export interface HostRollbackFunctions extends HostStepFunctions {
   readonly beginRun: IFunction;
@@ -154,5 +154,6 @@ export class HostRollback extends Construct {
       comment: 'Restore one Semaphor host from a verified backup and verify it',
       logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
+    acknowledgeFunctionInvokes(this.stateMachine, [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.finishRun]);
   }
 }

@@ -2,7 +2,9 @@
  * The limits every Task states: a timeout, Retry on named transient errors
  * with capped exponential backoff and jitter, and a Catch into a named path.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack, type CfnElement } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import { acknowledge, wildcardResource } from '../lib/nag';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { JitterType, type IChainable, type TaskInput, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -31,6 +33,8 @@ export interface LambdaTaskProps {
   readonly resultPath: string;
   readonly timeout?: Duration;
   readonly comment?: string;
+  /** Shape the handler's result before it is placed at `resultPath`. */
+  readonly resultSelector?: Record<string, unknown>;
 }
 
 /** A Lambda task whose result is the handler's return value, with the house Retry. */
@@ -41,6 +45,7 @@ export function lambdaTask(scope: Construct, id: string, props: LambdaTaskProps)
     payloadResponseOnly: true,
     retryOnServiceExceptions: false,
     resultPath: props.resultPath,
+    resultSelector: props.resultSelector,
     taskTimeout: Timeout.duration(props.timeout ?? Duration.seconds(120)),
     comment: props.comment,
   });
@@ -59,4 +64,21 @@ export function lambdaTask(scope: Construct, id: string, props: LambdaTaskProps)
 export function catchInto<T extends { addCatch(handler: IChainable, props?: object): unknown }>(task: T, handler: IChainable): T {
   task.addCatch(handler, { errors: ['States.ALL'], resultPath: '$.error' });
   return task;
+}
+
+/**
+ * The state machine role may invoke any version of its task functions
+ * (`<arn>:*`), which CDK grants and cdk-nag flags; acknowledge exactly those.
+ */
+export function acknowledgeFunctionInvokes(machine: IConstruct, functions: IFunction[]): void {
+  const ids = functions.map((fn) => {
+    const cfn = fn.node.defaultChild as CfnElement;
+    return wildcardResource(`<${Stack.of(fn).getLogicalId(cfn)}.Arn>:*`);
+  });
+  acknowledge(machine, ids, 'Step Functions invokes the task functions by ARN; the :* grant covers their versions and aliases only.');
+  acknowledge(
+    machine,
+    [wildcardResource('*')],
+    'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support no resource-level permissions.',
+  );
 }
