@@ -66,6 +66,10 @@ export function runIdFor(executionArn: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** The state machines start `backup`, `verdict` and `error` as `{}` (CDK drops null literals). */
+const emptyAsNull = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0 ? null : v), schema.nullable().optional());
+
 // ── inputs (what an operator types into the console) ────────────────────────
 export const HostUpgradeRequest = z
   .object({
@@ -254,7 +258,7 @@ export const RecordStepEvent = z.object({
   run: HostRunContext,
   outcome: StepOutcome,
   /** The backup target (prepare-backup's result, with `verification` after complete-backup). */
-  backup: z.record(z.string(), z.unknown()).nullable().optional(),
+  backup: emptyAsNull(z.record(z.string(), z.unknown())),
   /** Set on the record that follows complete-backup. */
   verification: z.boolean().optional(),
   request: z.record(z.string(), z.unknown()).optional(),
@@ -376,14 +380,15 @@ export const FinishRunEvent = z.object({
   run: HostRunContext,
   request: z.record(z.string(), z.unknown()),
   /** Set by the state machine on known paths; null lets the failing step decide. */
-  outcome: RunOutcome.nullable(),
-  failedStep: HostStep.nullable(),
-  verdict: z
-    .object({ ok: z.boolean(), classification: RunOutcome.nullable().optional(), message: z.string().nullable().optional(), failedStep: HostStep.optional() })
-    .passthrough()
-    .nullable(),
-  error: z.object({ Error: z.string(), Cause: z.string().optional() }).nullable(),
-  backup: z.object({ backupId: z.string() }).passthrough().nullable().optional(),
+  outcome: RunOutcome.nullable().optional(),
+  failedStep: HostStep.nullable().optional(),
+  verdict: emptyAsNull(
+    z
+      .object({ ok: z.boolean(), classification: RunOutcome.nullable().optional(), message: z.string().nullable().optional(), failedStep: HostStep.optional() })
+      .passthrough(),
+  ),
+  error: emptyAsNull(z.object({ Error: z.string(), Cause: z.string().optional() })),
+  backup: emptyAsNull(z.object({ backupId: z.string() }).passthrough()),
   executionArn: z.string(),
 });
 

@@ -60,7 +60,6 @@ export class HostRollback extends Construct {
           'run.$': '$.run',
           'request.$': '$.input',
           outcome,
-          failedStep: null,
           'verdict.$': '$.verdict',
           'error.$': '$.error',
           'backup.$': '$.backup',
@@ -88,7 +87,8 @@ export class HostRollback extends Construct {
     });
 
     const init = new Pass(this, 'Init', {
-      parameters: { 'input.$': '$', backup: null, steps: {}, verdict: null, error: null },
+      // CDK drops null literals from Parameters, so "nothing yet" is an empty object
+      parameters: { 'input.$': '$', backup: {}, steps: {}, verdict: {}, error: {} },
     });
     const begin = lambdaTask(this, 'BeginRollback', {
       fn: fns.beginRun,

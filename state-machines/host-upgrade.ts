@@ -192,7 +192,8 @@ export class HostUpgrade extends Construct {
 
     // ── the happy path, step by step ────────────────────────────────────────
     const init = new Pass(this, 'Init', {
-      parameters: { 'input.$': '$', backup: null, steps: {}, verdict: null, error: null },
+      // CDK drops null literals from Parameters, so "nothing yet" is an empty object
+      parameters: { 'input.$': '$', backup: {}, steps: {}, verdict: {}, error: {} },
     });
     const beginRun = lambdaTask(this, 'BeginRun', {
       fn: fns.beginRun,
@@ -258,13 +259,13 @@ export class HostUpgrade extends Construct {
     const health = stepOpts('health-check', errorToRestore('HealthCheck'), { 'version.$': '$.run.targetVersion' });
     const verifyNoop = stepOpts('health-check', finishFailed('FinishVerifyError', 'health-check'), { 'version.$': '$.run.targetVersion' }, 'VerifyNoop');
 
-    const succeeded = new Succeed(this, 'Upgraded');
+    const succeeded = new Succeed(this, 'Upgraded', { outputPath: '$.summary' });
     const finishSucceeded = finish('FinishSucceeded', 'succeeded', null);
     finishSucceeded.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
     finishSucceeded.next(succeeded);
     const finishNoop = finish('FinishNoop', 'noop', null);
     finishNoop.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
-    finishNoop.next(new Succeed(this, 'AlreadyOnTarget'));
+    finishNoop.next(new Succeed(this, 'AlreadyOnTarget', { outputPath: '$.summary' }));
 
     init.next(beginRun);
     beginRun.next(preflight.startState);

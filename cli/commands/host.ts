@@ -30,9 +30,10 @@ export interface HostCommandDeps {
 
 function outcomeOf(result: ExecutionResult): { outcome: string; message: string; exitCode: number } {
   if (result.status === 'SUCCEEDED') {
-    const out = result.output as { summary?: { outcome?: string; message?: string }; status?: string; version?: string } | null;
-    const outcome = out?.summary?.outcome ?? out?.status ?? 'succeeded';
-    return { outcome, message: out?.summary?.message ?? `done (${outcome})`, exitCode: EXIT.ok };
+    // HostUpgrade outputs the run summary; HostRollback {status: "restored", version, ...}
+    const out = result.output as { outcome?: string; message?: string; status?: string; version?: string } | null;
+    const outcome = out?.outcome ?? out?.status ?? 'succeeded';
+    return { outcome, message: out?.message ?? (out?.version ? `now on ${out.version}` : ''), exitCode: EXIT.ok };
   }
   const error = result.error ?? result.status;
   const cause = result.cause ?? '';

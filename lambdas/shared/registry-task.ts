@@ -64,7 +64,7 @@ export async function hostRunDeps(alerts: AlertSink = { publish: async () => und
 export function rethrowScrubbed(err: unknown): never {
   if (err instanceof Error) {
     err.message = redactSecrets(err.message);
-    logger.error('task failed', { errorName: err.name, message: err.message });
+    logger.error('task failed', { errorName: err.name, errorMessage: err.message });
     throw err;
   }
   throw new Error(redactSecrets(String(err)));
