@@ -402,6 +402,8 @@ export interface RunSummary {
   message: string;
   version: string | null;
   backupId: string | null;
+  /** One sentence for the operator: what happened and where the host is now. */
+  cause: string;
 }
 
 /** Task errors carry their message in Cause as Lambda's JSON; keep just the message. */
@@ -468,6 +470,16 @@ export async function finishHostRun(eventIn: unknown, deps: HostRunDeps): Promis
     details: { outcome, failedStep, message: finished.message },
   });
   const backupId = event.backup?.backupId ?? null;
+  const version = outcome === 'restored' ? run.fromVersion : succeeded ? run.targetVersion : run.fromVersion;
+  const what = `${run.kind} of ${run.hostId} to ${run.targetVersion}`;
+  const sentence =
+    outcome === 'restored'
+      ? `${what} failed at ${failedStep ?? 'a step'} (${[event.verdict?.classification, event.verdict?.message ?? event.error?.Error].filter(Boolean).join(': ') || 'failed'}); the host was restored to ${version ?? 'its previous version'} from backup ${backupId ?? '?'}`
+      : outcome === 'rollback-failed'
+        ? `${what} failed and the restore failed too (${message}); the host is quarantined and an alert was sent`
+        : succeeded
+          ? `${what}: ${outcome}`
+          : `${what} failed: ${outcome}${failedStep ? ` at ${failedStep}` : ''} (${message}); nothing was changed on the host that needs restoring`;
   return {
     runId: run.runId,
     hostId: run.hostId,
@@ -476,7 +488,8 @@ export async function finishHostRun(eventIn: unknown, deps: HostRunDeps): Promis
     status: succeeded ? 'succeeded' : 'failed',
     failedStep,
     message: finished.message ?? message,
-    version: outcome === 'restored' ? run.fromVersion : succeeded ? run.targetVersion : run.fromVersion,
+    version,
     backupId,
+    cause: sentence.slice(0, 30000),
   };
 }

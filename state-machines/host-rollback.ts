@@ -71,7 +71,7 @@ export class HostRollback extends Construct {
 
     const rollbackFailed = new Fail(this, 'RollbackFailed', {
       error: 'RollbackFailed',
-      cause: 'restoring the backup failed: the host is quarantined (locked) and an alert was sent',
+      causePath: JsonPath.stringAt('$.summary.cause'),
     });
     const finishBroken = new Fail(this, 'FinishRunFailed', {
       error: 'FinishRunFailed',

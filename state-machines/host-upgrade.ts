@@ -112,7 +112,7 @@ export class HostUpgrade extends Construct {
       });
     const failed = new Fail(this, 'UpgradeFailed', {
       error: 'UpgradeFailed',
-      causePath: JsonPath.format('{} failed: {}', JsonPath.stringAt('$.summary.outcome'), JsonPath.stringAt('$.summary.message')),
+      causePath: JsonPath.stringAt('$.summary.cause'),
     });
     // A finish-run that itself cannot complete must still fail the execution loudly.
     const finishBroken = new Fail(this, 'FinishRunFailed', {
@@ -133,16 +133,11 @@ export class HostUpgrade extends Construct {
     // ── restore branch: HostRollback as a child, under this run's lease ─────
     const restoredFail = new Fail(this, 'UpgradeRestored', {
       error: 'UpgradeRestored',
-      causePath: JsonPath.format(
-        'upgrade failed at {} and the host was restored to {} from backup {}',
-        JsonPath.stringAt('$.summary.failedStep'),
-        JsonPath.stringAt('$.summary.version'),
-        JsonPath.stringAt('$.summary.backupId'),
-      ),
+      causePath: JsonPath.stringAt('$.summary.cause'),
     });
     const rollbackFailedFail = new Fail(this, 'RollbackFailed', {
       error: 'RollbackFailed',
-      cause: 'the upgrade failed and restoring the backup failed too: the host is quarantined and an alert was sent',
+      causePath: JsonPath.stringAt('$.summary.cause'),
     });
     const finishRestored = finish('FinishRestored', 'restored', null);
     finishRestored.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
@@ -160,7 +155,7 @@ export class HostUpgrade extends Construct {
       input: TaskInput.fromObject({
         'hostId.$': '$.run.hostId',
         'backupId.$': '$.backup.backupId',
-        'reason.$': JsonPath.format('automatic restore: {} failed', JsonPath.stringAt('$.verdict.failedStep')),
+        reason: JsonPath.format('automatic restore: {} failed', JsonPath.stringAt('$.verdict.failedStep')),
         'parentRunId.$': '$.run.runId',
         'leaseToken.$': '$.run.leaseToken',
         'requestedBy.$': '$.input.requestedBy',
@@ -181,7 +176,7 @@ export class HostUpgrade extends Construct {
     /** Mark which step failed, so the restore reason and classification name it. */
     const toRestore = (step: string) =>
       new Pass(this, `RestoreAfter${step}`, {
-        parameters: { 'ok': false, failedStep: step, 'classification.$': '$.verdict.classification' },
+        parameters: { ok: false, failedStep: step, 'classification.$': '$.verdict.classification', 'message.$': '$.verdict.message' },
         resultPath: '$.verdict',
       }).next(restore);
     const errorToRestore = (step: string) =>
