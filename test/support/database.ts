@@ -31,6 +31,13 @@ export async function createTestDatabase(prefix = 'fw_test'): Promise<TestDataba
       const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       try {
+        // clients that are still closing would be killed by FORCE and emit an
+        // unhandled error in the test process: give them a moment first
+        for (let i = 0; i < 20; i++) {
+          const open = await c.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [name]);
+          if (open.rows[0].n === 0) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
         await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await c.end();
