@@ -5,8 +5,12 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { HostRollback } from '../state-machines/host-rollback';
 import { HostUpgrade } from '../state-machines/host-upgrade';
+import { FleetRollout } from '../state-machines/fleet-rollout';
+import { RolloutBatch } from '../state-machines/rollout-batch';
+import { RolloutRollback } from '../state-machines/rollout-rollback';
 import { AlertTopic } from './alerts';
 import { BackupBucket } from './backup-bucket';
+import { FleetwaveCompliance } from './compliance';
 import { HostDocuments } from './host-documents';
 import { acknowledge, managedPolicy, wildcardResource } from './nag';
 import { RegistryDatabase } from './registry-database';
@@ -22,6 +26,8 @@ export interface FleetwaveStackProps extends StackProps {
   readonly documentPrefix?: string;
   /** How often running SSM commands are polled. */
   readonly pollInterval?: Duration;
+  /** EventBridge Scheduler expression of the compliance check (default `rate(1 hour)`). */
+  readonly complianceSchedule?: string;
 }
 
 /**
@@ -31,9 +37,13 @@ export interface FleetwaveStackProps extends StackProps {
 export class FleetwaveStack extends Stack {
   readonly hostUpgrade: HostUpgrade;
   readonly hostRollback: HostRollback;
+  readonly fleetRollout: FleetRollout;
+  readonly rolloutRollback: RolloutRollback;
+  readonly rolloutBatch: RolloutBatch;
   readonly functions: TaskFunctions;
   readonly backups: BackupBucket;
   readonly alerts: AlertTopic;
+  readonly compliance: FleetwaveCompliance;
 
   constructor(scope: Construct, id: string, props: FleetwaveStackProps = {}) {
     super(scope, id, props);
@@ -69,6 +79,37 @@ export class FleetwaveStack extends Stack {
       pollInterval: props.pollInterval,
     });
 
+    // ── fleets: waves of HostUpgrade children, and their rollback ────────────
+    this.rolloutBatch = new RolloutBatch(this, 'RolloutBatch', {
+      rolloutFn: this.functions.rollout,
+      hostUpgrade: this.hostUpgrade.stateMachine,
+      hostRollback: this.hostRollback.stateMachine,
+      logGroup: workflowLogs,
+    });
+    this.rolloutRollback = new RolloutRollback(this, 'RolloutRollback', {
+      rolloutFn: this.functions.rollout,
+      batch: this.rolloutBatch.stateMachine,
+      logGroup: workflowLogs,
+    });
+    this.fleetRollout = new FleetRollout(this, 'FleetRollout', {
+      rolloutFn: this.functions.rollout,
+      batch: this.rolloutBatch.stateMachine,
+      rolloutRollback: this.rolloutRollback.stateMachine,
+      logGroup: workflowLogs,
+    });
+
+    // ── compliance: scheduled version-parity checks ────────────────────────────
+    this.compliance = new FleetwaveCompliance(this, 'Compliance', {
+      backups: this.backups,
+      documents,
+      registry,
+      alerts: this.alerts.topic,
+      logGroup: workflowLogs,
+      fleetTagKey,
+      scheduleExpression: props.complianceSchedule,
+      pollInterval: props.pollInterval,
+    });
+
     // the singleton that sets the Aurora log groups' retention
     for (const child of this.node.children.filter((c) => c.node.id.startsWith('LogRetention'))) {
       acknowledge(
@@ -80,6 +121,9 @@ export class FleetwaveStack extends Stack {
 
     new CfnOutput(this, 'HostUpgradeArn', { value: this.hostUpgrade.stateMachine.stateMachineArn });
     new CfnOutput(this, 'HostRollbackArn', { value: this.hostRollback.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'FleetRolloutArn', { value: this.fleetRollout.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'RolloutRollbackArn', { value: this.rolloutRollback.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ComplianceCheckArn', { value: this.compliance.check.stateMachine.stateMachineArn });
     new CfnOutput(this, 'BackupBucketName', { value: this.backups.bucket.bucketName });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'RegistrySecretArn', { value: registry.secret.secretArn });

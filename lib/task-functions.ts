@@ -33,6 +33,8 @@ export class TaskFunctions extends Construct {
   readonly pollStep: FleetwaveFunction;
   readonly prepareBackup: FleetwaveFunction;
   readonly completeBackup: FleetwaveFunction;
+  /** The registry tasks of FleetRollout, RolloutBatch and RolloutRollback. */
+  readonly rollout: FleetwaveFunction;
 
   constructor(scope: Construct, id: string, props: TaskFunctionsProps) {
     super(scope, id);
@@ -70,8 +72,16 @@ export class TaskFunctions extends Construct {
       environment: { ...registryEnv, ALERT_TOPIC_ARN: props.alerts.topicArn },
       ...vpcProps,
     });
-    for (const fn of [this.beginRun, this.recordStep, this.finishRun]) registry.grantConnect(fn);
+    this.rollout = new FleetwaveFunction(this, 'Rollout', {
+      handlerDir: 'rollout',
+      description: 'fleetwave: plan waves, hand out batches, judge waves, finish rollouts',
+      environmentSchema: FinishRunEnv,
+      environment: { ...registryEnv, ALERT_TOPIC_ARN: props.alerts.topicArn },
+      ...vpcProps,
+    });
+    for (const fn of [this.beginRun, this.recordStep, this.finishRun, this.rollout]) registry.grantConnect(fn);
     props.alerts.grantPublish(this.finishRun);
+    props.alerts.grantPublish(this.rollout);
 
     this.sendStep = new FleetwaveFunction(this, 'SendStep', {
       handlerDir: 'send-step',
@@ -182,10 +192,12 @@ export class TaskFunctions extends Construct {
       [wildcardResource(`${bucketArn}/command-output/*`)],
       'Reads SSM command output under command-output/, whose keys SSM makes per command id.',
     );
-    acknowledge(
-      this.finishRun,
-      [wildcardAction('kms:GenerateDataKey*'), wildcardAction('kms:ReEncrypt*')],
-      'Publishing to the KMS-encrypted alert topic needs data keys from that one key (CDK grantPublish).',
-    );
+    for (const fn of [this.finishRun, this.rollout]) {
+      acknowledge(
+        fn,
+        [wildcardAction('kms:GenerateDataKey*'), wildcardAction('kms:ReEncrypt*')],
+        'Publishing to the KMS-encrypted alert topic needs data keys from that one key (CDK grantPublish).',
+      );
+    }
   }
 }

@@ -42,8 +42,7 @@
  *   complete-backup{run, target, backupResult | abort:true} → {verified, reason?, ...}
  *   finish-run     {run?, request, outcome, failedStep?, verdict?, error?} → RunSummary
  */
-import { Duration, Stack, type CfnElement } from 'aws-cdk-lib';
-import { acknowledge, wildcardResource } from '../lib/nag';
+import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import {
@@ -66,7 +65,7 @@ import {
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
-import { acknowledgeFunctionInvokes, catchInto, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
+import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, catchInto, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
 
 export interface HostUpgradeFunctions extends HostStepFunctions {
   readonly beginRun: IFunction;
@@ -159,6 +158,8 @@ export class HostUpgrade extends Construct {
         'parentRunId.$': '$.run.runId',
         'leaseToken.$': '$.run.leaseToken',
         'requestedBy.$': '$.input.requestedBy',
+        // begin-run always sets the run's policy: the restore is verified the same way
+        'healthCheck.$': '$.run.healthCheck',
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.restore',
@@ -310,12 +311,7 @@ export class HostUpgrade extends Construct {
       logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
     });
     acknowledgeFunctionInvokes(this.stateMachine, [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.prepareBackup, fns.completeBackup, fns.finishRun]);
-    const child = Stack.of(this).getLogicalId(props.rollback.node.defaultChild as CfnElement);
-    acknowledge(
-      this.stateMachine,
-      [wildcardResource(`arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${child}"}]}]}*`)],
-      'startExecution.sync must describe and stop the executions of HostRollback, whose names are made at run time.',
-    );
+    acknowledgeChildExecutions(this.stateMachine, [props.rollback]);
   }
 }
 

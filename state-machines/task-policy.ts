@@ -6,7 +6,7 @@ import { Duration, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { acknowledge, wildcardResource } from '../lib/nag';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { JitterType, type IChainable, type TaskInput, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
+import { JitterType, type IChainable, type IStateMachine, type TaskInput, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 
@@ -81,4 +81,18 @@ export function acknowledgeFunctionInvokes(machine: IConstruct, functions: IFunc
     [wildcardResource('*')],
     'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support no resource-level permissions.',
   );
+}
+
+/**
+ * `.sync` child executions need Describe/StopExecution on the child's
+ * executions, whose names are made at run time (`execution:<machine>*`).
+ */
+export function acknowledgeChildExecutions(machine: IConstruct, children: IStateMachine[]): void {
+  const ids = children.map((child) => {
+    const logicalId = Stack.of(child).getLogicalId(child.node.defaultChild as CfnElement);
+    return wildcardResource(
+      `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}*`,
+    );
+  });
+  acknowledge(machine, ids, 'startExecution.sync must describe and stop the child executions it starts, whose names are made at run time.');
 }

@@ -6,6 +6,7 @@
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type pg from 'pg';
 import type { z } from 'zod';
 import type { AlertSink, HostRunDeps } from '../../core/host-run';
 import { createRegistryPool, redactSecrets } from '../../core/registry/connect';
@@ -25,9 +26,14 @@ export function parseEnv<S extends z.ZodObject>(schema: S, env: NodeJS.ProcessEn
   return r.data;
 }
 
-let storePromise: Promise<RegistryStore> | undefined;
+let storePromise: Promise<{ store: RegistryStore; pool: pg.Pool }> | undefined;
 
-export function registryStore(): Promise<RegistryStore> {
+export async function registryStore(): Promise<RegistryStore> {
+  return (await registry()).store;
+}
+
+/** The container's pool and store, made and migrated on first use. */
+export function registry(): Promise<{ store: RegistryStore; pool: pg.Pool }> {
   storePromise ??= (async () => {
     const env = parseEnv(RegistryEnv);
     const pool = await createRegistryPool({
@@ -37,7 +43,7 @@ export function registryStore(): Promise<RegistryStore> {
     });
     const store = new PgRegistryStore(pool);
     await store.migrate();
-    return store;
+    return { store, pool };
   })().catch((err: unknown) => {
     storePromise = undefined; // let the next invocation try again
     throw err;

@@ -1,0 +1,220 @@
+/**
+ * FleetRollout — upgrade a fleet wave by wave, staging before production.
+ *
+ * Input (console or `fleetwave rollout start`):
+ *   {"fleetId": "acme", "version": "1.6.0", "allowDestructive": false, "requestedBy": "alice"}
+ * Starting it again for the same fleet and version resumes the rollout: its
+ * waves are kept and hosts that already succeeded are not upgraded again.
+ *
+ * Steps:
+ *   1. Init, Plan        rollout: plan — check the request, plan the waves (registry;
+ *                        never in the state), create or resume the rollout → $.rollout.
+ *   2. NextWave          all waves done → FinishSucceeded.
+ *   3. NeedsApproval     before the first production wave, when the fleet says so:
+ *                        AwaitApproval (rollout: await-approval with a task token; the
+ *                        execution waits for `fleetwave rollout approve`).
+ *   4. NextBatch         rollout: next-batch — up to 50 hosts of the wave not yet done,
+ *                        none once the wave is over its failure budget or a stop was asked.
+ *   5. RunBatch          RolloutBatch child (startExecution.sync:2): each host a HostUpgrade
+ *                        child with the fleet's concurrency; back to NextBatch.
+ *   6. EvaluateWave      rollout: evaluate-wave — failures against the wave's threshold.
+ *   7. Bake              wait the fleet's bake time, then the next wave.
+ *   F. Failure policy    halt → FinishHalted; rollback-wave / rollback-all → RolloutRollback
+ *                        child for this wave / the whole rollout → FinishRolledBack.
+ *   S. Stop              `fleetwave rollout stop` lets running hosts finish, starts no
+ *                        new one → FinishStopped.
+ * Every finish sends an SNS message (rollout: finish).
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  IntegrationPattern,
+  JsonPath,
+  LogLevel,
+  Pass,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+  Timeout,
+  Wait,
+  WaitTime,
+  type IStateMachine,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
+
+export interface FleetRolloutProps {
+  readonly rolloutFn: IFunction;
+  readonly batch: IStateMachine;
+  readonly rolloutRollback: IStateMachine;
+  readonly logGroup: ILogGroup;
+  /** How long production may wait for an approval. */
+  readonly approvalTimeout?: Duration;
+}
+
+export const childRetry = {
+  errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException'],
+  interval: Duration.seconds(5),
+  maxAttempts: 4,
+  backoffRate: 2,
+};
+
+export class FleetRollout extends Construct {
+  readonly stateMachine: StateMachine;
+
+  constructor(scope: Construct, id: string, props: FleetRolloutProps) {
+    super(scope, id);
+    const fn = props.rolloutFn;
+    const finish = (name: string, status: string) => {
+      const t = lambdaTask(this, name, {
+        fn,
+        comment: `Mark the rollout ${status} and notify`,
+        payload: TaskInput.fromObject({ action: 'finish', 'rollout.$': '$.rollout', status, 'wave.$': '$.waveResult', 'error.$': '$.error' }),
+        resultPath: '$.summary',
+        timeout: Duration.seconds(60),
+      });
+      t.addCatch(new Fail(this, `${name}Broken`, { error: 'FinishRolloutFailed', cause: 'the rollout outcome could not be recorded' }), {
+        errors: ['States.ALL'],
+        resultPath: '$.finishError',
+      });
+      return t;
+    };
+    const finishSucceeded = finish('FinishSucceeded', 'succeeded').next(new Succeed(this, 'RolledOut', { outputPath: '$.summary' }));
+    const finishHalted = finish('FinishHalted', 'halted').next(new Fail(this, 'Halted', { error: 'RolloutHalted', causePath: JsonPath.stringAt('$.summary.status') }));
+    const finishRolledBack = finish('FinishRolledBack', 'rolled-back').next(
+      new Fail(this, 'RolledBack', { error: 'RolloutRolledBack', causePath: JsonPath.stringAt('$.summary.status') }),
+    );
+    const finishStopped = finish('FinishStopped', 'stopped').next(new Succeed(this, 'Stopped', { outputPath: '$.summary' }));
+    const finishFailed = finish('FinishFailed', 'failed').next(
+      new Fail(this, 'Failed', { errorPath: JsonPath.stringAt('$.error.Error'), causePath: JsonPath.stringAt('$.error.Cause') }),
+    );
+
+    const init = new Pass(this, 'Init', { parameters: { 'input.$': '$', pos: { wave: 0 }, waveResult: {}, error: {} } });
+    const plan = lambdaTask(this, 'Plan', {
+      fn,
+      comment: 'Plan the waves (or resume), in the registry',
+      payload: TaskInput.fromObject({ action: 'plan', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
+      resultPath: '$.rollout',
+      timeout: Duration.seconds(120),
+    });
+    plan.addCatch(new Fail(this, 'Refused', { errorPath: JsonPath.stringAt('$.error.Error'), causePath: JsonPath.stringAt('$.error.Cause') }), {
+      errors: ['States.ALL'],
+      resultPath: '$.error',
+    });
+
+    const nextBatch = lambdaTask(this, 'NextBatch', {
+      fn,
+      comment: 'Up to 50 hosts of the wave that are not done yet',
+      payload: TaskInput.fromObject({ action: 'next-batch', 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' }),
+      resultPath: '$.batch',
+      timeout: Duration.seconds(60),
+    });
+    nextBatch.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const runBatch = new StepFunctionsStartExecution(this, 'RunBatch', {
+      stateMachine: props.batch,
+      integrationPattern: IntegrationPattern.RUN_JOB,
+      associateWithParent: true,
+      input: TaskInput.fromObject({
+        rollout: JsonPath.objectAt('$.rollout'),
+        wave: JsonPath.numberAt('$.pos.wave'),
+        mode: 'upgrade',
+        items: JsonPath.listAt('$.batch.items'),
+      }),
+      resultPath: JsonPath.DISCARD,
+      taskTimeout: Timeout.duration(Duration.hours(24)),
+    });
+    runBatch.addRetry(childRetry);
+    runBatch.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    runBatch.next(nextBatch);
+
+    const evaluate = lambdaTask(this, 'EvaluateWave', {
+      fn,
+      comment: "Judge the wave's failures against its threshold",
+      payload: TaskInput.fromObject({ action: 'evaluate-wave', 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' }),
+      resultPath: '$.waveResult',
+      timeout: Duration.seconds(60),
+    });
+    evaluate.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+
+    const rollbackChild = (name: string, wave: boolean) => {
+      const t = new StepFunctionsStartExecution(this, name, {
+        stateMachine: props.rolloutRollback,
+        integrationPattern: IntegrationPattern.RUN_JOB,
+        associateWithParent: true,
+        input: TaskInput.fromObject({
+          rolloutId: JsonPath.stringAt('$.rollout.rolloutId'),
+          ...(wave ? { wave: JsonPath.numberAt('$.pos.wave') } : {}),
+          reason: JsonPath.format('failure policy after wave {}', JsonPath.stringAt('$.waveResult.name')),
+          requestedBy: JsonPath.stringAt('$.rollout.requestedBy'),
+        }),
+        resultPath: JsonPath.DISCARD,
+        taskTimeout: Timeout.duration(Duration.hours(24)),
+      });
+      t.addRetry(childRetry);
+      t.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+      return t.next(finishRolledBack);
+    };
+    const policy = new Choice(this, 'FailurePolicy')
+      .when(Condition.stringEquals('$.rollout.failurePolicy', 'rollback-wave'), rollbackChild('RollbackWave', true))
+      .when(Condition.stringEquals('$.rollout.failurePolicy', 'rollback-all'), rollbackChild('RollbackAll', false))
+      .otherwise(finishHalted);
+
+    const bake = new Wait(this, 'Bake', { time: WaitTime.secondsPath('$.rollout.bakeSeconds') });
+    const advance = new Pass(this, 'Advance', { parameters: { 'wave.$': 'States.MathAdd($.pos.wave, 1)' }, resultPath: '$.pos' });
+
+    const approval = new LambdaInvoke(this, 'AwaitApproval', {
+      lambdaFunction: fn,
+      integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      comment: 'Staging is done: wait for `fleetwave rollout approve` before production',
+      payload: TaskInput.fromObject({ action: 'await-approval', 'rollout.$': '$.rollout', taskToken: JsonPath.taskToken }),
+      resultPath: '$.approval',
+      taskTimeout: Timeout.duration(props.approvalTimeout ?? Duration.days(7)),
+    });
+    approval.addRetry({ errors: [...TRANSIENT_ERRORS], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
+    approval.addCatch(finishStopped, { errors: ['RolloutStopped'], resultPath: '$.error' });
+    approval.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    approval.next(nextBatch);
+
+    const nextWave = new Choice(this, 'NextWave')
+      .when(Condition.numberGreaterThanEqualsJsonPath('$.pos.wave', '$.rollout.waveCount'), finishSucceeded)
+      .when(
+        Condition.and(
+          Condition.booleanEquals('$.rollout.approvalBeforeProduction', true),
+          Condition.numberEqualsJsonPath('$.pos.wave', '$.rollout.firstProductionWave'),
+        ),
+        approval,
+      )
+      .otherwise(nextBatch);
+
+    init.next(plan);
+    plan.next(nextWave);
+    nextBatch.next(
+      new Choice(this, 'HasBatch')
+        .when(Condition.booleanEquals('$.batch.stopRequested', true), finishStopped)
+        .when(Condition.booleanEquals('$.batch.more', true), runBatch)
+        .otherwise(evaluate),
+    );
+    evaluate.next(new Choice(this, 'WaveOk').when(Condition.booleanEquals('$.waveResult.ok', true), bake).otherwise(policy));
+    bake.next(advance);
+    advance.next(nextWave);
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      definitionBody: DefinitionBody.fromChainable(init),
+      timeout: Duration.days(14),
+      tracingEnabled: true,
+      comment: 'Upgrade a fleet in waves, staging first, with failure thresholds, approval and rollback policy',
+      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+    });
+    acknowledgeFunctionInvokes(this.stateMachine, [fn]);
+    acknowledgeChildExecutions(this.stateMachine, [props.batch, props.rolloutRollback]);
+  }
+}
