@@ -7,17 +7,20 @@ import { Command, Option } from 'commander';
 import pg from 'pg';
 import { PgRegistryStore } from '../core/registry/pg-store';
 import { redactSecrets } from '../core/registry/redact';
+import { complianceReport, complianceRun } from './commands/compliance';
 import { fleetApply } from './commands/fleet';
-import { backupsList, hostRollback, hostUpgrade, status, type HostCommandDeps } from './commands/host';
+import { backupsList, hostRollback, hostUpgrade, status } from './commands/host';
+import { rolloutApprove, rolloutRollback, rolloutStart, rolloutStatus, rolloutStop, type RolloutDeps } from './commands/rollout';
+import { PgRolloutStore } from '../core/registry/rollout-store';
 import { CliError, EXIT } from './output';
 import { resolveTarget } from './target';
 
-async function withDeps<T>(fn: (deps: HostCommandDeps) => Promise<T>): Promise<T> {
+async function withDeps<T>(fn: (deps: RolloutDeps) => Promise<T>): Promise<T> {
   const target = resolveTarget();
   const pool = new pg.Pool({ connectionString: target.databaseUrl, max: 2 });
   try {
     const store = new PgRegistryStore(pool);
-    return await fn({ target, store });
+    return await fn({ target, store, rollouts: new PgRolloutStore(pool) });
   } finally {
     await pool.end();
   }
@@ -74,16 +77,65 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json')
     .action(async (o) => setExit(await withDeps((d) => hostUpgrade(d, o))));
 
+  const rollout = program.command('rollout').description('fleet rollouts in waves (FleetRollout)');
+  rollout
+    .command('start')
+    .description('upgrade a fleet wave by wave; starting it again resumes it without redoing finished hosts')
+    .requiredOption('--fleet <id>', 'fleet id')
+    .requiredOption('--version <v>', 'pinned release version')
+    .option('--allow-destructive', 'consent to a release that drops tables or columns')
+    .option('--wait', 'follow the rollout and show progress')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => rolloutStart(d, o))));
+  rollout
+    .command('status')
+    .description('waves and hosts of a rollout (default: the latest)')
+    .option('--rollout <id>')
+    .option('--fleet <id>')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => rolloutStatus(d, o))));
+  rollout
+    .command('approve')
+    .description('let a rollout waiting after staging go on to production')
+    .requiredOption('--rollout <id>')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => rolloutApprove(d, o))));
+  rollout
+    .command('stop')
+    .description('stop starting new hosts; hosts being upgraded finish')
+    .requiredOption('--rollout <id>')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => rolloutStop(d, o))));
+
   program
     .command('rollback')
-    .description('restore a host from a verified backup (HostRollback)')
-    .requiredOption('--host <id>', 'host id')
+    .description('restore a host from a verified backup (HostRollback), or every host a rollout upgraded (RolloutRollback)')
+    .option('--host <id>', 'host id')
+    .option('--rollout <id>', 'roll back every host this rollout upgraded')
     .addOption(new Option('--backup <id>', 'backup id (default: the latest verified one)').conflicts('toVersion'))
     .option('--to-version <v>', 'restore the latest verified backup taken at this version')
     .option('--reason <text>', 'why, for the audit log')
     .option('--wait', 'follow the execution and show progress')
     .option('--json')
-    .action(async (o) => setExit(await withDeps((d) => hostRollback(d, o))));
+    .action(async (o) => {
+      if (Boolean(o.host) === Boolean(o.rollout)) throw new CliError('rollback needs exactly one of --host H or --rollout R', EXIT.invalidInput);
+      setExit(await withDeps((d) => (o.rollout ? rolloutRollback(d, { ...o, rollout: o.rollout }) : hostRollback(d, o))));
+    });
+
+  const compliance = program.command('compliance').description('version parity of every host (ComplianceCheck)');
+  compliance
+    .command('run')
+    .description('start a compliance check now (it also runs on its schedule)')
+    .option('--fleet <id>', 'only this fleet (default: every fleet)')
+    .option('--wait', 'follow the check and print its report')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => complianceRun(d, o))));
+  compliance
+    .command('report')
+    .description('the latest check: hosts by state, with each drifting host\'s reasons')
+    .option('--fleet <id>', 'only this fleet')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => complianceReport(d, o))));
 
   const backups = program.command('backups').description('host backups');
   backups

@@ -8,6 +8,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { classifyError, classifyStep } from './classify';
 import {
+  DEFAULT_HEALTH_CHECK,
+  HealthCheckFields,
+  HealthCheckPolicy,
   HostId,
   HostRunContext,
   HostStep,
@@ -67,7 +70,7 @@ export function runIdFor(executionArn: string): string {
 }
 
 /** The state machines start `backup`, `verdict` and `error` as `{}` (CDK drops null literals). */
-const emptyAsNull = <T extends z.ZodType>(schema: T) =>
+export const emptyAsNull = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0 ? null : v), schema.nullable().optional());
 
 // ── inputs (what an operator types into the console) ────────────────────────
@@ -78,6 +81,10 @@ export const HostUpgradeRequest = z
     rolloutId: RolloutId.nullable().optional(),
     allowDestructive: z.boolean().optional(),
     requestedBy: Reason.optional(),
+    /** Overrides of the health-check policy (DEFAULT_HEALTH_CHECK) for this run and its restore. */
+    healthCheck: HealthCheckFields.partial().optional(),
+    /** Set by Step Functions when FleetRollout starts the run as a child. */
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
   .strict();
 export type HostUpgradeRequest = z.infer<typeof HostUpgradeRequest>;
@@ -91,6 +98,8 @@ export const HostRollbackRequest = z
     parentRunId: z.string().uuid().optional(),
     leaseToken: z.number().int().positive().optional(),
     requestedBy: Reason.optional(),
+    /** HostUpgrade passes its run's policy, so the restore is verified the same way. */
+    healthCheck: HealthCheckFields.partial().optional(),
     AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
   .strict()
@@ -100,11 +109,18 @@ export const HostRollbackRequest = z
   });
 export type HostRollbackRequest = z.infer<typeof HostRollbackRequest>;
 
+/** The run's health-check policy: the defaults with the request's overrides, checked as a whole. */
+const healthCheckOf = (overrides: Partial<HealthCheckPolicy> | undefined): HealthCheckPolicy =>
+  parseInput(HealthCheckPolicy, { ...DEFAULT_HEALTH_CHECK, ...overrides }, 'healthCheck');
+
 const actorOf = (requestedBy: string | undefined, executionArn: string) => requestedBy ?? executionArn;
+/** The actor as the run context carries it (Reason: printable ASCII, at most 500 characters). */
+const runActor = (actor: string) => actor.replace(/[^\x20-\x7E]/g, '?').slice(0, 500);
 
 // ── begin ───────────────────────────────────────────────────────────────────
 export async function beginUpgrade(requestIn: unknown, executionArn: string, deps: HostRunDeps): Promise<HostRunContext> {
   const request = parseInput(HostUpgradeRequest, requestIn, 'HostUpgrade input');
+  const healthCheck = healthCheckOf(request.healthCheck);
   const { store } = deps;
   const host = await store.getHost(request.hostId);
   const release = await store.getRelease(request.version);
@@ -125,6 +141,10 @@ export async function beginUpgrade(requestIn: unknown, executionArn: string, dep
       );
     }
   }
+  // An unknown rollout must be refused before the lease is taken: createRun's
+  // foreign key would otherwise fail after acquireLease and leave the host
+  // leased (blocked) until the TTL runs out. Throws RolloutNotFoundError.
+  if (request.rolloutId) await store.getRollout(request.rolloutId);
   const runId = runIdFor(executionArn);
   const lease = await store.acquireLease(host.id, executionArn, deps.leaseTtlSeconds);
   const run = await store.createRun({
@@ -159,6 +179,8 @@ export async function beginUpgrade(requestIn: unknown, executionArn: string, dep
     rolloutId: request.rolloutId ?? null,
     leaseToken: lease.token,
     startedAt: run.startedAt,
+    healthCheck,
+    requestedBy: runActor(actor),
   });
 }
 
@@ -191,6 +213,7 @@ export async function beginRollback(
   deps: HostRunDeps,
 ): Promise<{ run: HostRunContext; backup: RestoreSource }> {
   const request = parseInput(HostRollbackRequest, requestIn, 'HostRollback input');
+  const healthCheck = healthCheckOf(request.healthCheck);
   const { store } = deps;
   const host = await store.getHost(request.hostId);
   const actor = actorOf(request.requestedBy, executionArn);
@@ -248,6 +271,8 @@ export async function beginRollback(
       rolloutId: null,
       leaseToken,
       startedAt: run.startedAt,
+      healthCheck,
+      requestedBy: runActor(actor),
     }),
     backup: toSource(backup),
   };
@@ -421,7 +446,9 @@ export async function finishHostRun(eventIn: unknown, deps: HostRunDeps): Promis
   const event = parseInput(FinishRunEvent, eventIn, 'finish-run event');
   const { run } = event;
   const { store } = deps;
-  const failedStep = event.failedStep ?? event.verdict?.failedStep ?? null;
+  // HostRollback hands over record-step's verdict as is: a failed one names its step in `step`
+  const verdictStep = event.verdict?.ok === false ? HostStep.safeParse(event.verdict.step) : null;
+  const failedStep = event.failedStep ?? event.verdict?.failedStep ?? (verdictStep?.success ? verdictStep.data : null);
   const outcome: RunOutcomeT =
     event.outcome ??
     (event.error ? classifyError(event.error.Error, failedStep) : (event.verdict?.classification ?? classifyError(null, failedStep)));

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { FleetWave } from './fleet-file';
-import { parseInput, type AlertSink } from './host-run';
+import { emptyAsNull, parseInput, type AlertSink } from './host-run';
 import { FleetId, Reason, RolloutId, Version } from './models';
 import { compareVersions } from './release-rules';
 import type { PgRolloutStore, RolloutHostResult } from './registry/rollout-store';
@@ -243,8 +243,8 @@ export async function awaitApproval(eventIn: unknown, deps: RolloutDeps) {
 export const FinishRolloutEvent = z.object({
   rollout: RolloutContext,
   status: z.enum(['succeeded', 'halted', 'rolled-back', 'failed', 'stopped']),
-  wave: z.record(z.string(), z.unknown()).optional(),
-  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
+  wave: emptyAsNull(z.record(z.string(), z.unknown())),
+  error: emptyAsNull(z.object({ Error: z.string(), Cause: z.string().optional() })),
 });
 
 export async function finishRollout(eventIn: unknown, deps: RolloutDeps) {

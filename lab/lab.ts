@@ -15,6 +15,8 @@ import { startPostgres, type PostgresServer } from './postgres';
 import { LAB_S3_CREDENTIALS, startS3, type LabS3 } from './s3';
 import { startSecretsManager, type LabSecrets } from './secrets';
 import { startSns, type LabSns } from './sns';
+import { startCloudWatch, type LabCloudWatch } from './cloudwatch';
+import { startScheduler, type LabScheduler } from './scheduler';
 import { startSsm, type LabSsm } from './ssm';
 import { loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
 import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
@@ -26,8 +28,12 @@ export interface LabOptions {
   dir: string;
   /** Wait states last this fraction of their real time (polling every 5 s becomes 5 s × scale). */
   waitScale?: number;
+  /** Fire the template's schedules (the compliance check) this often; default only on demand (`lab.scheduler.fireSchedules()`). */
+  scheduleIntervalMs?: number;
   /** Keep the registry and objects from an earlier lab in `dir` (default: start clean). */
   keep?: boolean;
+  /** Registry database name on the server (default `fleetwave`). */
+  databaseName?: string;
   log?: (line: string) => void;
 }
 
@@ -39,6 +45,8 @@ export interface Lab {
   s3: LabS3;
   ssm: LabSsm;
   sns: LabSns;
+  cloudwatch: LabCloudWatch;
+  scheduler: LabScheduler;
   secrets: LabSecrets;
   sfn: StepFunctionsLab;
   lambda: LambdaRuntime;
@@ -95,7 +103,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       closers.push(() => pgServer!.stop());
       adminUrl = pgServer.url;
     }
-    const databaseUrl = await ensureDatabase(adminUrl, 'fleetwave');
+    const databaseName = options.databaseName ?? 'fleetwave';
+    const databaseUrl = await ensureDatabase(adminUrl, databaseName);
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
     closers.push(() => pool.end());
     const store = new PgRegistryStore(pool);
@@ -113,7 +122,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
           username: decodeURIComponent(dbUrl.username || 'postgres'),
           // trust authentication in the lab; the field is required by the secret format
           password: decodeURIComponent(dbUrl.password) || 'lab-trust-auth',
-          dbname: 'fleetwave',
+          dbname: databaseName,
         },
       },
     });
@@ -128,6 +137,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     closers.push(() => s3.close());
     const sns = await startSns({ onPublish: (a) => log(`alert published: ${a.subject ?? ''}`) });
     closers.push(() => sns.close());
+    const cloudwatch = await startCloudWatch();
+    closers.push(() => cloudwatch.close());
 
     const documents = new Map<string, object>(Object.values(template.documents).map((d) => [d.name, d.content as object]));
     const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION });
@@ -142,6 +153,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       AWS_ENDPOINT_URL_SSM: ssm.endpoint,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
       AWS_ENDPOINT_URL_SNS: sns.endpoint,
+      AWS_ENDPOINT_URL_CLOUDWATCH: cloudwatch.endpoint,
       S3_FORCE_PATH_STYLE: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
@@ -164,13 +176,27 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     });
     closers.push(() => sfn.close());
     env.AWS_ENDPOINT_URL_SFN = sfn.endpoint;
+    const scheduler = startScheduler({
+      template,
+      target: { startExecution: (input) => sfn.engine.startExecution(input) },
+      intervalMs: options.scheduleIntervalMs,
+      log,
+    });
+    closers.push(() => scheduler.close());
 
     const sm = (prefix: string) => {
       const found = Object.values(template.stateMachines).find((m) => m.logicalId.startsWith(prefix));
       if (!found) throw new Error(`the synthesized template has no ${prefix} state machine`);
       return found.arn;
     };
-    const stateMachines = { hostUpgrade: sm('HostUpgrade'), hostRollback: sm('HostRollback') };
+    const stateMachines = {
+      hostUpgrade: sm('HostUpgrade'),
+      hostRollback: sm('HostRollback'),
+      fleetRollout: sm('FleetRollout'),
+      rolloutRollback: sm('RolloutRollback'),
+      rolloutBatch: sm('RolloutBatch'),
+      complianceCheck: sm('ComplianceCheck'),
+    };
     const lab: Lab = {
       dir,
       databaseUrl,
@@ -179,6 +205,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       s3,
       ssm,
       sns,
+      cloudwatch,
+      scheduler,
       secrets,
       sfn,
       lambda,
