@@ -1,0 +1,32 @@
+/**
+ * `npm run bench`: speed figures reported as ratios measured in one run, so
+ * they mean the same on any machine.
+ *  - wave planning: 10,000 hosts vs 1,000 (should stay close to linear, ~10x);
+ *  - the lab's bundled host step: one `docker compose ps` through the lab's
+ *    docker CLI vs a bare `node -e 0` (the per-call overhead scripts pay).
+ */
+import { spawnSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { planWaves, type PlanHost } from '../core/waves';
+import { prepareLabBin } from '../lab/hosts';
+
+function timeIt(fn: () => void, runs: number): number {
+  fn(); // warm
+  const t0 = performance.now();
+  for (let i = 0; i < runs; i++) fn();
+  return (performance.now() - t0) / runs;
+}
+
+const fleet = (n: number): PlanHost[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `h${i}`, tier: i < n / 20 ? 'staging' : 'production' }));
+
+const small = fleet(1_000);
+const large = fleet(10_000);
+const tSmall = timeIt(() => planWaves('bench', small), 20);
+const tLarge = timeIt(() => planWaves('bench', large), 5);
+console.log(`wave planning: 1,000 hosts ${tSmall.toFixed(1)} ms, 10,000 hosts ${tLarge.toFixed(1)} ms → ratio ${(tLarge / tSmall).toFixed(1)}x for 10x the hosts`);
+
+const bin = await prepareLabBin();
+const node = timeIt(() => spawnSync(process.execPath, ['-e', '0']), 5);
+const docker = timeIt(() => spawnSync(`${bin}/docker`, ['compose', 'version']), 5);
+console.log(`lab docker call: ${docker.toFixed(0)} ms vs bare node start ${node.toFixed(0)} ms → ratio ${(docker / node).toFixed(2)}x`);
