@@ -1,7 +1,7 @@
 import { Arn, Duration, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -170,7 +170,17 @@ export class FleetwaveCompliance extends Construct {
     for (const fn of [plan, send, collect, finish]) {
       fn.addToRolePolicy(allow('UseBackupKey', ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt'], [backups.key.keyArn]));
     }
-    backups.denyDeletesBy([plan, send, collect, finish].map((f) => f.role!));
+    // Same guarantee as BackupBucket.denyDeletesBy, in a statement of its own: Sids must be unique in a bucket policy.
+    bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'ComplianceCannotDeleteBackups',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutLifecycleConfiguration', 's3:PutBucketVersioning'],
+        resources: [bucket.bucketArn, bucket.arnForObjects('*')],
+        conditions: { ArnEquals: { 'aws:PrincipalArn': [plan, send, collect, finish].map((f) => f.role!.roleArn) } },
+      }),
+    );
 
     // ── the workflow
     this.check = new ComplianceCheck(this, 'Check', {

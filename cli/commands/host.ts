@@ -2,7 +2,7 @@
  * `host upgrade`, `rollback --host`, `backups list`, `status`: one host at a time.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { HostId, Reason, Version } from '../../core/models';
 import type { RegistryStore } from '../../core/registry/store';
 import { startExecution, waitForExecution, type ExecutionResult } from '../executions';
@@ -101,8 +101,10 @@ export async function hostRollback(
     requestedBy: `cli:${process.env.USER ?? 'operator'}`,
   };
   if (opts.backup) {
-    const backup = await deps.store.getBackup(opts.backup).catch(() => {
-      throw new CliError(`--backup: no backup ${opts.backup}`, EXIT.invalidInput);
+    // checked at the edge like every other option, not first by the database's uuid parser
+    const backupId = checkOption(z.string().uuid({ message: 'backup id must be a UUID (see `fleetwave backups list --host H`)' }), opts.backup, '--backup');
+    const backup = await deps.store.getBackup(backupId).catch(() => {
+      throw new CliError(`--backup: no backup ${backupId}`, EXIT.invalidInput);
     });
     if (backup.hostId !== hostId) throw new CliError(`--backup: backup ${backup.id} belongs to ${backup.hostId}, not ${hostId}`, EXIT.invalidInput);
     input.backupId = backup.id;
@@ -132,7 +134,9 @@ export async function backupsList(deps: HostCommandDeps, opts: { host: string; j
   });
   const backups = await deps.store.listBackups(hostId);
   if (opts.json) {
-    printJson(backups);
+    // The registry row plus the table's answers spelled out, so a script need
+    // not know that only status "verified" is restorable or that times are epoch ms.
+    printJson(backups.map((b) => ({ ...b, verified: b.status === 'verified', takenAt: new Date(b.createdAt).toISOString() })));
     return EXIT.ok;
   }
   print(

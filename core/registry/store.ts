@@ -28,6 +28,7 @@ import {
   Tier,
   Version,
 } from '../models';
+import { HostCompliance } from '../compliance/model';
 import type { MigrateResult } from './migrate';
 
 export type { MigrateResult } from './migrate';
@@ -427,4 +428,76 @@ export interface RegistryStore {
   appendAudit(input: AppendAuditInput): Promise<AuditEntry>;
   /** Newest first. */
   listAudit(filter?: ListAuditFilter): Promise<AuditEntry[]>;
+
+  // compliance (version-parity checks; types in the compliance section below)
+  /** Idempotent on id: returns the stored check when it exists. @throws FleetNotFoundError */
+  createComplianceCheck(input: CreateComplianceCheckInput): Promise<ComplianceCheck>;
+  getComplianceCheck(checkId: string): Promise<ComplianceCheck | null>;
+  /**
+   * Store every host's result and close the check, in one transaction.
+   * Idempotent: a completed check is returned unchanged (`changed: false`).
+   */
+  completeComplianceCheck(checkId: string, input: CompleteComplianceCheckInput): Promise<{ check: ComplianceCheck; changed: boolean }>;
+  /** Marks a running check failed; a completed one is left as it is. */
+  failComplianceCheck(checkId: string, message: string): Promise<ComplianceCheck | null>;
+  /** The newest completed check (covering `fleetId`, when given), optionally finished before `beforeCheckId`'s start. */
+  latestComplianceCheck(filter?: { fleetId?: string; before?: string }): Promise<ComplianceCheck | null>;
+  /** Results of one check, by fleet then host. */
+  listComplianceResults(checkId: string, filter?: { fleetId?: string }): Promise<ComplianceResult[]>;
+  /** Per fleet of the check, counted from its results. */
+  complianceCounts(checkId: string): Promise<ComplianceFleetCounts[]>;
+  /** Records that the drift alert of `fleetId` in this check was published (idempotent). */
+  markComplianceNotified(checkId: string, fleetId: string): Promise<void>;
+}
+
+// ---------------------------------------------------------------- compliance
+
+export const ComplianceCheckStatus = z.enum(['running', 'completed', 'failed']);
+export type ComplianceCheckStatus = z.infer<typeof ComplianceCheckStatus>;
+
+export const CreateComplianceCheckInput = z.object({
+  id: z.string().uuid(),
+  fleetId: FleetId.nullable().default(null),
+  executionArn: z.string().min(1).max(2048).nullable().default(null),
+  hostCount: z.number().int().min(0).max(1_000_000),
+});
+export type CreateComplianceCheckInput = z.input<typeof CreateComplianceCheckInput>;
+
+export const CompleteComplianceCheckInput = z.object({
+  results: z.array(HostCompliance).max(1_000_000),
+  reportKey: ObjectKey.nullable(),
+  /** Per fleet: the drift event this check raised, if any. */
+  drift: z.record(FleetId, z.enum(['drift-appeared', 'drift-cleared'])).default({}),
+});
+export type CompleteComplianceCheckInput = z.input<typeof CompleteComplianceCheckInput>;
+
+export interface ComplianceCheck {
+  id: string;
+  fleetId: string | null;
+  executionArn: string | null;
+  status: ComplianceCheckStatus;
+  hostCount: number;
+  compliant: number | null;
+  /** Includes UNKNOWN hosts. */
+  nonCompliant: number | null;
+  unknown: number | null;
+  reportKey: string | null;
+  message: string | null;
+  /** fleetId → {event, notifiedAt (epoch ms) or null} */
+  drift: Record<string, { event: 'drift-appeared' | 'drift-cleared'; notifiedAt: number | null }>;
+  startedAt: number;
+  finishedAt: number | null;
+}
+
+export interface ComplianceResult extends HostCompliance {
+  checkId: string;
+  recordedAt: number;
+}
+
+export interface ComplianceFleetCounts {
+  fleetId: string;
+  hosts: number;
+  compliant: number;
+  nonCompliant: number;
+  unknown: number;
 }

@@ -71,10 +71,17 @@ describe('IAM scope of SendCommand', () => {
 
   it('allows only fleetwave documents and tagged instances', () => {
     const statements = sendCommandStatements();
-    expect(statements.length).toBe(2);
+    // send-step (every host document) and the compliance check (Inventory only): documents + tagged instances each
+    expect(statements.length).toBe(4);
     for (const st of statements) {
       expect(([] as string[]).concat(st.Action)).toEqual(['ssm:SendCommand']);
       expect(st.Resource).not.toBe('*');
+      const resources = JSON.stringify(st.Resource);
+      if (resources.includes(':instance/') || resources.includes(':managed-instance/')) {
+        expect(st.Condition?.StringLike?.['ssm:resourceTag/fleetwave:fleet']).toBe('*');
+      } else {
+        expect(resources).toMatch(/:document\/Fleetwave-/);
+      }
     }
     const docs = statements.find((st) => st.Sid === 'SendFleetwaveDocuments')!;
     expect(JSON.stringify(docs.Resource)).toContain(':document/Fleetwave-*');

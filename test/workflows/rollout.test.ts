@@ -37,7 +37,7 @@ async function fleet(id: string, staging: number, production: number, config: Re
 }
 
 async function rollout(fleetId: string, version = '1.5.0'): Promise<ExecutionResult> {
-  const { executionArn } = await startExecution(t.sfn, t.lab.stateMachines.fleetRollout, `${fleetId}--a1`, { fleetId, version });
+  const { executionArn } = await startExecution(t.sfn, t.lab.stateMachines.fleetRollout!, `${fleetId}--a1`, { fleetId, version });
   return waitForExecution(t.sfn, executionArn, () => undefined, 250);
 }
 

@@ -7,6 +7,8 @@
  * Never edit or reorder an entry that has shipped (the migrator checks sha256).
  */
 import * as m001 from './001_initial';
+import * as m002 from './002_compliance';
+import * as m003 from './003_rollouts';
 
 export interface Migration {
   /** 1, 2, 3 … contiguous; the order of application. */
@@ -15,4 +17,8 @@ export interface Migration {
   sql: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = Object.freeze([{ id: 1, name: m001.name, sql: m001.sql }]);
+export const MIGRATIONS: readonly Migration[] = Object.freeze([
+  { id: 1, name: m001.name, sql: m001.sql },
+  { id: 2, name: m002.name, sql: m002.sql },
+  { id: 3, name: m003.name, sql: m003.sql },
+]);
