@@ -435,8 +435,10 @@ export interface RunSummary {
 function causeMessage(cause: string | undefined): string | null {
   if (!cause) return null;
   try {
-    const parsed = JSON.parse(cause) as { errorMessage?: string };
-    return parsed.errorMessage ?? cause;
+    // a Lambda error's message, or a failed child execution's own Cause (startExecution.sync
+    // puts the child's whole description, input included, in the parent's Cause)
+    const parsed = JSON.parse(cause) as { errorMessage?: string; Cause?: unknown };
+    return parsed.errorMessage ?? (typeof parsed.Cause === 'string' ? parsed.Cause : cause);
   } catch {
     return cause;
   }

@@ -23,15 +23,20 @@ export interface TestLab {
   close(): Promise<void>;
 }
 
+export interface TestLabOptions {
+  /** Receives every lab log line, including each Lambda log line as `[function] line`. */
+  log?: (line: string) => void;
+}
+
 let counter = 0;
 
-export async function startTestLab(): Promise<TestLab> {
+export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> {
   const dir = mkdtempSync(join(tmpdir(), 'fw-lab-'));
   // each lab gets its own registry database on the suite's server
   const admin = new URL(inject('databaseUrl'));
   const prev = process.env.DATABASE_URL;
   process.env.DATABASE_URL = admin.toString();
-  const lab = await startLab({ dir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}` });
+  const lab = await startLab({ dir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log });
   if (prev === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = prev;
   for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;
