@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ComposeDir, FleetId, HealthUrl, HostId, InstanceId, Version } from './models';
+import { ComposeDir, FleetId, HealthCheckFields, HealthUrl, HostId, InstanceId, Version } from './models';
 
 const Percent = z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'must be a percentage like 25%' });
 const Count = z.number().int().min(0).max(100_000);
@@ -50,6 +50,8 @@ export const FleetFile = z
     approvalBeforeProduction: z.boolean().default(false),
     /** Whether an unreachable host counts against the wave's failure threshold. */
     unreachableCountsAsFailure: z.boolean().default(true),
+    /** Health check after a restart: consecutive passes, seconds between them, overall timeout. */
+    healthCheck: HealthCheckFields.partial().optional(),
   })
   .strict()
   .superRefine((f, ctx) => {

@@ -109,9 +109,14 @@ export const HostRollbackRequest = z
   });
 export type HostRollbackRequest = z.infer<typeof HostRollbackRequest>;
 
-/** The run's health-check policy: the defaults with the request's overrides, checked as a whole. */
-const healthCheckOf = (overrides: Partial<HealthCheckPolicy> | undefined): HealthCheckPolicy =>
-  parseInput(HealthCheckPolicy, { ...DEFAULT_HEALTH_CHECK, ...overrides }, 'healthCheck');
+/**
+ * The run's health-check policy: the defaults, then the fleet's (`healthCheck`
+ * in the fleet file), then the request's overrides, checked as a whole.
+ */
+const healthCheckOf = (overrides: Partial<HealthCheckPolicy> | undefined, fleet?: unknown): HealthCheckPolicy => {
+  const fromFleet = HealthCheckFields.partial().safeParse((fleet as { healthCheck?: unknown } | undefined)?.healthCheck ?? {});
+  return parseInput(HealthCheckPolicy, { ...DEFAULT_HEALTH_CHECK, ...(fromFleet.success ? fromFleet.data : {}), ...overrides }, 'healthCheck');
+};
 
 const actorOf = (requestedBy: string | undefined, executionArn: string) => requestedBy ?? executionArn;
 /** The actor as the run context carries it (Reason: printable ASCII, at most 500 characters). */
@@ -120,9 +125,10 @@ const runActor = (actor: string) => actor.replace(/[^\x20-\x7E]/g, '?').slice(0,
 // ── begin ───────────────────────────────────────────────────────────────────
 export async function beginUpgrade(requestIn: unknown, executionArn: string, deps: HostRunDeps): Promise<HostRunContext> {
   const request = parseInput(HostUpgradeRequest, requestIn, 'HostUpgrade input');
-  const healthCheck = healthCheckOf(request.healthCheck);
+  healthCheckOf(request.healthCheck); // a bad override is refused before anything is read
   const { store } = deps;
   const host = await store.getHost(request.hostId);
+  const healthCheck = healthCheckOf(request.healthCheck, (await store.getFleet(host.fleetId)).config);
   const release = await store.getRelease(request.version);
   const actor = actorOf(request.requestedBy, executionArn);
   const refuse = async (err: Error) => {
@@ -213,9 +219,10 @@ export async function beginRollback(
   deps: HostRunDeps,
 ): Promise<{ run: HostRunContext; backup: RestoreSource }> {
   const request = parseInput(HostRollbackRequest, requestIn, 'HostRollback input');
-  const healthCheck = healthCheckOf(request.healthCheck);
+  healthCheckOf(request.healthCheck);
   const { store } = deps;
   const host = await store.getHost(request.hostId);
+  const healthCheck = healthCheckOf(request.healthCheck, (await store.getFleet(host.fleetId)).config);
   const actor = actorOf(request.requestedBy, executionArn);
   let backup: Backup | null;
   if (request.backupId) {
@@ -367,12 +374,17 @@ export async function recordStepOutcome(eventIn: unknown, deps: HostRunDeps): Pr
       .safeParse(event.backup);
     if (!target.success) return failed('backup target or verification missing', 'backup-failed');
     const { backupId, dataKey, configKey, verification } = target.data;
-    const result = (outcome.result ?? {}) as { data?: { format?: string; entries?: number }; config?: { entries?: number } };
+    const result = (outcome.result ?? {}) as { version?: unknown; data?: { format?: string; entries?: number }; config?: { entries?: number } };
+    // The version a restore of this backup brings back is the one its config pins, which the
+    // backup step reports. Preflight may not have known the running version (services down):
+    // falling back to the target would make the restore verify a version it never restores.
+    const pinned = Version.safeParse(result.version);
+    const backupVersion = pinned.success ? pinned.data : (run.fromVersion ?? run.targetVersion);
     await store.createBackup({
       id: backupId,
       hostId: run.hostId,
       runId: run.runId,
-      version: run.fromVersion ?? run.targetVersion,
+      version: backupVersion,
       mode: run.mode,
       dataKey,
       dataFormat: result.data?.format === 'pgdump' ? 'pgdump' : 'tar.gz',

@@ -26,6 +26,8 @@ export interface LabFleetHost extends LabHost {
   tier: Tier;
 }
 
+export const LAB_HEALTH_CHECK = { passes: 2, intervalSeconds: 1, timeoutSeconds: 60 };
+
 /** A managed-instance id derived from the host id, stable across lab runs. */
 export function labInstanceId(hostId: string): string {
   return `mi-${createHash('sha256').update(hostId).digest('hex').slice(0, 17)}`;
@@ -56,7 +58,8 @@ export async function createLabFleet(lab: Lab, fleetId: string, specs: LabHostSp
       return { spec, host };
     }),
   );
-  await lab.store.upsertFleet({ id: fleetId, config: { lab: true } });
+  // simulated hosts start in about a second: a shorter health check keeps the lab quick
+  await lab.store.upsertFleet({ id: fleetId, config: { lab: true, healthCheck: LAB_HEALTH_CHECK } });
   for (const { spec, host } of made) {
     const instanceId = labInstanceId(spec.id);
     lab.ssm.registerInstance({ instanceId, hostRoot: host.root, env: await hostEnv(host.root), computerName: spec.id });
