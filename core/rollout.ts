@@ -34,6 +34,8 @@ export const FleetRolloutRequest = z
     rolloutId: RolloutId.optional(),
     allowDestructive: z.boolean().optional(),
     requestedBy: Reason.optional(),
+    /** Set by Step Functions on child executions. */
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
   .strict();
 
@@ -262,7 +264,14 @@ export async function finishRollout(eventIn: unknown, deps: RolloutDeps) {
 
 // ── RolloutRollback ─────────────────────────────────────────────────────────
 export const RolloutRollbackRequest = z
-  .object({ rolloutId: RolloutId, wave: z.number().int().nonnegative().optional(), reason: Reason.optional(), requestedBy: Reason.optional() })
+  .object({
+    rolloutId: RolloutId,
+    wave: z.number().int().nonnegative().optional(),
+    reason: Reason.optional(),
+    requestedBy: Reason.optional(),
+    /** Set by Step Functions when FleetRollout's failure policy starts the rollback. */
+    AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
+  })
   .strict();
 
 /** The hosts a rollout upgraded (not noop, not restored), with the backup each run took. */
