@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { executionName } from '../cli/commands/host';
 import { startExecution, waitForExecution, type ExecutionResult } from '../cli/executions';
 import { table } from '../cli/output';
-import { createLabFleet, stopLabFleet, type LabFleetHost, type LabHostSpec } from './fleet';
+import { createLabFleet, LAB_HEALTH_CHECK, stopLabFleet, type LabFleetHost, type LabHostSpec } from './fleet';
 import { dataChecksums, runningVersions } from './hosts';
 import { startLab, type Lab } from './lab';
+import { PgRolloutStore } from '../core/registry/rollout-store';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const t0 = Date.now();
@@ -62,27 +63,48 @@ export async function runDemo(): Promise<number> {
       { id: 'prod-2', tier: 'production', mode: 'external', version: '1.4.0', composeFlavor: 'v1' },
     ];
     hosts = await createLabFleet(lab, 'demo', specs);
+    await lab.store.upsertFleet({
+      id: 'demo',
+      config: {
+        healthCheck: LAB_HEALTH_CHECK,
+        concurrency: 2,
+        waves: [
+          { name: 'staging', tier: 'staging', hosts: '100%', failureThreshold: 0 },
+          { name: 'canary', tier: 'production', hosts: 1, failureThreshold: 0 },
+          { name: 'production', tier: 'production', hosts: '100%', failureThreshold: 0 },
+        ],
+      },
+    });
     out(`[${elapsed()}] fleet "demo": ${hosts.map((h) => `${h.id} (${h.tier}, ${h.mode})`).join(', ')}\n`);
     const rows = new Map<string, Row>(
       hosts.map((h) => [h.id, { host: h.id, tier: h.tier, mode: h.mode, before: '1.4.0', target: '1.5.0', outcome: '', running: '', data: '' }]),
     );
 
-    for (const tier of ['staging', 'production'] as const) {
-      const wave = hosts.filter((h) => h.tier === tier);
-      out(`[${elapsed()}] wave ${tier}: ${wave.map((h) => h.id).join(', ')} → 1.5.0`);
-      const before = new Map(await Promise.all(wave.map(async (h) => [h.id, await dataChecksums(h.root)] as const)));
-      const results = await Promise.all(wave.map((h) => upgrade(lab!, sfn, h, '1.5.0')));
-      for (const [i, h] of wave.entries()) {
-        const r = results[i]!;
-        const row = rows.get(h.id)!;
-        row.outcome = r.status === 'SUCCEEDED' ? 'upgraded' : `${r.error}`;
-        if (r.status !== 'SUCCEEDED') problems.push(`${h.id}: upgrade to 1.5.0 ended ${r.status} ${r.error ?? ''} ${r.cause ?? ''}`);
-        // 1.5.0 adds a column: existing rows keep their values in every column they had
-        const after = await dataChecksums(h.root);
-        row.data = Object.keys(before.get(h.id)!).every((t) => t in after) ? 'migrated' : 'TABLE MISSING';
-      }
-      out(`[${elapsed()}] wave ${tier}: ${results.filter((r) => r.status === 'SUCCEEDED').length}/${wave.length} upgraded\n`);
-      if (results.some((r) => r.status !== 'SUCCEEDED')) break; // a failed wave stops the rollout
+    // the fleet rollout: staging, then a production canary, then the rest, each wave judged before the next
+    const beforeAll = new Map(await Promise.all(hosts.map(async (h) => [h.id, await dataChecksums(h.root)] as const)));
+    out(`[${elapsed()}] FleetRollout demo → 1.5.0 (waves: staging 100%, canary 1, production rest)`);
+    const rollouts = new PgRolloutStore(lab.pool);
+    const { executionArn } = await startExecution(sfn, lab.stateMachines.fleetRollout!, 'demo-1-5-0--a1', { fleetId: 'demo', version: '1.5.0', requestedBy: 'demo' });
+    let last = '';
+    const ticker = setInterval(() => {
+      void Promise.all([rollouts.waves('demo-1-5-0'), rollouts.hosts('demo-1-5-0')])
+        .then(([waves, results]) => {
+          const done = new Map(results.map((r) => [r.hostId, r.result]));
+          const line = waves.map((w) => `${w.name} ${w.hostIds.filter((h) => done.has(h)).length}/${w.hostIds.length}`).join('  ');
+          if (line !== last) out(`    ${line}`);
+          last = line;
+        })
+        .catch(() => undefined);
+    }, 500);
+    const rolled = await waitForExecution(sfn, executionArn, () => undefined, 500).finally(() => clearInterval(ticker));
+    out(`[${elapsed()}] rollout demo-1-5-0: ${rolled.status}${rolled.error ? ` ${rolled.error}` : ''}\n`);
+    if (rolled.status !== 'SUCCEEDED') problems.push(`rollout to 1.5.0 ended ${rolled.status} ${rolled.error ?? ''} ${rolled.cause ?? ''}`);
+    for (const h of hosts) {
+      const row = rows.get(h.id)!;
+      const result = (await rollouts.hosts('demo-1-5-0')).find((r) => r.hostId === h.id);
+      row.outcome = result?.result === 'succeeded' ? 'upgraded' : (result?.result ?? 'not run');
+      const after = await dataChecksums(h.root);
+      row.data = Object.keys(beforeAll.get(h.id)!).every((t) => t in after) ? 'migrated' : 'TABLE MISSING';
     }
 
     const victim = hosts.find((h) => h.id === 'prod-2')!;
