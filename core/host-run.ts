@@ -485,9 +485,15 @@ export async function finishHostRun(eventIn: unknown, deps: HostRunDeps): Promis
   const request = event.request as { parentRunId?: string; requestedBy?: string; backupId?: string };
   const actor = request.requestedBy ?? event.executionArn;
   const rollbackFailed = outcome === 'rollback-failed';
+  // A HostRollback started by HostUpgrade's restore branch quarantines the host at once, but
+  // leaves the alert to the parent, whose Restore Catch always ends in this same outcome with
+  // the rollout's context: one failure, one page (not one per execution).
+  const restoreBranch = run.kind === 'rollback' && Boolean(request.parentRunId);
   if (rollbackFailed) {
     const reason = `rollback failed during run ${run.runId}: ${message}`.slice(0, 1000);
     await store.lockHost(run.hostId, reason, event.executionArn);
+  }
+  if (rollbackFailed && !restoreBranch) {
     await deps.alerts.publish(`fleetwave: ROLLBACK_FAILED on ${run.hostId}`, {
       event: 'ROLLBACK_FAILED',
       hostId: run.hostId,
@@ -500,8 +506,7 @@ export async function finishHostRun(eventIn: unknown, deps: HostRunDeps): Promis
     });
   }
   // a rollback started by HostUpgrade works under the parent's lease: the parent releases it
-  const inherited = run.kind === 'rollback' && Boolean(request.parentRunId);
-  if (!inherited) await store.releaseLease(run.hostId, run.leaseToken);
+  if (!restoreBranch) await store.releaseLease(run.hostId, run.leaseToken);
   await store.appendAudit({
     actor,
     action: `${run.kind}.finished`,

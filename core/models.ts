@@ -75,6 +75,25 @@ export const RunOutcome = z.enum(RUN_OUTCOMES);
 export type RunOutcome = z.infer<typeof RunOutcome>;
 
 /**
+ * How the health-check step judges a host: `passes` consecutive healthy
+ * answers, one every `intervalSeconds`, given up after `timeoutSeconds`.
+ * The defaults are the HealthCheck document's own; a fleet (fleet file) and
+ * a run's request may tighten or relax them (the lab's hosts start in a second).
+ */
+export const HealthCheckFields = z
+  .object({
+    passes: z.number().int().min(1).max(100),
+    intervalSeconds: z.number().int().min(1).max(300),
+    timeoutSeconds: z.number().int().min(5).max(3600),
+  })
+  .strict();
+export const HealthCheckPolicy = HealthCheckFields.refine((p) => p.timeoutSeconds >= p.passes * p.intervalSeconds, {
+  message: 'timeoutSeconds must leave room for passes × intervalSeconds',
+});
+export type HealthCheckPolicy = z.infer<typeof HealthCheckPolicy>;
+export const DEFAULT_HEALTH_CHECK: HealthCheckPolicy = { passes: 3, intervalSeconds: 5, timeoutSeconds: 300 };
+
+/**
  * What the state machines carry through every task of one host run. Made by
  * the begin-run task from the registry; never holds a secret.
  */
@@ -95,6 +114,14 @@ export const HostRunContext = z.object({
   leaseToken: z.number().int().positive(),
   /** Epoch ms when the run started; SSM ListCommands look-ups start here. */
   startedAt: z.number().int(),
+  /** Health-check policy of this run (begin-run always sets it; absent: the document's defaults). */
+  healthCheck: HealthCheckPolicy.optional(),
+  /**
+   * Who the run acts for (the request's requestedBy, else the execution),
+   * always set by begin-run so the restore branch can hand it to HostRollback
+   * without a JSONPath to an optional input field.
+   */
+  requestedBy: Reason.optional(),
 });
 export type HostRunContext = z.infer<typeof HostRunContext>;
 

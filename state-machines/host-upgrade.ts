@@ -64,7 +64,8 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
+import type { HostStep } from '../core/models';
+import { HostStepStates, pascal, verdictOk, type HostStepFunctions } from './host-step';
 import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, catchInto, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
 
 export interface HostUpgradeFunctions extends HostStepFunctions {
@@ -157,8 +158,11 @@ export class HostUpgrade extends Construct {
         reason: JsonPath.format('automatic restore: {} failed', JsonPath.stringAt('$.verdict.failedStep')),
         'parentRunId.$': '$.run.runId',
         'leaseToken.$': '$.run.leaseToken',
-        'requestedBy.$': '$.input.requestedBy',
-        // begin-run always sets the run's policy: the restore is verified the same way
+        // From the run, not the input: begin-run always sets both, whereas a path to an
+        // absent input field (requestedBy is optional) fails the execution with
+        // States.Runtime, which no Catch handles: the host would be left unrestored.
+        'requestedBy.$': '$.run.requestedBy',
+        // the restore is verified with the run's own health-check policy
         'healthCheck.$': '$.run.healthCheck',
       }),
       resultSelector: { 'output.$': '$.Output' },
@@ -180,8 +184,11 @@ export class HostUpgrade extends Construct {
         parameters: { ok: false, failedStep: step, 'classification.$': '$.verdict.classification', 'message.$': '$.verdict.message' },
         resultPath: '$.verdict',
       }).next(restore);
-    const errorToRestore = (step: string) =>
-      new Pass(this, `RestoreAfterError${step}`, {
+    // failedStep must be the step id (`health-check`), not the state-name form
+    // (`HealthCheck`): finish-run refuses anything that is not a HostStep, and a
+    // refused finish would leave the run open and the lease held.
+    const errorToRestore = (step: HostStep) =>
+      new Pass(this, `RestoreAfterError${pascal(step)}`, {
         parameters: { ok: false, failedStep: step, classification: null },
         resultPath: '$.verdict',
       }).next(restore);
@@ -250,9 +257,9 @@ export class HostUpgrade extends Construct {
     );
     const pull = stepOpts('pull-images', finishFailed('FinishPullError', 'pull-images'), { 'version.$': '$.run.targetVersion' });
     const pin = stepOpts('pin-tags', finishFailed('FinishPinError', 'pin-tags'), { 'version.$': '$.run.targetVersion' });
-    const restart = stepOpts('restart', errorToRestore('Restart'));
-    const watch = stepOpts('watch-schema', errorToRestore('WatchSchema'));
-    const health = stepOpts('health-check', errorToRestore('HealthCheck'), { 'version.$': '$.run.targetVersion' });
+    const restart = stepOpts('restart', errorToRestore('restart'));
+    const watch = stepOpts('watch-schema', errorToRestore('watch-schema'));
+    const health = stepOpts('health-check', errorToRestore('health-check'), { 'version.$': '$.run.targetVersion' });
     const verifyNoop = stepOpts('health-check', finishFailed('FinishVerifyError', 'health-check'), { 'version.$': '$.run.targetVersion' }, 'VerifyNoop');
 
     const succeeded = new Succeed(this, 'Upgraded', { outputPath: '$.summary' });

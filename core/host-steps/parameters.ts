@@ -201,9 +201,11 @@ export function buildStepParameters(
   if (versionOverride !== undefined && !accepted.has('Version') && !accepted.has('TargetVersion')) {
     throw new InvalidStepInputError(`step ${step} takes no version`, ['extra.version']);
   }
-  set('Passes', count(extra.passes));
-  set('IntervalSeconds', count(extra.intervalSeconds));
-  set('TimeoutSeconds', count(extra.timeoutSeconds));
+  // health-check follows the run's policy unless the state machine says otherwise
+  const policy = step === 'health-check' ? run.healthCheck : undefined;
+  set('Passes', count(extra.passes ?? policy?.passes));
+  set('IntervalSeconds', count(extra.intervalSeconds ?? policy?.intervalSeconds));
+  set('TimeoutSeconds', count(extra.timeoutSeconds ?? policy?.timeoutSeconds));
   set('PollSeconds', count(extra.pollSeconds));
   set('MinFreeMb', count(extra.minFreeMb));
 

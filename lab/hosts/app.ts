@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { planSync } from './catalog';
 import { openStore } from './data-store';
-import { paths, readContainers, readEnvFile, readFaults, tagOf, volumeName, writeJsonAtomic } from './state';
+import { faultApplies, LAB_IDENTITY_PATH, paths, readContainers, readEnvFile, readFaults, readHostInfo, tagOf, volumeName, writeJsonAtomic } from './state';
 
 /** Never log a connection string's password. */
 export const redact = (s: string) => s.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
@@ -53,9 +53,10 @@ export async function runApp(root: string): Promise<void> {
       if (plan.kind === 'fail') throw new Error(plan.reason);
       if (plan.kind !== 'none' && plan.kind !== 'init' && faults.schemaSyncFails) throw new Error('migration aborted: lock timeout (injected fault)');
       if (plan.kind === 'init') await store.init(version);
-      if (plan.kind === 'migrate') {
+      if (plan.kind === 'migrate' || plan.kind === 'partial') {
         for (const ch of plan.changes) log(`Schema sync: ${ch.kind} ${ch.table}${'column' in ch ? `.${typeof ch.column === 'string' ? ch.column : ch.column.name}` : ''}`);
-        await store.migrate(version, plan.changes);
+        await store.migrate(plan.kind === 'partial' ? plan.reached : version, plan.changes);
+        if (plan.kind === 'partial') throw new Error(`${plan.reason} (database left on ${plan.reached})`);
       }
     } finally {
       await store.close();
@@ -66,24 +67,42 @@ export async function runApp(root: string): Promise<void> {
   }
   log('Schema sync complete');
 
+  // The lab (not Semaphor) asks which host answers, to tell this app from another that got the same port.
+  const host = readHostInfo(root).hostId;
   let requests = 0;
   const server = createServer((req, res) => {
+    if (req.url === LAB_IDENTITY_PATH) {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(host);
+      return;
+    }
     if (req.url !== '/api/health') {
       res.writeHead(404).end();
       return;
     }
     const f = readFaults(root);
     requests++;
-    const healthy = !f.unhealthy && !(f.flapping && requests % 2 === 0);
+    const healthy = !faultApplies(f.unhealthy, version) && !(faultApplies(f.flapping, version) && requests % 2 === 0);
     res.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
     res.end(JSON.stringify(healthy ? { status: 'ok', version } : { status: 'unhealthy', version }));
   });
-  server.on('error', (e) => {
+  // The published port is fixed per host, but between two starts any outgoing
+  // connection on this machine may be given it as its ephemeral local port
+  // (the lab's ports come from the ephemeral range), and such a socket blocks
+  // the bind until it closes. Docker's proxy would hold the port across
+  // restarts; the lab waits for it instead of dying as if the app had crashed.
+  const listenDeadline = Date.now() + 60_000;
+  const listen = () => server.listen(cs.hostPort ?? 0, '127.0.0.1');
+  server.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EADDRINUSE' && Date.now() < listenDeadline) {
+      setTimeout(listen, 200);
+      return;
+    }
     log(`api-service failed to listen: ${e.message}`);
     exit(1, 'listen failed');
   });
   // The version banner is logged once per start (above); scripts key on its last occurrence.
-  server.listen(cs.hostPort ?? 0, '127.0.0.1', () => log('api-service ready, console on port 3000'));
+  server.on('listening', () => log('api-service ready, console on port 3000'));
+  listen();
   const stop = () => {
     log('Received SIGTERM, shutting down');
     server.close();

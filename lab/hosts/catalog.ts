@@ -169,6 +169,12 @@ export type SyncPlan =
   | { kind: 'none' }
   | { kind: 'init' }
   | { kind: 'migrate'; changes: SchemaChange[] }
+  /**
+   * A broken release reached across earlier releases: their migrations run
+   * and commit (data now on `reached`), then this release's own fails. This
+   * is how a destructive change can land although the upgrade fails.
+   */
+  | { kind: 'partial'; changes: SchemaChange[]; reached: string; reason: string }
   | { kind: 'fail'; reason: string };
 
 /** Decide what schema sync of app version `app` does to data on `data` (null: empty). */
@@ -180,9 +186,16 @@ export function planSync(data: string | null, app: string): SyncPlan {
   const cmp = compareVersions(data, app);
   if (cmp === 0) return { kind: 'none' };
   if (cmp > 0) return { kind: 'fail', reason: `database schema ${data} is newer than this release (${app})` };
-  if (target.syncFails) return { kind: 'fail', reason: `migration to ${app} aborted: constraint check failed` };
   for (const req of target.requires) {
     if (compareVersions(data, req) < 0) return { kind: 'fail', reason: `${app} requires ${req} first (database is on ${data})` };
+  }
+  if (target.syncFails) {
+    const reason = `migration to ${app} aborted: constraint check failed`;
+    // migrations run release by release: the ones before the broken release commit first
+    const before = CATALOG.filter((r) => compareVersions(r.version, data) > 0 && compareVersions(r.version, app) < 0);
+    const changes = before.flatMap((r) => r.changes);
+    if (changes.length === 0) return { kind: 'fail', reason };
+    return { kind: 'partial', changes, reached: before[before.length - 1]!.version, reason };
   }
   return { kind: 'migrate', changes: changesBetween(data, app) };
 }

@@ -20,6 +20,7 @@ import {
   Faults,
   imageDigest,
   isAlive,
+  LAB_IDENTITY_PATH,
   paths,
   readApp,
   readContainers,
@@ -103,13 +104,21 @@ async function dockerCall(root: string, command: 'docker' | 'docker-compose', ar
   });
 }
 
-export async function waitHealthy(url: string, timeoutMs = 15_000): Promise<void> {
+/** Wait for 200 from `url`; with `hostId`, only from that host's own app (the lab identity path names it). */
+export async function waitHealthy(url: string, timeoutMs = 15_000, hostId?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const res = await fetch(url);
-      if (res.status === 200) return;
-    } catch {
+      if (res.status === 200 && hostId === undefined) return;
+      if (res.status === 200) {
+        const who = await (await fetch(new URL(LAB_IDENTITY_PATH, url))).text();
+        if (who === hostId) return;
+        // two hosts were handed the same port: the health checks would judge the wrong app
+        throw new HostSetupError(`${url} is answered by host ${who}, not ${hostId}: port ${new URL(url).port} is taken`);
+      }
+    } catch (e) {
+      if (e instanceof HostSetupError) throw e;
       /* not listening yet */
     }
     if (Date.now() > deadline) throw new HostSetupError(`${url} not healthy within ${timeoutMs} ms`);
@@ -163,7 +172,7 @@ export async function createHost(opts: CreateHostOptions): Promise<LabHost> {
   if (opts.composeFlavor === 'v1') await dockerCall(root, 'docker-compose', ['--project-directory', p.composeDir, 'up', '-d']);
   else await dockerCall(root, 'docker', ['compose', '--project-directory', p.composeDir, 'up', '-d']);
   const host: LabHost = { root, hostId, mode, composeDir: p.composeDir, healthUrl: `http://127.0.0.1:${port}/api/health`, port, databaseName };
-  await waitHealthy(host.healthUrl);
+  await waitHealthy(host.healthUrl, 15_000, hostId);
   return host;
 }
 

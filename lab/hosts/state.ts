@@ -18,6 +18,8 @@ import { z } from 'zod';
 import { SERVICES, type ServiceName } from '../../core/models';
 
 export const COMPOSE_SUBDIR = 'semaphor';
+/** Lab-only path of the app answering its host id (not part of Semaphor's API). */
+export const LAB_IDENTITY_PATH = '/__fleetwave-lab/host';
 export const VOLUME_KEY = 'semaphor-data';
 
 export const Faults = z
@@ -25,9 +27,10 @@ export const Faults = z
     /** Service whose image cannot be pulled (true: data-service). */
     pullFails: z.union([z.enum(SERVICES), z.boolean()]).optional(),
     schemaSyncFails: z.boolean().optional(),
-    unhealthy: z.boolean().optional(),
-    /** Health alternates 200 / 503 on successive requests. */
-    flapping: z.boolean().optional(),
+    /** Health answers 503 (a version: only while that version runs, e.g. a bad release). */
+    unhealthy: z.union([z.boolean(), z.string()]).optional(),
+    /** Health alternates 200 / 503 on successive requests (a version: only while that version runs). */
+    flapping: z.union([z.boolean(), z.string()]).optional(),
     slowStartSeconds: z.number().nonnegative().optional(),
     /** The backup producer (tar / pg_dump) writes some bytes, then ENOSPC. */
     diskFullDuringBackup: z.boolean().optional(),
@@ -39,6 +42,12 @@ export const Faults = z
   })
   .strict();
 export type Faults = z.infer<typeof Faults>;
+
+/** A fault given as `true` or as the version it applies to, for the version now running. */
+export function faultApplies(value: boolean | string | undefined, runningVersion: string): boolean {
+  if (typeof value === 'string') return value.replace(/^v/, '') === runningVersion.replace(/^v/, '');
+  return value === true;
+}
 
 export const HostInfo = z.object({
   hostId: z.string(),

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { HostRunContext, SentCommand, type StepOutcome } from '../../core/models';
-import { pollStep, S3CommandOutputReader, SsmCommandRunner, type PollStepDeps } from '../../core/host-steps';
+import { asTransient, pollStep, S3CommandOutputReader, SsmCommandRunner, type PollStepDeps } from '../../core/host-steps';
 import { s3Client, ssmClient } from '../shared/clients';
 import { parseEnv, PollStepEnv } from '../shared/env';
 import { createLogger } from '../shared/logger';
@@ -35,7 +35,13 @@ export function createHandler(makeDeps: () => PollStepDeps = defaultDeps) {
   return async (event: unknown): Promise<StepOutcome> => {
     const input = parseTaskInput(PollStepEvent, event);
     deps ??= makeDeps();
-    const outcome = await pollStep(input, deps);
+    let outcome: StepOutcome;
+    try {
+      outcome = await pollStep(input, deps);
+    } catch (err) {
+      // a lost connection is retried by the state machine, never taken for the step's outcome
+      throw asTransient(err);
+    }
     if (outcome.status !== 'Pending') {
       // error is a code; message is redacted but still host text, so it stays out of logs.
       logger.info('step ended', {

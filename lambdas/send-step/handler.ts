@@ -11,7 +11,7 @@
  */
 import { z } from 'zod';
 import { HostRunContext, HostStep, type SentCommand } from '../../core/models';
-import { Attempt, sendStep, SsmCommandRunner, type SendStepDeps } from '../../core/host-steps';
+import { asTransient, Attempt, sendStep, SsmCommandRunner, type SendStepDeps } from '../../core/host-steps';
 import { S3BackupStorage } from '../../core/backup-storage';
 import { s3Client, ssmClient, ssmSendClient } from '../shared/clients';
 import { parseEnv, SendStepEnv } from '../shared/env';
@@ -54,7 +54,8 @@ export function createHandler(makeDeps: () => SendStepDeps = defaultDeps) {
       return sent;
     } catch (err) {
       logger.warn('send-step failed', { ...ids, errorName: (err as Error).name });
-      throw err;
+      // retried by the state machine; the retry finds an already sent command by its comment
+      throw asTransient(err);
     }
   };
 }
