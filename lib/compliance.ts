@@ -13,7 +13,7 @@ import { ComplianceCheck } from '../state-machines/compliance-check';
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
 import type { HostDocuments } from './host-documents';
-import { acknowledge, wildcardAction, wildcardResource } from './nag';
+import { acknowledge, wildcardAction, wildcardResource, nagArn } from './nag';
 import type { RegistryDatabase } from './registry-database';
 
 export interface FleetwaveComplianceProps {
@@ -243,8 +243,8 @@ export class FleetwaveCompliance extends Construct {
     acknowledge(
       send,
       [
-        wildcardResource('arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*'),
-        wildcardResource('arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*'),
+        wildcardResource(`${nagArn(this, 'ec2')}instance/*`),
+        wildcardResource(`${nagArn(this, 'ssm')}managed-instance/*`),
       ],
       'Inventory SendCommand is limited to instances whose fleet tag is set (ssm:resourceTag condition); instances join and leave fleets, so they cannot be listed.',
     );

@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -13,3 +13,15 @@ export function acknowledge(scope: IConstruct, ids: string[], reason: string): v
 export const managedPolicy = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
 export const wildcardResource = (resource: string) => `AwsSolutions-IAM5[Resource::${resource}]`;
 export const wildcardAction = (action: string) => `AwsSolutions-IAM5[Action::${action}]`;
+
+/**
+ * How cdk-nag writes `arn:<partition>:<service>:<region>:<account>:` for this
+ * stack: pseudo parameters stay `<AWS::Region>` only while the stack's env is
+ * unresolved; `cdk synth` with a default region makes them literal.
+ */
+export function nagArn(scope: IConstruct, service: string): string {
+  const stack = Stack.of(scope);
+  const region = Token.isUnresolved(stack.region) ? '<AWS::Region>' : stack.region;
+  const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
+  return `arn:<AWS::Partition>:${service}:${region}:${account}:`;
+}

@@ -6,7 +6,7 @@ import { CompleteBackupEnv, PollStepEnv, PrepareBackupEnv, SendStepEnv } from '.
 import { BeginRunEnv, FinishRunEnv, RecordStepEnv } from '../lambdas/shared/registry-env';
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
-import { acknowledge, wildcardAction, wildcardResource } from './nag';
+import { acknowledge, wildcardAction, wildcardResource, nagArn } from './nag';
 import type { HostDocuments } from './host-documents';
 import type { RegistryDatabase } from './registry-database';
 
@@ -173,9 +173,9 @@ export class TaskFunctions extends Construct {
     acknowledge(
       this.sendStep,
       [
-        wildcardResource('arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:document/Fleetwave-*'),
-        wildcardResource('arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*'),
-        wildcardResource('arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:managed-instance/*'),
+        wildcardResource(`${nagArn(this, 'ssm')}document/${documents.prefix}*`),
+        wildcardResource(`${nagArn(this, 'ec2')}instance/*`),
+        wildcardResource(`${nagArn(this, 'ssm')}managed-instance/*`),
       ],
       'SendCommand is limited to the fleetwave document name prefix, and to instances whose fleet tag is set (ssm:resourceTag condition); instances join and leave fleets, so they cannot be listed.',
     );

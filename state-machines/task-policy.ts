@@ -4,7 +4,7 @@
  */
 import { Duration, Stack, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { acknowledge, wildcardResource } from '../lib/nag';
+import { acknowledge, wildcardResource, nagArn } from '../lib/nag';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { JitterType, type IChainable, type IStateMachine, type TaskInput, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -91,7 +91,7 @@ export function acknowledgeChildExecutions(machine: IConstruct, children: IState
   const ids = children.map((child) => {
     const logicalId = Stack.of(child).getLogicalId(child.node.defaultChild as CfnElement);
     return wildcardResource(
-      `arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}*`,
+      `${nagArn(machine, 'states')}execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}*`,
     );
   });
   acknowledge(machine, ids, 'startExecution.sync must describe and stop the child executions it starts, whose names are made at run time.');

@@ -240,3 +240,18 @@ describe('cdk-nag AwsSolutions', () => {
     for (const [rule, reason] of acks) expect(String(reason).length, rule).toBeGreaterThan(30);
   });
 });
+
+describe('cdk-nag with a concrete region (what `cdk synth` sees with a default region)', () => {
+  it('still reports no unacknowledged finding', () => {
+    const prev = process.env.CDK_DEFAULT_REGION;
+    process.env.CDK_DEFAULT_REGION = 'eu-west-1';
+    try {
+      const regional = synthApp();
+      const report = new AwsSolutionsChecks(regional.app).validateScope(regional.app);
+      expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+    } finally {
+      if (prev === undefined) delete process.env.CDK_DEFAULT_REGION;
+      else process.env.CDK_DEFAULT_REGION = prev;
+    }
+  }, 180_000);
+});
