@@ -248,7 +248,7 @@ describe('cdk-nag with a concrete region (what `cdk synth` sees with a default r
     try {
       const regional = synthApp();
       const report = new AwsSolutionsChecks(regional.app).validateScope(regional.app);
-      expect(report.violations.map((v) => v.ruleName)).toEqual([]);
+      expect(report.violations.map((v) => `${v.ruleName} ${v.violatingResources.map((r) => (r as { constructPath?: string }).constructPath).join(',')}`)).toEqual([]);
     } finally {
       if (prev === undefined) delete process.env.CDK_DEFAULT_REGION;
       else process.env.CDK_DEFAULT_REGION = prev;
