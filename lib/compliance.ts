@@ -50,13 +50,8 @@ export class FleetwaveCompliance extends Construct {
     const { backups, documents, registry } = props;
     const bucket = backups.bucket;
     const stack = Stack.of(this);
-    const vpcProps = registry.vpc ? { vpc: registry.vpc, securityGroups: registry.clientSecurityGroup ? [registry.clientSecurityGroup] : [] } : {};
-    const registryEnv = {
-      REGISTRY_SECRET_ARN: registry.secret.secretArn,
-      LEASE_TTL_SECONDS: String(4 * 3600),
-      POWERTOOLS_SERVICE_NAME: 'fleetwave',
-      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-    };
+    const vpcProps = registry.clientNetwork();
+    const registryEnv = registry.clientEnvironment();
     const inventoryDocument = documentName('inventory', documents.prefix);
 
     const plan = new FleetwaveFunction(this, 'Plan', {

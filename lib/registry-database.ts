@@ -94,4 +94,20 @@ export class RegistryDatabase extends Construct {
   grantConnect(grantee: IGrantable): void {
     this.secret.grantRead(grantee);
   }
+
+  /** Where a function that uses the registry must run (the database's VPC, when there is one). */
+  clientNetwork(): { vpc?: IVpc; securityGroups?: SecurityGroup[] } {
+    return this.vpc ? { vpc: this.vpc, securityGroups: this.clientSecurityGroup ? [this.clientSecurityGroup] : [] } : {};
+  }
+
+  /** The environment every registry task shares (lambdas/shared/registry-env.ts). */
+  clientEnvironment(): Record<'REGISTRY_SECRET_ARN' | 'LEASE_TTL_SECONDS' | 'POWERTOOLS_SERVICE_NAME' | 'NODE_EXTRA_CA_CERTS', string> {
+    return {
+      REGISTRY_SECRET_ARN: this.secret.secretArn,
+      LEASE_TTL_SECONDS: String(4 * 3600),
+      POWERTOOLS_SERVICE_NAME: 'fleetwave',
+      // the Lambda Node.js runtime ships the RDS CA bundle here; pg verifies Aurora's certificate with it
+      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
+    };
+  }
 }

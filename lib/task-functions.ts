@@ -41,14 +41,8 @@ export class TaskFunctions extends Construct {
     const { backups, documents, registry } = props;
     const bucket = backups.bucket;
     const stack = Stack.of(this);
-    const vpcProps = registry.vpc ? { vpc: registry.vpc, securityGroups: registry.clientSecurityGroup ? [registry.clientSecurityGroup] : [] } : {};
-    const registryEnv = {
-      REGISTRY_SECRET_ARN: registry.secret.secretArn,
-      LEASE_TTL_SECONDS: String(4 * 3600),
-      POWERTOOLS_SERVICE_NAME: 'fleetwave',
-      // the Lambda Node.js runtime ships the RDS CA bundle here; pg verifies Aurora's certificate with it
-      NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-    };
+    const vpcProps = registry.clientNetwork();
+    const registryEnv = registry.clientEnvironment();
     const s3Env = { BACKUP_BUCKET: bucket.bucketName, PRESIGN_SECONDS: String(props.presignSeconds ?? 900) };
 
     this.beginRun = new FleetwaveFunction(this, 'BeginRun', {
