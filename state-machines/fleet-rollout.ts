@@ -48,6 +48,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { runBatchTask } from './rollout-batch';
 import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
 
 export interface FleetRolloutProps {
@@ -118,21 +119,7 @@ export class FleetRollout extends Construct {
     });
     nextBatch.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
 
-    const runBatch = new StepFunctionsStartExecution(this, 'RunBatch', {
-      stateMachine: props.batch,
-      integrationPattern: IntegrationPattern.RUN_JOB,
-      associateWithParent: true,
-      input: TaskInput.fromObject({
-        rollout: JsonPath.objectAt('$.rollout'),
-        wave: JsonPath.numberAt('$.pos.wave'),
-        mode: 'upgrade',
-        items: JsonPath.listAt('$.batch.items'),
-      }),
-      resultPath: JsonPath.DISCARD,
-      taskTimeout: Timeout.duration(Duration.hours(24)),
-    });
-    runBatch.addRetry(childRetry);
-    runBatch.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const runBatch = runBatchTask(this, props.batch, 'upgrade', JsonPath.numberAt('$.pos.wave'), finishFailed);
     runBatch.next(nextBatch);
 
     const evaluate = lambdaTask(this, 'EvaluateWave', {

@@ -31,6 +31,7 @@ import {
   Succeed,
   TaskInput,
   Timeout,
+  type IChainable,
   type IStateMachine,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -151,4 +152,35 @@ export class RolloutBatch extends Construct {
     acknowledgeFunctionInvokes(this.stateMachine, [fn]);
     acknowledgeChildExecutions(this.stateMachine, [props.hostUpgrade, props.hostRollback]);
   }
+}
+
+/** The parent's RunBatch task: one RolloutBatch child for the hosts in `$.batch.items`. */
+export function runBatchTask(
+  scope: Construct,
+  batch: IStateMachine,
+  mode: 'upgrade' | 'rollback',
+  wave: number | string,
+  onError: IChainable,
+): StepFunctionsStartExecution {
+  const task = new StepFunctionsStartExecution(scope, 'RunBatch', {
+    stateMachine: batch,
+    integrationPattern: IntegrationPattern.RUN_JOB,
+    associateWithParent: true,
+    input: TaskInput.fromObject({
+      rollout: JsonPath.objectAt('$.rollout'),
+      wave,
+      mode,
+      items: JsonPath.listAt('$.batch.items'),
+    }),
+    resultPath: JsonPath.DISCARD,
+    taskTimeout: Timeout.duration(Duration.hours(24)),
+  });
+  task.addRetry({
+    errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException'],
+    interval: Duration.seconds(5),
+    maxAttempts: 4,
+    backoffRate: 2,
+  });
+  task.addCatch(onError, { errors: ['States.ALL'], resultPath: '$.error' });
+  return task;
 }

@@ -21,7 +21,6 @@ import {
   Condition,
   DefinitionBody,
   Fail,
-  IntegrationPattern,
   JsonPath,
   LogLevel,
   Pass,
@@ -29,12 +28,10 @@ import {
   StateMachineType,
   Succeed,
   TaskInput,
-  Timeout,
   type IStateMachine,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { childRetry } from './fleet-rollout';
+import { runBatchTask } from './rollout-batch';
 import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, lambdaTask } from './task-policy';
 
 export interface RolloutRollbackProps {
@@ -67,21 +64,7 @@ export class RolloutRollback extends Construct {
       timeout: Duration.seconds(60),
     });
     next.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
-    const run = new StepFunctionsStartExecution(this, 'RunBatch', {
-      stateMachine: props.batch,
-      integrationPattern: IntegrationPattern.RUN_JOB,
-      associateWithParent: true,
-      input: TaskInput.fromObject({
-        rollout: JsonPath.objectAt('$.rollout'),
-        wave: 0,
-        mode: 'rollback',
-        items: JsonPath.listAt('$.batch.items'),
-      }),
-      resultPath: JsonPath.DISCARD,
-      taskTimeout: Timeout.duration(Duration.hours(24)),
-    });
-    run.addRetry(childRetry);
-    run.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    const run = runBatchTask(this, props.batch, 'rollback', 0, failed);
     const finish = lambdaTask(this, 'Finish', {
       fn,
       comment: 'Mark the rollout rolled back and notify',
