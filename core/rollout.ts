@@ -7,7 +7,9 @@
  */
 import { z } from 'zod';
 import { FleetWave } from './fleet-file';
-import { emptyAsNull, parseInput, type AlertSink } from './host-run';
+import type { AlertSink } from './alerts';
+import { parseInput } from './errors';
+import { emptyAsNull } from './host-run';
 import { FleetId, Reason, RolloutId, Version } from './models';
 import { compareVersions } from './release-rules';
 import type { PgRolloutStore, RolloutHostResult } from './registry/rollout-store';

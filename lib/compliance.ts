@@ -7,7 +7,7 @@ import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../core/compliance/adapters';
-import { CompliancePlanEnv, ComplianceCollectEnv, ComplianceFinishEnv, ComplianceSendEnv } from '../lambdas/compliance-shared/env';
+import { CompliancePlanEnv, ComplianceCollectEnv, ComplianceFinishEnv, ComplianceSendEnv } from '../lambdas/shared/env';
 import { documentName } from '../ssm-documents';
 import { ComplianceCheck } from '../state-machines/compliance-check';
 import type { BackupBucket } from './backup-bucket';

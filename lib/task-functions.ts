@@ -3,7 +3,7 @@ import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CompleteBackupEnv, PollStepEnv, PrepareBackupEnv, SendStepEnv } from '../lambdas/shared/env';
-import { BeginRunEnv, FinishRunEnv, RecordStepEnv } from '../lambdas/shared/registry-env';
+import { BeginRunEnv, FinishRunEnv, RecordStepEnv } from '../lambdas/shared/env';
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
 import { acknowledge, wildcardAction, wildcardResource, nagArn } from './nag';

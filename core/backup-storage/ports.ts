@@ -62,18 +62,19 @@ export const CompleteBackupInput = z.object({
 export type CompleteBackupInput = z.infer<typeof CompleteBackupInput>;
 
 /** End-to-end verification. A mismatch is an expected outcome: `verified:false` with a reason, never a throw. */
-export interface BackupVerification {
-  verified: boolean;
-  reason: string | null;
-  dataKey: string;
-  configKey: string;
-  dataBytes: number | null;
-  dataSha256: string | null;
-  configBytes: number | null;
-  configSha256: string | null;
-  dataVersionId: string | null;
-  configVersionId: string | null;
-}
+export const BackupVerification = z.object({
+  verified: z.boolean(),
+  reason: z.string().nullable(),
+  dataKey: z.string(),
+  configKey: z.string(),
+  dataBytes: z.number().int().min(0).nullable(),
+  dataSha256: Sha256.nullable(),
+  configBytes: z.number().int().min(0).nullable(),
+  configSha256: Sha256.nullable(),
+  dataVersionId: z.string().nullable(),
+  configVersionId: z.string().nullable(),
+});
+export type BackupVerification = z.infer<typeof BackupVerification>;
 
 export interface AbortResult {
   /** False when the store had no such upload (already aborted or completed) or cannot abort. */

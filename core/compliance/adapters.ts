@@ -1,11 +1,10 @@
 /**
  * AWS adapters of the compliance ports: S3 (plan, batches, report), SSM
- * (inventory commands, Compliance items), CloudWatch (metrics), SNS (alerts).
+ * (inventory commands, Compliance items), CloudWatch (metrics); alerts go through core/alerts.ts.
  * Endpoints come from the SDK's `AWS_ENDPOINT_URL_*`, so the lab needs no code here.
  */
 import { PutMetricDataCommand, type CloudWatchClient, type MetricDatum } from '@aws-sdk/client-cloudwatch';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import {
   CancelCommandCommand,
   DescribeInstanceInformationCommand,
@@ -24,7 +23,6 @@ import { severityOf } from './evaluate';
 import type { FleetCounts, HostCompliance } from './model';
 import type {
   BatchCommandRequest,
-  ComplianceAlerts,
   ComplianceItems,
   ComplianceMetrics,
   InventoryCommands,
@@ -223,16 +221,5 @@ export class CloudWatchComplianceMetrics implements ComplianceMetrics {
     for (let i = 0; i < data.length; i += 900) {
       await this.cloudwatch.send(new PutMetricDataCommand({ Namespace: METRIC_NAMESPACE, MetricData: data.slice(i, i + 900) }));
     }
-  }
-}
-
-export class SnsComplianceAlerts implements ComplianceAlerts {
-  constructor(
-    private readonly sns: SNSClient,
-    private readonly topicArn: string,
-  ) {}
-
-  async publish(subject: string, message: Record<string, unknown>): Promise<void> {
-    await this.sns.send(new PublishCommand({ TopicArn: this.topicArn, Subject: subject.slice(0, 99), Message: JSON.stringify(message, null, 2) }));
   }
 }

@@ -38,7 +38,8 @@ import {
   type HostObservation,
   type UnknownCause,
 } from './model';
-import type { ComplianceAlerts, ComplianceItems, ComplianceMetrics, ComplianceStore, InventoryCommands, JsonObjects } from './ports';
+import type { AlertSink } from '../alerts';
+import type { ComplianceItems, ComplianceMetrics, ComplianceStore, InventoryCommands, JsonObjects } from './ports';
 
 /** SSM SendCommand takes at most 50 InstanceIds. */
 export const MAX_BATCH_SIZE = 50;
@@ -92,8 +93,8 @@ export interface PlanDeps {
   now?: () => number;
 }
 
-export async function planCheck(input: z.input<typeof PlanInput>, deps: PlanDeps): Promise<PlanOutput> {
-  const { request, executionArn } = PlanInput.parse(input);
+export async function planCheck(input: z.output<typeof PlanInput>, deps: PlanDeps): Promise<PlanOutput> {
+  const { request, executionArn } = input;
   const checkId = checkIdFor(executionArn);
   const existing = await deps.objects.get(keys.plan(checkId), CheckPlan);
   const plan =
@@ -156,8 +157,8 @@ const view = (r: SendRecord, checkId: string): SendBatchOutput => ({
   unreachable: r.unreachable.length,
 });
 
-export async function sendBatch(input: z.input<typeof BatchRef>, deps: SendBatchDeps): Promise<SendBatchOutput> {
-  const { checkId, index } = BatchRef.parse(input);
+export async function sendBatch(input: z.output<typeof BatchRef>, deps: SendBatchDeps): Promise<SendBatchOutput> {
+  const { checkId, index } = input;
   const now = deps.now ?? Date.now;
   const earlier = await deps.objects.get(keys.send(checkId, index), SendRecord);
   if (earlier) return view(earlier, checkId);
@@ -262,8 +263,8 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) =>
 
 const clip = (s: string) => (s.length > 500 ? `${s.slice(0, 500)}…` : s);
 
-export async function collectBatch(input: z.input<typeof BatchRef>, deps: CollectBatchDeps): Promise<CollectBatchOutput> {
-  const { checkId, index } = BatchRef.parse(input);
+export async function collectBatch(input: z.output<typeof BatchRef>, deps: CollectBatchDeps): Promise<CollectBatchOutput> {
+  const { checkId, index } = input;
   const done = (o: HostObservation[]): CollectBatchOutput => ({
     checkId,
     index,
@@ -327,7 +328,7 @@ export interface FinishDeps {
   objects: JsonObjects;
   items: ComplianceItems;
   metrics: ComplianceMetrics;
-  alerts: ComplianceAlerts;
+  alerts: AlertSink;
   now?: () => number;
   concurrency?: number;
 }
@@ -348,8 +349,8 @@ export const ALERT_SUBJECT: Record<DriftEvent, (fleetId: string) => string> = {
   'drift-cleared': (f) => `fleetwave: version drift cleared in fleet ${f}`,
 };
 
-export async function finishCheck(input: z.input<typeof FinishInput>, deps: FinishDeps): Promise<FinishOutput> {
-  const { checkId } = FinishInput.parse(input);
+export async function finishCheck(input: z.output<typeof FinishInput>, deps: FinishDeps): Promise<FinishOutput> {
+  const { checkId } = input;
   const now = deps.now ?? Date.now;
   const plan = await deps.objects.get(keys.plan(checkId), CheckPlan);
   if (!plan) throw new CompliancePlanMissingError(checkId);
@@ -464,10 +465,10 @@ export const FailInput = z.object({
 });
 
 export async function failCheck(
-  input: z.input<typeof FailInput>,
+  input: z.output<typeof FailInput>,
   deps: { store: ComplianceStore },
 ): Promise<{ checkId: string; status: 'failed' | 'completed' | 'running' | 'none'; error: string; cause: string }> {
-  const { executionArn, error } = FailInput.parse(input);
+  const { executionArn, error } = input;
   const checkId = checkIdFor(executionArn);
   const errorName = error?.Error ?? 'ComplianceCheckFailed';
   const cause = clip(redactText(error?.Cause ?? 'unknown cause'));

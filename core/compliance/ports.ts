@@ -58,9 +58,6 @@ export interface ComplianceMetrics {
   publish(fleets: FleetCounts[], at: number): Promise<void>;
 }
 
-export interface ComplianceAlerts {
-  publish(subject: string, message: Record<string, unknown>): Promise<void>;
-}
 
 export type ComplianceStore = Pick<
   RegistryStore,

@@ -7,24 +7,24 @@
  * NoUsableBackupError, InvalidTaskInputError) that the state machine's Catch
  * turns into a failed execution with that error name.
  */
-import { z } from 'zod';
-import { beginRollback, beginUpgrade, parseInput } from '../../core/host-run';
-import { hostRunDeps, logger, rethrowScrubbed } from '../shared/registry-task';
+import { beginRollback, beginUpgrade, BeginRunEvent } from '../../core/host-run';
+import { BeginRunEnv } from '../shared/env';
+import { hostRunDeps } from '../shared/registry';
+import { defineTask } from '../shared/task';
 
-const Event = z.object({
-  kind: z.enum(['upgrade', 'rollback']),
-  request: z.unknown(),
-  executionArn: z.string().min(1),
+export const { handler, createHandler } = defineTask({
+  name: 'begin-run',
+  event: BeginRunEvent,
+  env: BeginRunEnv,
+  deps: (env, log) => hostRunDeps(env, log),
+  run: async (e, deps, log) => {
+    if (e.kind === 'upgrade') {
+      const run = await beginUpgrade(e.request, e.executionArn, deps);
+      log.info('run begun', { kind: e.kind, runId: run.runId });
+      return run;
+    }
+    const begun = await beginRollback(e.request, e.executionArn, deps);
+    log.info('run begun', { kind: e.kind, runId: begun.run.runId });
+    return begun;
+  },
 });
-
-export async function handler(event: unknown) {
-  try {
-    const e = parseInput(Event, event, 'begin-run event');
-    const deps = await hostRunDeps();
-    const result = e.kind === 'upgrade' ? await beginUpgrade(e.request, e.executionArn, deps) : await beginRollback(e.request, e.executionArn, deps);
-    logger.info('run begun', { kind: e.kind, runId: 'run' in result ? result.run.runId : result.runId });
-    return result;
-  } catch (err) {
-    rethrowScrubbed(err);
-  }
-}

@@ -6,46 +6,52 @@
  *     the failure path: the check is marked failed in the registry.
  */
 import { z } from 'zod';
+import { SnsAlertSink } from '../../core/alerts';
 import {
   CloudWatchComplianceMetrics,
   failCheck,
   FailInput,
   finishCheck,
   FinishInput,
-  SnsComplianceAlerts,
+  S3JsonObjects,
   SsmComplianceItems,
 } from '../../core/compliance';
-import { ssmClient } from '../shared/clients';
-import { parseTaskInput } from '../shared/task-input';
-import { logger, parseEnv, registryStore, rethrowScrubbed } from '../shared/registry-task';
-import { ComplianceFinishEnv } from '../compliance-shared/env';
-import { cloudwatchClient, reportObjects, snsClient } from '../compliance-shared/clients';
+import { assertNever } from '../../core/errors';
+import { cloudwatchClient, s3Client, snsClient, ssmClient } from '../shared/clients';
+import { ComplianceFinishEnv } from '../shared/env';
+import { openRegistry } from '../shared/registry';
+import { defineTask } from '../shared/task';
 
 const Event = z.discriminatedUnion('action', [
   FinishInput.extend({ action: z.literal('finish') }),
   FailInput.extend({ action: z.literal('fail') }),
 ]);
 
-export async function handler(event: unknown) {
-  try {
-    const input = parseTaskInput(Event, event);
-    const env = parseEnv(ComplianceFinishEnv);
-    const store = await registryStore();
-    if (input.action === 'fail') {
-      const out = await failCheck(input, { store });
-      logger.warn('compliance check failed', { checkId: out.checkId, error: out.error });
-      return out;
+export const { handler, createHandler } = defineTask({
+  name: 'compliance-finish',
+  event: Event,
+  env: ComplianceFinishEnv,
+  deps: async (env, log) => ({
+    store: (await openRegistry(env, log)).store,
+    objects: new S3JsonObjects(s3Client(), env.REPORT_BUCKET),
+    items: new SsmComplianceItems(ssmClient()),
+    metrics: new CloudWatchComplianceMetrics(cloudwatchClient()),
+    alerts: new SnsAlertSink(snsClient(), env.ALERT_TOPIC_ARN),
+  }),
+  run: async (input, deps, log) => {
+    switch (input.action) {
+      case 'fail': {
+        const out = await failCheck(input, deps);
+        log.warn('compliance check failed', { checkId: out.checkId, error: out.error });
+        return out;
+      }
+      case 'finish': {
+        const out = await finishCheck(input, deps);
+        log.info('compliance check finished', { ...out, drift: out.drift.length });
+        return out;
+      }
+      default:
+        return assertNever(input, 'compliance-finish action');
     }
-    const out = await finishCheck(input, {
-      store,
-      objects: reportObjects(env.REPORT_BUCKET),
-      items: new SsmComplianceItems(ssmClient()),
-      metrics: new CloudWatchComplianceMetrics(cloudwatchClient()),
-      alerts: new SnsComplianceAlerts(snsClient(), env.ALERT_TOPIC_ARN),
-    });
-    logger.info('compliance check finished', { ...out, drift: out.drift.length });
-    return out;
-  } catch (err) {
-    rethrowScrubbed(err);
-  }
-}
+  },
+});

@@ -3,12 +3,12 @@
  * Choice branches on `status` (Pending → wait and poll again).
  */
 import { z } from 'zod';
+import { asTransient } from '../../core/errors';
+import { pollStep, S3CommandOutputReader, SsmCommandRunner, type PollStepDeps } from '../../core/host-steps';
 import { HostRunContext, SentCommand, type StepOutcome } from '../../core/models';
-import { asTransient, pollStep, S3CommandOutputReader, SsmCommandRunner, type PollStepDeps } from '../../core/host-steps';
 import { s3Client, ssmClient } from '../shared/clients';
-import { parseEnv, PollStepEnv } from '../shared/env';
-import { createLogger } from '../shared/logger';
-import { parseTaskInput } from '../shared/task-input';
+import { PollStepEnv } from '../shared/env';
+import { defineTask } from '../shared/task';
 
 export const PollStepEvent = z
   .object({ run: HostRunContext, command: SentCommand })
@@ -18,23 +18,16 @@ export const PollStepEvent = z
   });
 export type PollStepEvent = z.input<typeof PollStepEvent>;
 
-const logger = createLogger('poll-step');
-
-function defaultDeps(): PollStepDeps {
-  const env = parseEnv(PollStepEnv);
-  if (env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel(env.POWERTOOLS_LOG_LEVEL);
-  return {
+export const { handler, createHandler } = defineTask({
+  name: 'poll-step',
+  event: PollStepEvent,
+  env: PollStepEnv,
+  deps: (env): PollStepDeps => ({
     runner: new SsmCommandRunner(ssmClient()),
     output: new S3CommandOutputReader(s3Client()),
     outputBucket: env.OUTPUT_BUCKET,
-  };
-}
-
-export function createHandler(makeDeps: () => PollStepDeps = defaultDeps) {
-  let deps: PollStepDeps | undefined;
-  return async (event: unknown): Promise<StepOutcome> => {
-    const input = parseTaskInput(PollStepEvent, event);
-    deps ??= makeDeps();
+  }),
+  run: async (input, deps, log) => {
     let outcome: StepOutcome;
     try {
       outcome = await pollStep(input, deps);
@@ -44,7 +37,7 @@ export function createHandler(makeDeps: () => PollStepDeps = defaultDeps) {
     }
     if (outcome.status !== 'Pending') {
       // error is a code; message is redacted but still host text, so it stays out of logs.
-      logger.info('step ended', {
+      log.info('step ended', {
         runId: input.run.runId,
         hostId: input.run.hostId,
         step: outcome.step,
@@ -54,7 +47,5 @@ export function createHandler(makeDeps: () => PollStepDeps = defaultDeps) {
       });
     }
     return outcome;
-  };
-}
-
-export const handler = createHandler();
+  },
+});

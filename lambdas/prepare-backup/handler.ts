@@ -6,12 +6,11 @@
  * BackupTooLargeError (nothing created) when 5 GiB × MAX_PARTS cannot hold it.
  */
 import { z } from 'zod';
+import { BackupId, S3BackupStorage, type BackupStorage } from '../../core/backup-storage';
 import { HostRunContext } from '../../core/models';
-import { BackupId, S3BackupStorage, type BackupStorage, type BackupUpload } from '../../core/backup-storage';
 import { s3Client } from '../shared/clients';
-import { parseEnv, PrepareBackupEnv } from '../shared/env';
-import { createLogger } from '../shared/logger';
-import { parseTaskInput } from '../shared/task-input';
+import { PrepareBackupEnv } from '../shared/env';
+import { defineTask } from '../shared/task';
 
 export const PrepareBackupEvent = z.object({
   run: HostRunContext,
@@ -21,23 +20,16 @@ export const PrepareBackupEvent = z.object({
 });
 export type PrepareBackupEvent = z.input<typeof PrepareBackupEvent>;
 
-const logger = createLogger('prepare-backup');
-
 export interface PrepareBackupDeps {
   storage: Pick<BackupStorage, 'createUpload'>;
 }
 
-function defaultDeps(): PrepareBackupDeps {
-  const env = parseEnv(PrepareBackupEnv);
-  if (env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel(env.POWERTOOLS_LOG_LEVEL);
-  return { storage: new S3BackupStorage(s3Client(), { bucket: env.BACKUP_BUCKET, maxParts: env.MAX_PARTS }) };
-}
-
-export function createHandler(makeDeps: () => PrepareBackupDeps = defaultDeps) {
-  let deps: PrepareBackupDeps | undefined;
-  return async (event: unknown): Promise<BackupUpload> => {
-    const input = parseTaskInput(PrepareBackupEvent, event);
-    deps ??= makeDeps();
+export const { handler, createHandler } = defineTask({
+  name: 'prepare-backup',
+  event: PrepareBackupEvent,
+  env: PrepareBackupEnv,
+  deps: (env): PrepareBackupDeps => ({ storage: new S3BackupStorage(s3Client(), { bucket: env.BACKUP_BUCKET, maxParts: env.MAX_PARTS }) }),
+  run: async (input, deps, log) => {
     const { run } = input;
     const upload = await deps.storage.createUpload({
       hostId: run.hostId,
@@ -45,7 +37,7 @@ export function createHandler(makeDeps: () => PrepareBackupDeps = defaultDeps) {
       mode: run.mode,
       estimatedBytes: input.estimatedBytes,
     });
-    logger.info('backup upload created', {
+    log.info('backup upload created', {
       runId: run.runId,
       hostId: run.hostId,
       dataKey: upload.dataKey,
@@ -53,7 +45,5 @@ export function createHandler(makeDeps: () => PrepareBackupDeps = defaultDeps) {
       partSizeMb: upload.partSizeMb,
     });
     return upload;
-  };
-}
-
-export const handler = createHandler();
+  },
+});

@@ -12,7 +12,6 @@
  *   {action: "next-rollback-batch", rollout, wave?}      → {items: [{hostId, backupId, wave}], more}
  */
 import { z } from 'zod';
-import { parseInput } from '../../core/host-run';
 import { PgRolloutStore } from '../../core/registry/rollout-store';
 import {
   awaitApproval,
@@ -26,19 +25,21 @@ import {
   recordHost,
   type RolloutDeps,
 } from '../../core/rollout';
-import { FinishRunEnv } from '../shared/registry-env';
-import { logger, parseEnv, registry, rethrowScrubbed, snsAlerts } from '../shared/registry-task';
-
-const env = parseEnv(FinishRunEnv);
-const alerts = snsAlerts(env.ALERT_TOPIC_ARN);
+import { RolloutEnv } from '../shared/env';
+import { alertSink, openRegistry } from '../shared/registry';
+import { defineTask } from '../shared/task';
 
 const Event = z.object({ action: z.string(), executionArn: z.string().optional(), request: z.unknown().optional() }).passthrough();
 
-export async function handler(event: unknown) {
-  try {
-    const e = parseInput(Event, event, 'rollout event');
-    const { store, pool } = await registry();
-    const deps: RolloutDeps = { store, rollouts: new PgRolloutStore(pool), alerts };
+export const { handler, createHandler } = defineTask({
+  name: 'rollout',
+  event: Event,
+  env: RolloutEnv,
+  deps: async (env, log): Promise<RolloutDeps> => {
+    const { store, pool } = await openRegistry(env, log);
+    return { store, rollouts: new PgRolloutStore(pool), alerts: alertSink(env) };
+  },
+  run: async (e, deps, log) => {
     let result: unknown;
     switch (e.action) {
       case 'plan':
@@ -71,9 +72,7 @@ export async function handler(event: unknown) {
       default:
         throw new Error(`unknown rollout action ${e.action}`);
     }
-    logger.info('rollout task', { action: e.action });
+    log.info('rollout task', { action: e.action });
     return result;
-  } catch (err) {
-    rethrowScrubbed(err);
-  }
-}
+  },
+});

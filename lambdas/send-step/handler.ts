@@ -7,16 +7,17 @@
  * `{backup}` (begin-run's restore source: GETs are presigned here).
  * Errors by name: InvalidTaskInputError / InvalidStepInputError (refused,
  * nothing sent), HostUnreachableError (→ `unreachable`), ThrottlingException
- * (retried by the state machine; the retry finds the earlier command).
+ * and TransientError (retried by the state machine; the retry finds the
+ * earlier command by its comment).
  */
 import { z } from 'zod';
-import { HostRunContext, HostStep, type SentCommand } from '../../core/models';
-import { asTransient, Attempt, sendStep, SsmCommandRunner, type SendStepDeps } from '../../core/host-steps';
 import { S3BackupStorage } from '../../core/backup-storage';
+import { asTransient } from '../../core/errors';
+import { Attempt, sendStep, SsmCommandRunner, type SendStepDeps } from '../../core/host-steps';
+import { HostRunContext, HostStep } from '../../core/models';
 import { s3Client, ssmClient, ssmSendClient } from '../shared/clients';
-import { parseEnv, SendStepEnv } from '../shared/env';
-import { createLogger } from '../shared/logger';
-import { parseTaskInput } from '../shared/task-input';
+import { SendStepEnv } from '../shared/env';
+import { defineTask } from '../shared/task';
 
 export const SendStepEvent = z.object({
   run: HostRunContext,
@@ -27,37 +28,27 @@ export const SendStepEvent = z.object({
 });
 export type SendStepEvent = z.input<typeof SendStepEvent>;
 
-const logger = createLogger('send-step');
-
-function defaultDeps(): SendStepDeps {
-  const env = parseEnv(SendStepEnv);
-  if (env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel(env.POWERTOOLS_LOG_LEVEL);
-  return {
+export const { handler, createHandler } = defineTask({
+  name: 'send-step',
+  event: SendStepEvent,
+  env: SendStepEnv,
+  deps: (env): SendStepDeps => ({
     runner: new SsmCommandRunner(ssmClient(), ssmSendClient()),
     presigner: new S3BackupStorage(s3Client(), { bucket: env.BACKUP_BUCKET, presignSeconds: env.PRESIGN_SECONDS }),
     documentPrefix: env.DOCUMENT_PREFIX,
     outputBucket: env.OUTPUT_BUCKET,
     deliveryTimeoutSeconds: env.DELIVERY_TIMEOUT_SECONDS,
     graceSeconds: env.DEADLINE_GRACE_SECONDS,
-  };
-}
-
-export function createHandler(makeDeps: () => SendStepDeps = defaultDeps) {
-  let deps: SendStepDeps | undefined;
-  return async (event: unknown): Promise<SentCommand> => {
-    const input = parseTaskInput(SendStepEvent, event);
-    deps ??= makeDeps();
+  }),
+  run: async (input, deps, log) => {
     const ids = { runId: input.run.runId, hostId: input.run.hostId, step: input.step };
     try {
       const sent = await sendStep(input, deps);
-      logger.info('step command', { ...ids, commandId: sent.commandId, documentName: sent.documentName, deadline: sent.deadline });
+      log.info('step command', { ...ids, commandId: sent.commandId, documentName: sent.documentName, deadline: sent.deadline });
       return sent;
     } catch (err) {
-      logger.warn('send-step failed', { ...ids, errorName: (err as Error).name });
       // retried by the state machine; the retry finds an already sent command by its comment
       throw asTransient(err);
     }
-  };
-}
-
-export const handler = createHandler();
+  },
+});

@@ -1,30 +1,38 @@
 /**
  * SDK clients, made once per Lambda container and reused across
  * invocations. Region comes from AWS_REGION (set by Lambda, and by the lab);
- * endpoints from the SDK's own AWS_ENDPOINT_URL_SSM / AWS_ENDPOINT_URL_S3,
- * which SDK v3 reads natively (@smithy/core getEndpointUrlConfig), so no code
+ * endpoints from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables, which
+ * SDK v3 reads natively (@smithy/core getEndpointUrlConfig), so no code
  * differs between AWS and the lab.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
 let ssm: SSMClient | undefined;
 let ssmSend: SSMClient | undefined;
 let s3: S3Client | undefined;
+let sns: SNSClient | undefined;
+let cloudwatch: CloudWatchClient | undefined;
+let secrets: SecretsManagerClient | undefined;
+
+const region = () => process.env.AWS_REGION;
 
 /** SSM with the SDK's standard retries, for reads (ListCommands, GetCommandInvocation). */
 export function ssmClient(): SSMClient {
-  return (ssm ??= new SSMClient({ region: process.env.AWS_REGION }));
+  return (ssm ??= new SSMClient({ region: region() }));
 }
 
 /**
  * SSM without SDK retries, for SendCommand only: SendCommand has no client
  * token, so an SDK retry after a lost response could start a second command.
- * The state machine retries the whole task instead, and send-step's
+ * The state machine retries the whole task instead, and the sender's
  * ListCommands look-up finds the first command.
  */
 export function ssmSendClient(): SSMClient {
-  return (ssmSend ??= new SSMClient({ region: process.env.AWS_REGION, maxAttempts: 1 }));
+  return (ssmSend ??= new SSMClient({ region: region(), maxAttempts: 1 }));
 }
 
 /**
@@ -34,14 +42,18 @@ export function ssmSendClient(): SSMClient {
  */
 export function s3Client(): S3Client {
   return (s3 ??= new S3Client({
-    region: process.env.AWS_REGION,
+    region: region(),
     forcePathStyle: process.env.S3_FORCE_PATH_STYLE === 'true',
     requestChecksumCalculation: 'WHEN_REQUIRED',
   }));
 }
 
+export const snsClient = (): SNSClient => (sns ??= new SNSClient({ region: region() }));
+export const cloudwatchClient = (): CloudWatchClient => (cloudwatch ??= new CloudWatchClient({ region: region() }));
+export const secretsManagerClient = (): SecretsManagerClient => (secrets ??= new SecretsManagerClient({ region: region() }));
+
 /** Tests: forget the cached clients so the next call reads the environment again. */
 export function resetClients(): void {
-  for (const c of [ssm, ssmSend, s3]) c?.destroy();
-  ssm = ssmSend = s3 = undefined;
+  for (const c of [ssm, ssmSend, s3, sns, cloudwatch, secrets]) c?.destroy();
+  ssm = ssmSend = s3 = sns = cloudwatch = secrets = undefined;
 }

@@ -1,14 +1,17 @@
 /**
- * One zod schema per function environment. The CDK constructs import the
- * same schemas to type the variables they set (`z.input<typeof X>` is a
- * record of strings), and the handlers parse `process.env` with them at the
- * first invocation, so a missing variable fails loudly, by name.
+ * Every Lambda environment, one zod schema per function, in one place. The
+ * CDK constructs (lib/) import the same schemas: FleetwaveFunction checks at
+ * synth that every required variable is set, and the task scaffold
+ * (lambdas/shared/task.ts) parses `process.env` with them on the first
+ * invocation, so a missing variable fails loudly, by name, never by value.
  *
- * AWS_REGION is not here: Lambda sets it and CDK refuses to. The endpoints
- * come from the SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables (the lab).
+ * AWS_REGION is not here: Lambda sets it and CDK refuses to. Endpoints come
+ * from the SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables (the lab).
  */
 import { z } from 'zod';
+import { describeIssues, InvalidEnvironmentError } from '../../core/errors';
 
+// ── variable shapes ─────────────────────────────────────────────────────────
 /** An integer variable with bounds and a default; input stays a string as Lambda env values are. */
 const intVar = (min: number, max: number, fallback: number) =>
   z
@@ -25,8 +28,34 @@ const boolVar = z
 
 const BucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be an S3 bucket name' });
 const LogLevel = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL']).optional();
+/** SSM's MaxConcurrency / MaxErrors syntax: a count or a percentage. */
+const SsmRate = z.string().regex(/^([1-9][0-9]{0,3}|[1-9][0-9]?%|100%|0)$/, { message: 'must be a count or a percentage' });
 
+/** Every function: log level and, for S3 users, path-style addressing. */
+const Common = { POWERTOOLS_LOG_LEVEL: LogLevel };
+/** `true` only against S3-compatible servers without virtual-hosted buckets (the lab's s3rver). */
+const S3Style = { S3_FORCE_PATH_STYLE: boolVar };
+
+// ── registry tasks ──────────────────────────────────────────────────────────
+export const RegistryEnv = z.object({
+  ...Common,
+  /** Secrets Manager secret with host, port, username, password, dbname. */
+  REGISTRY_SECRET_ARN: z.string().min(1),
+  /** Seconds a host lease lasts before another execution may take it over. */
+  LEASE_TTL_SECONDS: intVar(1, 7 * 24 * 3600, 4 * 3600),
+  POWERTOOLS_SERVICE_NAME: z.string().default('fleetwave'),
+  NODE_EXTRA_CA_CERTS: z.string().optional(),
+});
+export const BeginRunEnv = RegistryEnv;
+export const RecordStepEnv = RegistryEnv;
+/** finish-run and the rollout tasks also alert. */
+export const FinishRunEnv = RegistryEnv.extend({ ALERT_TOPIC_ARN: z.string().min(1) });
+export const RolloutEnv = FinishRunEnv;
+
+// ── host-step tasks ─────────────────────────────────────────────────────────
 export const SendStepEnv = z.object({
+  ...Common,
+  ...S3Style,
   /** Document name prefix, e.g. `Fleetwave-`: documents are `<prefix><PascalStep>`. */
   DOCUMENT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1-64 of A-Z a-z 0-9 _ . -' }),
   /** Bucket SSM writes full command output to (`command-output/...`). */
@@ -39,56 +68,66 @@ export const SendStepEnv = z.object({
   BACKUP_BUCKET: BucketName,
   /** Lifetime of presigned URLs: short, at most one hour (later parts get their transfer time on top, capped at one hour). */
   PRESIGN_SECONDS: intVar(60, 3600, 900),
-  /** `true` only against S3-compatible servers without virtual-hosted buckets (the lab's s3rver). */
-  S3_FORCE_PATH_STYLE: boolVar,
-  POWERTOOLS_LOG_LEVEL: LogLevel,
 });
 
-export const PollStepEnv = z.object({
-  OUTPUT_BUCKET: BucketName,
-  /** `true` only against S3-compatible servers without virtual-hosted buckets (the lab's s3rver). */
-  S3_FORCE_PATH_STYLE: boolVar,
-  POWERTOOLS_LOG_LEVEL: LogLevel,
-});
+export const PollStepEnv = z.object({ ...Common, ...S3Style, OUTPUT_BUCKET: BucketName });
 
 export const PrepareBackupEnv = z.object({
+  ...Common,
+  ...S3Style,
   BACKUP_BUCKET: BucketName,
   /** Most UploadPart URLs handed to a host; with 8 MiB..5 GiB parts. */
   MAX_PARTS: intVar(1, 1000, 32),
-  S3_FORCE_PATH_STYLE: boolVar,
-  POWERTOOLS_LOG_LEVEL: LogLevel,
 });
 
-export const CompleteBackupEnv = z.object({
-  BACKUP_BUCKET: BucketName,
-  S3_FORCE_PATH_STYLE: boolVar,
-  POWERTOOLS_LOG_LEVEL: LogLevel,
+export const CompleteBackupEnv = z.object({ ...Common, ...S3Style, BACKUP_BUCKET: BucketName });
+
+// ── compliance tasks ────────────────────────────────────────────────────────
+const ReportBucket = {
+  ...S3Style,
+  /** Bucket holding plans, batch results and reports under `compliance/` (the backup bucket). */
+  REPORT_BUCKET: BucketName,
+};
+
+export const CompliancePlanEnv = RegistryEnv.extend(ReportBucket);
+
+export const ComplianceSendEnv = z.object({
+  ...Common,
+  ...ReportBucket,
+  /** Bucket SSM writes full command output to (`command-output/...`). */
+  OUTPUT_BUCKET: BucketName,
+  /** Full name of the inventory document, e.g. `Fleetwave-Inventory`. */
+  INVENTORY_DOCUMENT: z.string().regex(/^[A-Za-z0-9_.-]{3,128}$/, { message: 'must be an SSM document name' }),
+  /** SSM TimeoutSeconds: how long the command may wait for an agent (SSM's minimum is 30). */
+  DELIVERY_TIMEOUT_SECONDS: intVar(30, 2_592_000, 120),
+  /** SSM's own rate control across a batch's instances. */
+  SSM_MAX_CONCURRENCY: SsmRate.default('10'),
+  /** Keep going whatever fails: every host's answer is wanted. */
+  SSM_MAX_ERRORS: SsmRate.default('100%'),
 });
 
+export const ComplianceCollectEnv = z.object({ ...Common, ...ReportBucket, OUTPUT_BUCKET: BucketName });
+
+export const ComplianceFinishEnv = RegistryEnv.extend({
+  ...ReportBucket,
+  /** The alert topic: drift appeared / cleared. */
+  ALERT_TOPIC_ARN: z.string().min(1),
+});
+
+export type RegistryEnv = z.output<typeof RegistryEnv>;
+export type FinishRunEnv = z.output<typeof FinishRunEnv>;
 export type SendStepEnv = z.output<typeof SendStepEnv>;
 export type PollStepEnv = z.output<typeof PollStepEnv>;
 export type PrepareBackupEnv = z.output<typeof PrepareBackupEnv>;
 export type CompleteBackupEnv = z.output<typeof CompleteBackupEnv>;
 
-/** The environment as CDK sets it (all strings). */
-export type EnvInput<S extends z.ZodType> = { [K in keyof z.input<S>]: z.input<S>[K] };
-
-export class InvalidEnvironmentError extends Error {
-  override readonly name = 'InvalidEnvironmentError';
-  constructor(readonly variables: string[], detail: string) {
-    super(`invalid Lambda environment: ${detail}`);
-  }
-}
-
 /** Parses `env` (default `process.env`); the error names each missing or invalid variable, never its value. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.output<S> {
   const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
-  const variables: string[] = [];
-  const problems = parsed.error.issues.map((issue) => {
-    const name = issue.path.map(String).join('.') || '(environment)';
-    variables.push(name);
-    return env[name] === undefined ? `${name} is missing` : `${name} is invalid (${issue.message})`;
-  });
-  throw new InvalidEnvironmentError(variables, problems.join('; '));
+  const { fields } = describeIssues(parsed.error, '(environment)');
+  const problems = parsed.error.issues.map((issue, n) =>
+    env[fields[n]!] === undefined ? `${fields[n]} is missing` : `${fields[n]} is invalid (${issue.message})`,
+  );
+  throw new InvalidEnvironmentError(fields, problems.join('; '));
 }

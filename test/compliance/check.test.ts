@@ -3,6 +3,7 @@
  * scripted SSM: retries are harmless, deadlines cap the wait, failed batches
  * are UNKNOWN, drift alerts go out once.
  */
+import type { AlertSink } from '../../core/alerts';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
@@ -13,7 +14,6 @@ import {
   planCheck,
   sendBatch,
   keys,
-  type ComplianceAlerts,
   type HostCompliance,
   type InventoryCommands,
   type JsonObjects,
@@ -106,7 +106,7 @@ function sendDeps(objects: JsonObjects, ssm: InventoryCommands, now: () => numbe
 
 function finishDeps(objects: JsonObjects, alerts: { subject: string }[]) {
   const items: HostCompliance[] = [];
-  const sink: ComplianceAlerts = { publish: async (subject) => void alerts.push({ subject }) };
+  const sink: AlertSink = { publish: async (subject) => void alerts.push({ subject }) };
   return {
     items,
     deps: { store: reg.store, objects, items: { put: async (h: HostCompliance) => void items.push(h) }, metrics: { publish: async () => undefined }, alerts: sink },

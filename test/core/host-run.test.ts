@@ -5,13 +5,14 @@ import {
   beginUpgrade,
   DestructiveConsentRequiredError,
   finishHostRun,
-  InvalidTaskInputError,
   NoUsableBackupError,
   recordStepOutcome,
   runIdFor,
   UnknownReleaseError,
   type HostRunDeps,
 } from '../../core/host-run';
+import { BeginRunEvent } from '../../core/host-run';
+import { InvalidTaskInputError, parseInput } from '../../core/errors';
 import type { HostRunContext, StepOutcome } from '../../core/models';
 import { PgRegistryStore } from '../../core/registry/pg-store';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -75,8 +76,26 @@ const outcome = (step: StepOutcome['step'], status: StepOutcome['status'], resul
 async function upgradeThroughBackup(run: HostRunContext) {
   await recordStepOutcome({ run, outcome: outcome('preflight', 'Success', { currentVersion: '1.4.0', mixedVersions: false, dataBytesEstimate: 1000, mode: 'embedded' }), request: {} }, deps);
   const backup = { backupId: run.runId, dataKey: `backups/${hostId}/${run.runId}/data.tar.gz`, configKey: `backups/${hostId}/${run.runId}/config.tar.gz` };
-  const result = { data: { bytes: 10, sha256: 'a'.repeat(64), format: 'tar.gz', entries: 3 }, config: { bytes: 5, sha256: 'b'.repeat(64), entries: 2 } };
-  const verification = { verified: true, dataBytes: 10, dataSha256: 'a'.repeat(64), configBytes: 5, configSha256: 'b'.repeat(64) };
+  // the backup script's result line and complete-backup's verification, as the state machine carries them
+  const result = {
+    step: 'backup',
+    ok: true,
+    version: '1.4.0',
+    data: { bytes: 10, sha256: 'a'.repeat(64), format: 'tar.gz', entries: 3, parts: [{ partNumber: 1, etag: 'e1', bytes: 10 }] },
+    config: { bytes: 5, sha256: 'b'.repeat(64), entries: 2 },
+  };
+  const verification = {
+    verified: true,
+    reason: null,
+    dataKey: backup.dataKey,
+    configKey: backup.configKey,
+    dataBytes: 10,
+    dataSha256: 'a'.repeat(64),
+    configBytes: 5,
+    configSha256: 'b'.repeat(64),
+    dataVersionId: null,
+    configVersionId: null,
+  };
   return recordStepOutcome({ run, outcome: outcome('backup', 'Success', result), backup: { ...backup, verification }, verification: true }, deps);
 }
 
@@ -105,7 +124,8 @@ describe('beginUpgrade', () => {
 
   it('refuses latest and hostile values before touching the registry', async () => {
     for (const version of ['latest', '1.5.0; rm -rf /', '$(id)']) {
-      await expect(beginUpgrade({ hostId, version }, exec('bad'), deps)).rejects.toBeInstanceOf(InvalidTaskInputError);
+      // refused at the task's edge: begin-run parses its event before any core function runs
+      expect(() => parseInput(BeginRunEvent, { kind: 'upgrade', request: { hostId, version }, executionArn: exec('bad') }, 'begin-run event')).toThrow(InvalidTaskInputError);
     }
     expect(await store.getLease(hostId)).toBeNull();
   });
@@ -150,8 +170,10 @@ describe('recordStepOutcome', () => {
 
   it('never verifies an empty archive', async () => {
     const run = await beginUpgrade({ hostId, version: '1.5.0' }, exec('e'), deps);
-    const backup = { backupId: run.runId, dataKey: 'backups/x/data.tar.gz', configKey: 'backups/x/config.tar.gz', verification: { verified: true, dataBytes: 20, dataSha256: 'a'.repeat(64), configBytes: 5, configSha256: 'b'.repeat(64) } };
-    const v = await recordStepOutcome({ run, outcome: outcome('backup', 'Success', { data: { entries: 0, format: 'tar.gz' } }), backup, verification: true }, deps);
+    const keys = { dataKey: 'backups/x/data.tar.gz', configKey: 'backups/x/config.tar.gz' };
+    const verification = { verified: true, reason: null, ...keys, dataBytes: 20, dataSha256: 'a'.repeat(64), configBytes: 5, configSha256: 'b'.repeat(64), dataVersionId: null, configVersionId: null };
+    const line = { step: 'backup', ok: true, data: { bytes: 20, sha256: 'a'.repeat(64), entries: 0, format: 'tar.gz', parts: [{ partNumber: 1, etag: 'e' }] }, config: { bytes: 5, sha256: 'b'.repeat(64) } };
+    const v = await recordStepOutcome({ run, outcome: outcome('backup', 'Success', line), backup: { backupId: run.runId, ...keys, verification }, verification: true }, deps);
     expect(v).toMatchObject({ ok: false, classification: 'backup-failed' });
     expect((await store.getBackup(run.runId)).status).toBe('failed');
   });

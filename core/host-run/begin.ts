@@ -1,0 +1,163 @@
+/**
+ * begin-run: validate the request against the registry, take the host
+ * lease, create the run, and hand the state machine its run context (and,
+ * for a rollback, the backup to restore). Refusals are named errors
+ * (core/host-run/errors.ts, core/registry/errors.ts), audited where the
+ * operator will look for them.
+ */
+import type { Backup } from '../registry/store';
+import { decideUpgradePath } from '../release-rules';
+import type { HostRunContext } from '../models';
+import { runContext, runIdFor, type HostRunDeps } from './context';
+import { DestructiveConsentRequiredError, NoUsableBackupError, UnknownReleaseError, UpgradePathRefusedError } from './errors';
+import { actorOf, healthCheckOf, type HostRollbackRequest, type HostUpgradeRequest } from './requests';
+
+export async function beginUpgrade(request: HostUpgradeRequest, executionArn: string, deps: HostRunDeps): Promise<HostRunContext> {
+  healthCheckOf(request.healthCheck); // a bad override is refused before anything is read
+  const { store } = deps;
+  const host = await store.getHost(request.hostId);
+  const healthCheck = healthCheckOf(request.healthCheck, (await store.getFleet(host.fleetId)).config);
+  const release = await store.getRelease(request.version);
+  const actor = actorOf(request.requestedBy, executionArn);
+  const refuse = async (err: Error) => {
+    await store.appendAudit({ actor, action: 'upgrade.refused', hostId: host.id, details: { version: request.version, reason: err.message } });
+    throw err;
+  };
+  if (!release) return refuse(new UnknownReleaseError(`version ${request.version} is not in the release catalog`));
+  if (host.observedVersion) {
+    const path = decideUpgradePath(host.observedVersion, request.version, await store.listReleases());
+    if (path.kind === 'refused') return refuse(new UpgradePathRefusedError(path.reason));
+    if (path.kind === 'proceed' && path.destructive && !request.allowDestructive) {
+      return refuse(
+        new DestructiveConsentRequiredError(
+          `${host.observedVersion} → ${request.version} crosses a destructive release (${path.crossed.join(', ')}): pass allowDestructive (--allow-destructive) after checking the backup`,
+        ),
+      );
+    }
+  }
+  // An unknown rollout must be refused before the lease is taken: createRun's
+  // foreign key would otherwise fail after acquireLease and leave the host
+  // leased (blocked) until the TTL runs out. Throws RolloutNotFoundError.
+  if (request.rolloutId) await store.getRollout(request.rolloutId);
+  const runId = runIdFor(executionArn);
+  const lease = await store.acquireLease(host.id, executionArn, deps.leaseTtlSeconds);
+  const run = await store.createRun({
+    id: runId,
+    hostId: host.id,
+    rolloutId: request.rolloutId ?? null,
+    kind: 'upgrade',
+    fromVersion: host.observedVersion,
+    targetVersion: request.version,
+    leaseToken: lease.token,
+    executionArn,
+  });
+  await store.appendAudit({
+    actor,
+    action: 'upgrade.started',
+    hostId: host.id,
+    runId,
+    rolloutId: request.rolloutId ?? null,
+    details: { from: host.observedVersion, to: request.version, allowDestructive: request.allowDestructive ?? false },
+  });
+  return runContext({
+    runId,
+    kind: 'upgrade',
+    host,
+    mode: host.databaseMode,
+    targetVersion: request.version,
+    rolloutId: request.rolloutId ?? null,
+    leaseToken: lease.token,
+    startedAt: run.startedAt,
+    healthCheck,
+    actor,
+  });
+}
+
+/** The backup a rollback restores, as the restore step needs it. */
+export interface RestoreSource {
+  backupId: string;
+  version: string;
+  mode: 'embedded' | 'external';
+  dataKey: string;
+  dataFormat: string;
+  dataSha256: string;
+  configKey: string;
+  configSha256: string;
+}
+
+const toSource = (b: Backup): RestoreSource => ({
+  backupId: b.id,
+  version: b.version,
+  mode: b.mode,
+  dataKey: b.dataKey,
+  dataFormat: b.dataFormat,
+  dataSha256: b.dataSha256!,
+  configKey: b.configKey,
+  configSha256: b.configSha256!,
+});
+
+export async function beginRollback(
+  request: HostRollbackRequest,
+  executionArn: string,
+  deps: HostRunDeps,
+): Promise<{ run: HostRunContext; backup: RestoreSource }> {
+  healthCheckOf(request.healthCheck);
+  const { store } = deps;
+  const host = await store.getHost(request.hostId);
+  const healthCheck = healthCheckOf(request.healthCheck, (await store.getFleet(host.fleetId)).config);
+  const actor = actorOf(request.requestedBy, executionArn);
+  let backup: Backup | null;
+  if (request.backupId) {
+    backup = await store.getBackup(request.backupId);
+    if (backup.hostId !== host.id) throw new NoUsableBackupError(`backup ${backup.id} belongs to host ${backup.hostId}, not ${host.id}`);
+    if (backup.status !== 'verified') throw new NoUsableBackupError(`backup ${backup.id} is ${backup.status}, only verified backups are restored`);
+  } else {
+    backup = await store.latestVerifiedBackup(host.id, request.toVersion ? { version: request.toVersion } : {});
+    if (!backup) {
+      throw new NoUsableBackupError(
+        request.toVersion ? `host ${host.id} has no verified backup taken at version ${request.toVersion}` : `host ${host.id} has no verified backup`,
+      );
+    }
+  }
+  let leaseToken: number;
+  if (request.parentRunId && request.leaseToken) {
+    // the restore branch of HostUpgrade: work under the parent's lease
+    await store.assertLease(host.id, request.leaseToken);
+    leaseToken = request.leaseToken;
+  } else {
+    leaseToken = (await store.acquireLease(host.id, executionArn, deps.leaseTtlSeconds)).token;
+  }
+  const runId = runIdFor(executionArn);
+  const run = await store.createRun({
+    id: runId,
+    hostId: host.id,
+    rolloutId: null,
+    kind: 'rollback',
+    fromVersion: host.observedVersion,
+    targetVersion: backup.version,
+    leaseToken,
+    executionArn,
+  });
+  await store.appendAudit({
+    actor,
+    action: 'rollback.started',
+    hostId: host.id,
+    runId,
+    details: { backupId: backup.id, toVersion: backup.version, reason: request.reason, parentRunId: request.parentRunId ?? null },
+  });
+  return {
+    run: runContext({
+      runId,
+      kind: 'rollback',
+      host,
+      mode: backup.mode,
+      targetVersion: backup.version,
+      rolloutId: null,
+      leaseToken,
+      startedAt: run.startedAt,
+      healthCheck,
+      actor,
+    }),
+    backup: toSource(backup),
+  };
+}

@@ -1,0 +1,18 @@
+/**
+ * Refusals of a host run, matched by name in the host state machines'
+ * Catch (HostUpgrade: → Refused). The registry's own refusals
+ * (HostLockedError, HostQuarantinedError, StaleLeaseError, ...) live in
+ * core/registry/errors.ts; InvalidTaskInputError in core/errors.ts.
+ */
+export class UnknownReleaseError extends Error {
+  override readonly name = 'UnknownReleaseError';
+}
+export class DestructiveConsentRequiredError extends Error {
+  override readonly name = 'DestructiveConsentRequiredError';
+}
+export class UpgradePathRefusedError extends Error {
+  override readonly name = 'UpgradePathRefusedError';
+}
+export class NoUsableBackupError extends Error {
+  override readonly name = 'NoUsableBackupError';
+}

@@ -1,0 +1,58 @@
+/**
+ * What a finished host run tells the operator: the summary the execution
+ * returns (the CLI prints it), with one sentence saying what happened and
+ * where the host is now.
+ */
+import type { HostRunContext, HostStep, RunOutcome } from '../models';
+
+export interface RunSummary {
+  runId: string;
+  hostId: string;
+  kind: 'upgrade' | 'rollback';
+  outcome: RunOutcome;
+  status: 'succeeded' | 'failed';
+  failedStep: HostStep | null;
+  message: string;
+  version: string | null;
+  backupId: string | null;
+  /** One sentence for the operator: what happened and where the host is now. */
+  cause: string;
+}
+
+/** Task errors carry their message in Cause as Lambda's JSON; keep just the message. */
+export function causeMessage(cause: string | undefined): string | null {
+  if (!cause) return null;
+  try {
+    // a Lambda error's message, or a failed child execution's own Cause (startExecution.sync
+    // puts the child's whole description, input included, in the parent's Cause)
+    const parsed = JSON.parse(cause) as { errorMessage?: string; Cause?: unknown };
+    return parsed.errorMessage ?? (typeof parsed.Cause === 'string' ? parsed.Cause : cause);
+  } catch {
+    return cause;
+  }
+}
+
+export interface SentenceParts {
+  run: HostRunContext;
+  outcome: RunOutcome;
+  succeeded: boolean;
+  failedStep: HostStep | null;
+  message: string;
+  version: string | null;
+  backupId: string | null;
+  /** What made the upgrade fail, for a restored run: the failing step's verdict or the task error. */
+  failure: { classification?: string | null; message?: string | null; error?: string | null };
+}
+
+export function operatorSentence(p: SentenceParts): string {
+  const what = `${p.run.kind} of ${p.run.hostId} to ${p.run.targetVersion}`;
+  const sentence =
+    p.outcome === 'restored'
+      ? `${what} failed at ${p.failedStep ?? 'a step'} (${[p.failure.classification, p.failure.message ?? p.failure.error].filter(Boolean).join(': ') || 'failed'}); the host was restored to ${p.version ?? 'its previous version'} from backup ${p.backupId ?? '?'}`
+      : p.outcome === 'rollback-failed'
+        ? `${what} failed and the restore failed too (${p.message}); the host is quarantined and an alert was sent`
+        : p.succeeded
+          ? `${what}: ${p.outcome}`
+          : `${what} failed: ${p.outcome}${p.failedStep ? ` at ${p.failedStep}` : ''} (${p.message}); nothing was changed on the host that needs restoring`;
+  return sentence.slice(0, 30000);
+}
