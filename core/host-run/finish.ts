@@ -41,16 +41,6 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
     (event.error ? `${event.error.Error}: ${causeMessage(event.error.Cause) ?? ''}` : null) ??
     event.verdict?.message ??
     (succeeded ? `${run.kind} to ${run.targetVersion} ${outcome}` : outcome);
-  const steps = await store.listSteps(run.runId);
-  const lastStep = failedStep ? steps.find((s) => s.step === failedStep) : undefined;
-  const finished = await store.finishRun(run.runId, run.leaseToken, {
-    status: succeeded ? 'succeeded' : 'failed',
-    outcome,
-    failedStep,
-    commandId: lastStep?.commandId ?? null,
-    outputUri: lastStep?.outputUri ?? null,
-    message: cause ? `${cause}: ${message}`.slice(0, 4000) : message.slice(0, 4000),
-  });
   const request = event.request as { parentRunId?: string; requestedBy?: string; backupId?: string };
   const actor = request.requestedBy ?? event.executionArn;
   const rollbackFailed = outcome === 'rollback-failed';
@@ -58,11 +48,17 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
   // leaves the alert to the parent, whose Restore Catch always ends in this same outcome with
   // the rollout's context: one failure, one page (not one per execution).
   const restoreBranch = run.kind === 'rollback' && Boolean(request.parentRunId);
+  // Quarantine and alert come first and are not fenced: a run that lost its lease (it outlived
+  // the TTL, or another execution took the host over) must still leave the host locked and
+  // the operator paged; only the run's own row is fenced (StaleLeaseError below).
+  // A retried finish-run finds the host already quarantined by this run and pages no one twice.
+  let quarantinedNow = false;
   if (rollbackFailed) {
     const reason = `rollback failed during run ${run.runId}: ${message}`.slice(0, 1000);
-    await store.lockHost(run.hostId, reason, event.executionArn);
+    quarantinedNow = (await store.getHost(run.hostId)).lockedReason !== reason;
+    if (quarantinedNow) await store.lockHost(run.hostId, reason, event.executionArn);
   }
-  if (rollbackFailed && !restoreBranch) {
+  if (quarantinedNow && !restoreBranch) {
     await deps.alerts.publish(`fleetwave: ROLLBACK_FAILED on ${run.hostId}`, {
       event: 'ROLLBACK_FAILED',
       hostId: run.hostId,
@@ -74,6 +70,16 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
       action: 'the host is quarantined; inspect it, restore by hand if needed, then `fleetwave host unlock`',
     });
   }
+  const steps = await store.listSteps(run.runId);
+  const lastStep = failedStep ? steps.find((s) => s.step === failedStep) : undefined;
+  const finished = await store.finishRun(run.runId, run.leaseToken, {
+    status: succeeded ? 'succeeded' : 'failed',
+    outcome,
+    failedStep,
+    commandId: lastStep?.commandId ?? null,
+    outputUri: lastStep?.outputUri ?? null,
+    message: cause ? `${cause}: ${message}`.slice(0, 4000) : message.slice(0, 4000),
+  });
   // a rollback started by HostUpgrade works under the parent's lease: the parent releases it
   if (!restoreBranch) await store.releaseLease(run.hostId, run.leaseToken);
   await store.appendAudit({

@@ -212,11 +212,33 @@ describe('finishHostRun', () => {
   it('quarantines the host and alerts when a rollback fails', async () => {
     const run = await beginUpgrade({ hostId, version: '1.5.0' }, exec('f4'), deps);
     await upgradeThroughBackup(run);
-    await finishHostRun({ run, request: {}, outcome: 'rollback-failed', failedStep: null, verdict: null, error: null, backup: { backupId: run.runId }, executionArn: exec('f4') }, deps);
+    const finish = { run, request: {}, outcome: 'rollback-failed' as const, failedStep: null, verdict: null, error: null, backup: { backupId: run.runId }, executionArn: exec('f4') };
+    await finishHostRun(finish, deps);
+    await finishHostRun(finish, deps); // a retried task pages no one twice
     expect((await store.getHost(hostId)).locked).toBe(true);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.message).toMatchObject({ event: 'ROLLBACK_FAILED', hostId });
     await expect(beginUpgrade({ hostId, version: '1.5.0' }, exec('f4-again'), deps)).rejects.toMatchObject({ name: 'HostQuarantinedError' });
+  });
+
+  // issue #12 item 3: quarantine and alert must never depend on still holding the lease
+  it('quarantines and alerts on a failed restore even when the run lost its lease meanwhile', async () => {
+    const run = await beginUpgrade({ hostId, version: '1.5.0' }, exec('f5'), deps);
+    await upgradeThroughBackup(run);
+    // another execution takes the host over once the lease ran out: ttl 0 expires it at once
+    await store.releaseLease(hostId, run.leaseToken);
+    const other = await store.acquireLease(hostId, exec('f5-other'), 0);
+    expect(other.token).not.toBe(run.leaseToken);
+    const finish = finishHostRun(
+      { run, request: {}, outcome: 'rollback-failed', failedStep: 'restore', verdict: null, error: null, backup: { backupId: run.runId }, executionArn: exec('f5') },
+      deps,
+    );
+    await expect(finish).rejects.toMatchObject({ name: 'StaleLeaseError' });
+    const host = await store.getHost(hostId);
+    expect(host.locked).toBe(true);
+    expect(host.lockedReason).toContain(run.runId);
+    expect(alerts.map((a) => a.message)).toEqual([expect.objectContaining({ event: 'ROLLBACK_FAILED', hostId, runId: run.runId })]);
+    await expect(beginUpgrade({ hostId, version: '1.5.0' }, exec('f5-next'), deps)).rejects.toMatchObject({ name: 'HostQuarantinedError' });
   });
 });
 
