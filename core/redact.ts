@@ -8,9 +8,10 @@
  *
  * `fw_redact` in ssm-documents/scripts/common.sh is the same rules for the
  * host, in awk. Both are checked against test/fixtures/secret-shapes.json and
- * must give the same output for every case there: change them together.
- * The rules are written so JavaScript's first-alternative regex matching and
- * the awk's step-by-step scan agree (see the notes on each).
+ * must give the same output for every case there (text is redacted on the
+ * host, then again here, so they must also agree on what is already masked):
+ * change them together. Classes are spelled out (no `\s`, no `\b`) because
+ * awk has neither.
  */
 
 const MASK = '***';
@@ -24,8 +25,7 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)(?:[^ \t\n\r\f\v:/?#@'"]*:(?![0-9]
 
 // HTTP headers in a header line, a JSON object or util.inspect output. The
 // scheme word stays (it says which credential was refused); everything after
-// it up to a quote or the end of the line is the credential. AWS4-HMAC-SHA256
-// comes before AWS so the longer name wins, as it does in awk.
+// it up to a quote or the end of the line is the credential.
 const AUTH_HEADER =
   /(authorization|x-amz-security-token)(["']?[ \t]*:[ \t]*["']?)((?:basic|bearer|digest|negotiate|ntlm|token|aws4-hmac-sha256|aws)[ \t]+)?[^"'\n\r]*/gi;
 
