@@ -6,7 +6,7 @@
 import { Command, Option } from 'commander';
 import pg from 'pg';
 import { PgRegistryStore } from '../core/registry/pg-store';
-import { redactSecrets } from '../core/registry/redact';
+import { redactSecrets } from '../core/redact';
 import { complianceReport, complianceRun } from './commands/compliance';
 import { fleetApply } from './commands/fleet';
 import { backupsList, hostRollback, hostUpgrade, status } from './commands/host';

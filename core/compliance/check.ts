@@ -20,7 +20,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { HostUnreachableError } from '../host-steps/errors';
 import { parseResultLine, INLINE_STDOUT_LIMIT } from '../host-steps/poll-step';
-import { redactText } from '../host-steps/redact';
+import { redactSecrets } from '../redact';
 import type { ComplianceCheck } from '../registry/store';
 import { countFleet, driftEvent, evaluateHost } from './evaluate';
 import { ComplianceBatchNotFoundError, CompliancePlanMissingError } from './errors';
@@ -282,7 +282,7 @@ export async function collectBatch(input: z.output<typeof BatchRef>, deps: Colle
     instanceId,
     reached: false,
     cause,
-    message: clip(redactText(message)),
+    message: clip(redactSecrets(message)),
   });
 
   const observations: HostObservation[] = sent.unreachable.map((u) => unreached(u.instanceId, u.cause, u.message));
@@ -471,7 +471,7 @@ export async function failCheck(
   const { executionArn, error } = input;
   const checkId = checkIdFor(executionArn);
   const errorName = error?.Error ?? 'ComplianceCheckFailed';
-  const cause = clip(redactText(error?.Cause ?? 'unknown cause'));
+  const cause = clip(redactSecrets(error?.Cause ?? 'unknown cause'));
   const check = await deps.store.failComplianceCheck(checkId, `${errorName}: ${cause}`);
   return { checkId, status: check?.status ?? 'none', error: errorName, cause };
 }

@@ -2,7 +2,6 @@
 export * from './errors';
 export * from './parameters';
 export * from './ports';
-export * from './redact';
 export * from './send-step';
 export * from './poll-step';
 export * from './transfers';

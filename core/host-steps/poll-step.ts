@@ -5,7 +5,7 @@
  */
 import type { HostRunContext, SentCommand, StepOutcome, StepStatus } from '../models';
 import type { CommandOutputReader, CommandRunner, Invocation } from './ports';
-import { redactText, redactValue } from './redact';
+import { redactDeep, redactSecrets } from '../redact';
 import { OUTPUT_KEY_PREFIX } from './send-step';
 
 /** GetCommandInvocation returns the first 24,000 characters of stdout (SSM API reference). */
@@ -81,7 +81,7 @@ const DEFAULT_ERROR: Record<Exclude<StepStatus, 'Pending' | 'Success'>, string> 
 };
 
 const clip = (s: string) => (s.length > MAX_MESSAGE_CHARS ? `${s.slice(0, MAX_MESSAGE_CHARS)}…` : s);
-const textField = (v: unknown) => (typeof v === 'string' && v.length > 0 ? clip(redactText(v)) : null);
+const textField = (v: unknown) => (typeof v === 'string' && v.length > 0 ? clip(redactSecrets(v)) : null);
 
 export async function pollStep(input: PollStepInput, deps: PollStepDeps): Promise<StepOutcome> {
   const { command } = input;
@@ -121,7 +121,7 @@ export async function pollStep(input: PollStepInput, deps: PollStepDeps): Promis
 
   const stdout = await fullStdout(inv!, prefix, deps);
   const parsed = parseResultLine(stdout);
-  const result = parsed ? (redactValue(parsed) as Record<string, unknown>) : null;
+  const result = parsed ? redactDeep(parsed) : null;
   const outputUri = `s3://${deps.outputBucket}/${prefix}`;
 
   if (status === 'Success') {

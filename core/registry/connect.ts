@@ -4,7 +4,8 @@
  * stack's Aurora cluster or an existing database).
  *
  * Never logs the URL or the password. Errors raised here are scrubbed with
- * `redactSecrets`; callers logging pool/driver errors should use it too.
+ * `redactSecrets` (core/redact.ts); callers logging pool/driver errors
+ * should use it too.
  *
  * On Lambda (Node >= 18) the RDS CA bundle is not trusted by default: set
  * NODE_EXTRA_CA_CERTS=/var/runtime/ca-cert.pem in the function's environment
@@ -14,9 +15,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import pg from 'pg';
 import { z } from 'zod';
 import { RegistrySecretError } from './errors';
-import { redactSecrets, scrubError } from './redact';
-
-export { redactSecrets, scrubError } from './redact';
+import { redactSecrets, scrubError } from '../redact';
 
 interface PoolTuning {
   /** Connections in the pool. Default 2: a Lambda container serves one event at a time. */

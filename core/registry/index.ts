@@ -12,4 +12,3 @@ export {
   RdsSecret,
   type RegistryConnectionConfig,
 } from './connect';
-export { redactSecrets, redactDeep, scrubError } from './redact';

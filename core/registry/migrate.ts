@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { MigrationChecksumError, MigrationFailedError } from './errors';
 import { MIGRATIONS, type Migration } from './migrations/index';
-import { redactSecrets } from './redact';
+import { redactSecrets } from '../redact';
 
 /** Arbitrary fixed key ("fleetwav" in ASCII) shared by every fleetwave process. */
 export const MIGRATION_LOCK_KEY = 0x666c656574776176n;

@@ -30,7 +30,7 @@ import {
   StaleLeaseError,
 } from './errors';
 import { runMigrations, type MigrateResult } from './migrate';
-import { redactDeep, redactSecrets } from './redact';
+import { redactDeep, redactSecrets } from '../redact';
 import {
   Actor,
   AppendAuditInput,

@@ -6,7 +6,7 @@
  */
 import type pg from 'pg';
 import { RolloutNotFoundError } from './errors';
-import { redactSecrets } from './redact';
+import { redactSecrets } from '../redact';
 
 export type RolloutHostResult = 'succeeded' | 'failed' | 'unreachable' | 'refused' | 'rolled-back' | 'rollback-failed';
 export type FailurePolicy = 'halt' | 'rollback-wave' | 'rollback-all';

@@ -10,17 +10,15 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
+import { redactSecrets } from '../../core/redact';
 import { planSync } from './catalog';
 import { openStore } from './data-store';
 import { faultApplies, LAB_IDENTITY_PATH, paths, readContainers, readEnvFile, readFaults, readHostInfo, tagOf, volumeName, writeJsonAtomic } from './state';
 
-/** Never log a connection string's password. */
-export const redact = (s: string) => s.replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@');
-
 export async function runApp(root: string): Promise<void> {
   const p = paths(root);
   mkdirSync(p.logs, { recursive: true });
-  const log = (line: string) => appendFileSync(p.log('api-service'), `${new Date().toISOString()} ${redact(line)}\n`);
+  const log = (line: string) => appendFileSync(p.log('api-service'), `${new Date().toISOString()} ${redactSecrets(line)}\n`);
   const exit = (code: number, reason: string): never => {
     writeJsonAtomic(p.exit, { pid: process.pid, exitCode: code, reason });
     process.exit(code);

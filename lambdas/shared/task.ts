@@ -21,7 +21,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import { parseInput } from '../../core/errors';
-import { redactSecrets } from '../../core/registry/redact';
+import { scrubError } from '../../core/redact';
 import { parseEnv } from './env';
 import { createLogger } from './logger';
 
@@ -44,16 +44,6 @@ export interface Task<D, R> {
   readonly logger: Logger;
 }
 
-/** An error safe to throw out of a Lambda: same name (Step Functions matches it), redacted message. */
-export function scrubbed(err: unknown): Error {
-  if (err instanceof Error) {
-    err.message = redactSecrets(err.message);
-    if (err.stack) err.stack = redactSecrets(err.stack);
-    return err;
-  }
-  return new Error(redactSecrets(String(err)));
-}
-
 export function defineTask<E extends z.ZodType, V extends z.ZodType, D, R>(def: TaskDefinition<E, V, D, R>): Task<D, R> {
   const log = createLogger(def.name);
   const fromEnvironment = (l: Logger) => {
@@ -74,7 +64,7 @@ export function defineTask<E extends z.ZodType, V extends z.ZodType, D, R>(def: 
           });
         return await def.run(input, await deps, log);
       } catch (err) {
-        const clean = scrubbed(err);
+        const clean = scrubError(err);
         log.warn('task failed', { errorName: clean.name, errorMessage: clean.message });
         throw clean;
       }

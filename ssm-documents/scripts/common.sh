@@ -22,8 +22,83 @@ FW_SERVICES=(api-service data-service data-service-sidecar)
 
 fw_log() { printf '[fleetwave %s] %s\n' "$FW_STEP" "$*" >&2; }
 
-# Anything that may carry a connection string goes through here before it is shown.
-fw_redact() { sed -E 's#([A-Za-z][A-Za-z0-9+.-]*://)[^@/[:space:]]*@#\1***@#g; s#(PGPASSWORD|password|DATABASE_URL)=[^[:space:]]*#\1=***#Ig'; }
+# Anything that may carry a credential goes through here before it is shown (stdin → stdout).
+# The same rules as core/redact.ts, checked against the same corpus
+# (test/fixtures/secret-shapes.json): change them together. awk, not sed, because
+# the rules need a scan (last `@` of a URL token, a quoted value's end); mawk-safe:
+# matching runs on tolower() of the text and cuts the original at the same places.
+fw_redact() {
+  awk -v q="'" '
+    function ws(c) { return c == " " || c == "\t" || c == "\r" || c == "\f" || c == "\v" }
+    function blanks(s, p) { while (substr(s, p, 1) == " " || substr(s, p, 1) == "\t") p++; return p }
+    # scheme://user:password@ or scheme://token@ -> scheme://***@ (password to the last @ of the token).
+    function userinfo(s,   out, n, j, k, at, c) {
+      out = ""
+      while (match(tolower(s), /[a-z][a-z0-9+.-]*:\/\//)) {
+        out = out substr(s, 1, RSTART + RLENGTH - 1); s = substr(s, RSTART + RLENGTH); n = length(s)
+        for (j = 1; j <= n; j++) { c = substr(s, j, 1); if (ws(c) || c == "\"" || index(":/?#@" q, c)) break }
+        if (c == "@" && j > 1 && j <= n) { out = out "***@"; s = substr(s, j + 1); continue }
+        if (c != ":" || j > n || match(substr(s, j + 1), /^[0-9]+[\/?#]/)) continue
+        at = 0
+        for (k = j + 1; k <= n; k++) { c = substr(s, k, 1); if (ws(c) || c == "\"") break; if (c == "@") at = k }
+        if (at) { out = out "***@"; s = substr(s, at + 1) }
+      }
+      return out s
+    }
+    # Authorization / X-Amz-Security-Token headers: the scheme word stays, the rest of the value goes.
+    function headers(s,   out, p, c, n) {
+      out = ""
+      while (match(tolower(s), /authorization|x-amz-security-token/)) {
+        out = out substr(s, 1, RSTART + RLENGTH - 1); s = substr(s, RSTART + RLENGTH)
+        p = 1; c = substr(s, 1, 1); if (c == "\"" || c == q) p++
+        p = blanks(s, p); if (substr(s, p, 1) != ":") continue
+        p = blanks(s, p + 1); c = substr(s, p, 1); if (c == "\"" || c == q) p++
+        if (match(tolower(substr(s, p)), /^(basic|bearer|digest|negotiate|ntlm|token|aws4-hmac-sha256|aws)[ \t]+/)) p += RLENGTH
+        out = out substr(s, 1, p - 1) "***"; s = substr(s, p); n = length(s)
+        for (p = 1; p <= n; p++) { c = substr(s, p, 1); if (c == "\"" || c == q || c == "\r") break }
+        s = substr(s, p)
+      }
+      return out s
+    }
+    # Presigned URL query parameters.
+    function presigned(s,   out, n, j, c) {
+      out = ""
+      while (match(tolower(s), /(x-amz-signature|x-amz-credential|x-amz-security-token|signature|awsaccesskeyid)=/)) {
+        out = out substr(s, 1, RSTART + RLENGTH - 1); s = substr(s, RSTART + RLENGTH); n = length(s)
+        for (j = 1; j <= n; j++) { c = substr(s, j, 1); if (ws(c) || c == "&" || c == "\"" || c == q) break }
+        if (j > 1) { out = out "***"; s = substr(s, j) }
+      }
+      return out s
+    }
+    # key=value, "key": value, key: value for keys naming a secret; quoted values keep their quotes.
+    function keyvalues(s,   out, p, j, n, c, d, quoted, sep) {
+      out = ""
+      while (match(tolower(s), /[a-z0-9_.-]*(password|passwd|secret|secret_access_key|secret_key|session_token|access_token|api_key|database_url)/)) {
+        out = out substr(s, 1, RSTART + RLENGTH - 1); s = substr(s, RSTART + RLENGTH)
+        p = 1; quoted = 0; c = substr(s, 1, 1); if (c == "\"" || c == q) { quoted = 1; p++ }
+        p = blanks(s, p); sep = substr(s, p, 1)
+        if (sep != "=" && sep != ":") continue
+        j = blanks(s, p + 1); if (sep == ":" && !quoted && j == p + 1) continue
+        out = out substr(s, 1, j - 1); s = substr(s, j); n = length(s); c = substr(s, 1, 1)
+        if (c == "\"" || c == q) {
+          for (j = 2; j <= n; j++) {
+            d = substr(s, j, 1)
+            if (d == c) { j++; break }
+            if (d == "\\" && j < n && substr(s, j + 1, 1) != "\r") { j++; continue }
+            if (d == "\\" || d == "\r") break
+          }
+          out = out c "***" c; s = substr(s, j); continue
+        }
+        for (j = 1; j <= n; j++) {
+          d = substr(s, j, 1)
+          if (ws(d) || d == "\"" || (sep == ":" && index(q ",}]", d))) break
+        }
+        if (j > 1) { out = out "***"; s = substr(s, j) }
+      }
+      return out s
+    }
+    { print keyvalues(presigned(headers(userinfo($0)))) }'
+}
 
 # JSON string literal of $1: escapes, control characters dropped, secrets redacted.
 fw_str() {

@@ -124,7 +124,7 @@ describe('host runs', () => {
     );
     const stored = JSON.stringify(rows[0]);
     expect(stored).not.toContain('s3cret-pw');
-    expect(stored).toContain('postgres://semaphor:***@db.internal');
+    expect(stored).toContain('postgres://***@db.internal');
   });
 
   it('throws RunNotFoundError for an unknown run and refuses a malformed id', async () => {

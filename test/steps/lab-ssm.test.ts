@@ -100,7 +100,7 @@ describe('send-step and poll-step against the lab SSM endpoint', () => {
     const r = run(ONLINE);
     const sent = await sendStep({ run: r, step: 'restart' }, sendDeps());
     const { outcome } = await pollUntilDone(r, sent);
-    expect(outcome).toMatchObject({ status: 'Failed', error: 'restart-failed', message: 'up -d failed for postgres://***:***@db/app' });
+    expect(outcome).toMatchObject({ status: 'Failed', error: 'restart-failed', message: 'up -d failed for postgres://***@db/app' });
     expect(JSON.stringify(outcome)).not.toContain('pw123');
   });
 

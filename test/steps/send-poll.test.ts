@@ -286,7 +286,7 @@ describe('pollStep', () => {
     );
     const outcome = await poll();
     expect(outcome).toMatchObject({ status: 'Failed', error: 'pull-failed' });
-    expect(outcome.message).toBe('cannot reach postgres://***:***@db:5432/app');
+    expect(outcome.message).toBe('cannot reach postgres://***@db:5432/app');
     expect(JSON.stringify(outcome)).not.toMatch(/s3cr3t|hunter2/);
   });
 
