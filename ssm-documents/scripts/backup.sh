@@ -45,6 +45,11 @@ fw_put() {
 cfg_files=(semaphor.env "$(basename "$FW_COMPOSE_FILE")")
 [ -f "$FW_DIR/.env" ] && cfg_files+=(.env)
 [ -f "$FW_DIR/semaphor.env" ] || fw_fail backup-failed "no semaphor.env in $FW_DIR"
+# A link would be archived as a link (its target never backed up) and a restore would then
+# bring back only the link; following it could archive any file on the host. Refused, named.
+for name in "${cfg_files[@]}"; do
+  [ ! -L "$FW_DIR/$name" ] || fw_fail backup-failed "$name is a symbolic link; fleetwave backs up regular files only: replace the link with the file it points to"
+done
 tar -C "$FW_DIR" -czf "$FW_TMP/config.tar.gz" -- "${cfg_files[@]}" || fw_fail backup-failed "could not archive the configuration"
 config_entries=$(tar -tzf "$FW_TMP/config.tar.gz" | sed '/^$/d' | wc -l)
 [ "$config_entries" -eq "${#cfg_files[@]}" ] || fw_fail verify-failed "config archive lists $config_entries entries, expected ${#cfg_files[@]}"

@@ -151,6 +151,19 @@ trap fw_on_exit EXIT
 trap 'exit 143' TERM INT
 
 fw_add_cleanup() { FW_CLEANUP_HOOKS+=("$1"); }
+
+# A directory inside the compose dir that only root can write, for files about to be renamed
+# into place. Scripts run as root in a folder other users may write: nothing is ever written at
+# a name someone could predict and plant a link at. A file is made inside this directory, then
+# rename(2) replaces the target's directory entry, so a link planted at the target is replaced,
+# never written through. Same filesystem as the target, so the rename is atomic.
+FW_PRIV=""
+fw_private_dir() {
+  [ -n "$FW_PRIV" ] && return 0
+  FW_PRIV=$(mktemp -d "$FW_DIR/.fleetwave.XXXXXXXX")
+  fw_add_cleanup fw_rm_private_dir
+}
+fw_rm_private_dir() { if [ -n "$FW_PRIV" ]; then rm -rf -- "$FW_PRIV"; fi; }
 fw_tmpdir() { [ -n "$FW_TMP" ] || FW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fleetwave.XXXXXXXX"); }
 
 # ---------------------------------------------------------------- parameters

@@ -24,9 +24,8 @@ if [ -z "$edits" ]; then
   fw_ok "\"changed\":false,\"version\":$(fw_str "$P_Version"),\"previousTags\":{$previous_json}"
 fi
 
-tmp="$FW_DIR/.fleetwave-pin.$$.tmp"
-fw_rm_pin_tmp() { rm -f -- "$tmp"; }
-fw_add_cleanup fw_rm_pin_tmp
+fw_private_dir
+tmp="$FW_PRIV/$(basename "$FW_COMPOSE_FILE")"
 # Replace only the tag after the last ':' of the image value, keeping indentation, quotes and comments.
 awk -v lines="$edits" -v ver="$P_Version" '
   BEGIN { n = split(lines, a, " "); for (i = 1; i <= n; i++) edit[a[i]] = 1 }
@@ -52,6 +51,6 @@ done
 if ! cfg_err=$(fw_compose_file "$tmp" config -q 2>&1); then
   fw_fail compose-invalid "pinned compose file does not validate: $(printf '%s' "$cfg_err" | head -n 3); left unchanged"
 fi
-mv -f -- "$tmp" "$FW_COMPOSE_FILE"
+mv -f -T -- "$tmp" "$FW_COMPOSE_FILE"
 fw_log "pinned $planned service(s) to $P_Version"
 fw_ok "\"changed\":true,\"version\":$(fw_str "$P_Version"),\"linesChanged\":$planned,\"previousTags\":{$previous_json}"

@@ -36,6 +36,10 @@ fw_has semaphor.env "${cfg_files[@]}" || fw_fail verify-failed "config archive h
 { fw_has docker-compose.yml "${cfg_files[@]}" || fw_has docker-compose.yaml "${cfg_files[@]}" || fw_has compose.yaml "${cfg_files[@]}" || fw_has compose.yml "${cfg_files[@]}"; } || fw_fail verify-failed "config archive has no compose file"
 mkdir "$FW_TMP/config"
 tar -xzf "$FW_TMP/config.tar.gz" -C "$FW_TMP/config" || fw_fail verify-failed "config archive does not extract"
+for name in "${cfg_files[@]}"; do
+  # backups hold regular files only (backup.sh refuses links); a link here would be followed by cp
+  [ -f "$FW_TMP/config/$name" ] && [ ! -L "$FW_TMP/config/$name" ] || fw_fail verify-failed "config archive entry $name is not a regular file"
+done
 backup_mode=embedded
 [ -n "$(fw_env_get "$FW_TMP/config/semaphor.env" DATABASE_URL)" ] && backup_mode=external
 [ "$backup_mode" = "$P_Mode" ] || fw_fail verify-failed "backup is of a $backup_mode host, restore asked for $P_Mode"
@@ -60,10 +64,11 @@ fw_log "backup verified: sha256 and listing ok"
 
 # ---- 3. stop, restore configuration atomically
 fw_compose stop >&2 2>&1 || fw_fail restore-failed "could not stop the services"
+fw_private_dir
 for name in "${cfg_files[@]}"; do
-  tmp="$FW_DIR/.$name.fleetwave-restore.tmp"
-  cp -p -- "$FW_TMP/config/$name" "$tmp"
-  mv -f -- "$tmp" "$FW_DIR/$name"
+  # made in root's private dir, renamed over the entry: a link planted at the name is replaced
+  cp -p -- "$FW_TMP/config/$name" "$FW_PRIV/$name"
+  mv -f -T -- "$FW_PRIV/$name" "$FW_DIR/$name"
 done
 fw_set_compose_dir "$FW_DIR"
 fw_log "configuration restored (${cfg_files[*]})"
