@@ -27,10 +27,11 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import { Choice, DefinitionBody, Fail, JsonPath, LogLevel, Pass, StateMachine, StateMachineType, Succeed, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Fail, JsonPath, Pass, Succeed, TaskInput, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
-import { acknowledgeFunctionInvokes, lambdaTask } from './task-policy';
+import { catchInto, failWithCaughtError, finishing, lambdaTask } from './task-policy';
 
 export interface HostRollbackFunctions extends HostStepFunctions {
   readonly beginRun: IFunction;
@@ -77,14 +78,9 @@ export class HostRollback extends Construct {
       error: 'FinishRunFailed',
       cause: 'finish-run could not record the outcome; the host must be checked by hand',
     });
-    const finishFailed = finish('FinishRollbackFailed', 'rollback-failed');
-    finishFailed.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
-    finishFailed.next(rollbackFailed);
+    const finishFailed = finishing(finish('FinishRollbackFailed', 'rollback-failed'), rollbackFailed, finishBroken);
 
-    const refused = new Fail(this, 'Refused', {
-      errorPath: JsonPath.stringAt('$.error.Error'),
-      causePath: JsonPath.stringAt('$.error.Cause'),
-    });
+    const refused = failWithCaughtError(this, 'Refused');
 
     const init = new Pass(this, 'Init', {
       // CDK drops null literals from Parameters, so "nothing yet" is an empty object
@@ -98,7 +94,7 @@ export class HostRollback extends Construct {
       resultPath: '$.begun',
       timeout: Duration.seconds(60),
     });
-    begin.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(begin, refused);
     const unpack = new Pass(this, 'UseBackup', {
       parameters: {
         'input.$': '$.input',
@@ -125,8 +121,6 @@ export class HostRollback extends Construct {
       onError: finishFailed,
       extra: { 'version.$': '$.run.targetVersion' },
     });
-    const finishRestored = finish('FinishRestored', 'succeeded');
-    finishRestored.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
     const output = new Pass(this, 'Output', {
       parameters: {
         status: 'restored',
@@ -136,24 +130,22 @@ export class HostRollback extends Construct {
         'runId.$': '$.run.runId',
       },
     });
+    const finishRestored = finishing(finish('FinishRestored', 'succeeded'), output, finishBroken);
 
     init.next(begin);
     begin.next(unpack);
     unpack.next(restore.startState);
     restore.next(new Choice(this, 'Restored').when(verdictOk(), verify.startState).otherwise(finishFailed));
     verify.next(new Choice(this, 'Verified').when(verdictOk(), finishRestored).otherwise(finishFailed));
-    finishRestored.next(output);
     output.next(new Succeed(this, 'Done'));
 
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
+    this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(init),
+      definition: init,
       timeout: Duration.hours(3),
-      tracingEnabled: true,
       comment: 'Restore one Semaphor host from a verified backup and verify it',
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logGroup: props.logGroup,
+      invokes: [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.finishRun],
     });
-    acknowledgeFunctionInvokes(this.stateMachine, [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.finishRun]);
   }
 }

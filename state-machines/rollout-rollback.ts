@@ -16,23 +16,11 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import {
-  Choice,
-  Condition,
-  DefinitionBody,
-  Fail,
-  JsonPath,
-  LogLevel,
-  Pass,
-  StateMachine,
-  StateMachineType,
-  Succeed,
-  TaskInput,
-  type IStateMachine,
-} from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Condition, Pass, Succeed, TaskInput, type IStateMachine, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { runBatchTask } from './rollout-batch';
-import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, lambdaTask } from './task-policy';
+import { catchInto, failWithCaughtError, lambdaTask } from './task-policy';
 
 export interface RolloutRollbackProps {
   readonly rolloutFn: IFunction;
@@ -46,7 +34,7 @@ export class RolloutRollback extends Construct {
   constructor(scope: Construct, id: string, props: RolloutRollbackProps) {
     super(scope, id);
     const fn = props.rolloutFn;
-    const failed = new Fail(this, 'Failed', { errorPath: JsonPath.stringAt('$.error.Error'), causePath: JsonPath.stringAt('$.error.Cause') });
+    const failed = failWithCaughtError(this, 'Failed');
     const init = new Pass(this, 'Init', { parameters: { 'input.$': '$' } });
     const plan = lambdaTask(this, 'Plan', {
       fn,
@@ -55,7 +43,7 @@ export class RolloutRollback extends Construct {
       resultPath: '$.rollout',
       timeout: Duration.seconds(60),
     });
-    plan.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(plan, failed);
     const next = lambdaTask(this, 'NextBatch', {
       fn,
       comment: 'Up to 50 upgraded hosts not yet rolled back, with their backups',
@@ -63,7 +51,7 @@ export class RolloutRollback extends Construct {
       resultPath: '$.batch',
       timeout: Duration.seconds(60),
     });
-    next.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(next, failed);
     const run = runBatchTask(this, props.batch, 'rollback', 0, failed);
     const finish = lambdaTask(this, 'Finish', {
       fn,
@@ -72,7 +60,7 @@ export class RolloutRollback extends Construct {
       resultPath: '$.summary',
       timeout: Duration.seconds(60),
     });
-    finish.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(finish, failed);
 
     init.next(plan);
     plan.next(next);
@@ -80,15 +68,13 @@ export class RolloutRollback extends Construct {
     run.next(next);
     finish.next(new Succeed(this, 'Done', { outputPath: '$.summary' }));
 
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(init),
+    this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
+      definition: init,
       timeout: Duration.days(2),
-      tracingEnabled: true,
       comment: 'Restore every host a rollout upgraded, and only those',
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logGroup: props.logGroup,
+      invokes: [fn],
+      children: [props.batch],
     });
-    acknowledgeFunctionInvokes(this.stateMachine, [fn]);
-    acknowledgeChildExecutions(this.stateMachine, [props.batch]);
   }
 }
