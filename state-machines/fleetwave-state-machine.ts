@@ -5,12 +5,12 @@
  * in logs), and the cdk-nag findings its generated role raises acknowledged
  * by name.
  */
-import { Stack, type CfnElement, type Duration } from 'aws-cdk-lib';
+import type { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType, type IChainable, type IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct, IConstruct } from 'constructs';
-import { acknowledge, nagArn, wildcardResource } from '../lib/nag';
+import { acknowledge, logicalIdOf, nagArn, nagAttribute, wildcardResource } from '../lib/nag';
 
 export interface FleetwaveStateMachineProps {
   readonly definition: IChainable;
@@ -46,10 +46,7 @@ export class FleetwaveStateMachine extends StateMachine {
  * (`<arn>:*`), which CDK grants and cdk-nag flags; acknowledge exactly those.
  */
 function acknowledgeFunctionInvokes(machine: IConstruct, functions: IFunction[]): void {
-  const ids = functions.map((fn) => {
-    const cfn = fn.node.defaultChild as CfnElement;
-    return wildcardResource(`<${Stack.of(fn).getLogicalId(cfn)}.Arn>:*`);
-  });
+  const ids = functions.map((fn) => wildcardResource(`${nagAttribute(fn)}:*`));
   acknowledge(machine, ids, 'Step Functions invokes the task functions by ARN; the :* grant covers their versions and aliases only.');
   acknowledge(
     machine,
@@ -63,11 +60,8 @@ function acknowledgeFunctionInvokes(machine: IConstruct, functions: IFunction[])
  * executions, whose names are made at run time (`execution:<machine>*`).
  */
 function acknowledgeChildExecutions(machine: IConstruct, children: IStateMachine[]): void {
-  const ids = children.map((child) => {
-    const logicalId = Stack.of(child).getLogicalId(child.node.defaultChild as CfnElement);
-    return wildcardResource(
-      `${nagArn(machine, 'states')}execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}*`,
-    );
-  });
+  const ids = children.map((child) =>
+    wildcardResource(`${nagArn(machine, 'states')}execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalIdOf(child)}"}]}]}*`),
+  );
   acknowledge(machine, ids, 'startExecution.sync must describe and stop the child executions it starts, whose names are made at run time.');
 }
