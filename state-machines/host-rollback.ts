@@ -27,11 +27,12 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import { Choice, Fail, JsonPath, Pass, Succeed, TaskInput, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Pass, Succeed, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
+import { beginRunTask, failWithRunSummary, finishRunBroken, finishRunTask, hostRunInit } from './host-run-states';
 import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
-import { catchInto, failWithCaughtError, finishing, lambdaTask } from './task-policy';
+import { finishing } from './task-policy';
 
 export interface HostRollbackFunctions extends HostStepFunctions {
   readonly beginRun: IFunction;
@@ -54,47 +55,17 @@ export class HostRollback extends Construct {
     const pollInterval = props.pollInterval ?? Duration.seconds(5);
 
     const finish = (name: string, outcome: string) =>
-      lambdaTask(this, name, {
-        fn: fns.finishRun,
-        comment: `Record the rollback's end (${outcome})`,
-        payload: TaskInput.fromObject({
-          'run.$': '$.run',
-          'request.$': '$.input',
-          outcome,
-          'verdict.$': '$.verdict',
-          'error.$': '$.error',
-          'backup.$': '$.backup',
-          'executionArn.$': '$$.Execution.Id',
-        }),
-        resultPath: '$.summary',
-        timeout: Duration.seconds(60),
-      });
+      finishRunTask(this, name, fns.finishRun, { comment: `Record the rollback's end (${outcome})`, outcome });
+    const finishBroken = finishRunBroken(this, 'finish-run could not record the outcome; the host must be checked by hand');
+    const finishFailed = finishing(finish('FinishRollbackFailed', 'rollback-failed'), failWithRunSummary(this, 'RollbackFailed'), finishBroken);
 
-    const rollbackFailed = new Fail(this, 'RollbackFailed', {
-      error: 'RollbackFailed',
-      causePath: JsonPath.stringAt('$.summary.cause'),
-    });
-    const finishBroken = new Fail(this, 'FinishRunFailed', {
-      error: 'FinishRunFailed',
-      cause: 'finish-run could not record the outcome; the host must be checked by hand',
-    });
-    const finishFailed = finishing(finish('FinishRollbackFailed', 'rollback-failed'), rollbackFailed, finishBroken);
-
-    const refused = failWithCaughtError(this, 'Refused');
-
-    const init = new Pass(this, 'Init', {
-      // CDK drops null literals from Parameters, so "nothing yet" is an empty object
-      parameters: { 'input.$': '$', backup: {}, steps: {}, verdict: {}, error: {} },
-    });
-    const begin = lambdaTask(this, 'BeginRollback', {
-      fn: fns.beginRun,
+    const init = hostRunInit(this);
+    const begin = beginRunTask(this, 'BeginRollback', fns.beginRun, {
+      kind: 'rollback',
       comment: 'Validate, choose a verified backup, take or inherit the host lease, create the run',
-      payload: TaskInput.fromObject({ kind: 'rollback', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
       resultSelector: { 'run.$': '$.run', 'backup.$': '$.backup' },
       resultPath: '$.begun',
-      timeout: Duration.seconds(60),
     });
-    catchInto(begin, refused);
     const unpack = new Pass(this, 'UseBackup', {
       parameters: {
         'input.$': '$.input',

@@ -48,7 +48,6 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
-  Fail,
   JsonPath,
   Pass,
   Succeed,
@@ -61,7 +60,8 @@ import { Construct } from 'constructs';
 import type { HostStep } from '../core/models';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { HostStepStates, pascal, verdictOk, type HostStepFunctions } from './host-step';
-import { catchInto, childExecution, failWithCaughtError, finishing, lambdaTask } from './task-policy';
+import { beginRunTask, failWithRunSummary, finishRunBroken, finishRunTask, hostRunInit } from './host-run-states';
+import { catchInto, childExecution, finishing, lambdaTask } from './task-policy';
 
 export interface HostUpgradeFunctions extends HostStepFunctions {
   readonly beginRun: IFunction;
@@ -89,46 +89,18 @@ export class HostUpgrade extends Construct {
 
     // ── terminal paths ──────────────────────────────────────────────────────
     const finish = (name: string, outcome: string | null, failedStep: string | null) =>
-      lambdaTask(this, name, {
-        fn: fns.finishRun,
+      finishRunTask(this, name, fns.finishRun, {
         comment: `Record the run's end (${outcome ?? 'classified from the failing step'}) and release the lease`,
-        payload: TaskInput.fromObject({
-          'run.$': '$.run',
-          'request.$': '$.input',
-          outcome,
-          failedStep,
-          'verdict.$': '$.verdict',
-          'error.$': '$.error',
-          'backup.$': '$.backup',
-          'executionArn.$': '$$.Execution.Id',
-        }),
-        resultPath: '$.summary',
-        timeout: Duration.seconds(60),
+        outcome,
+        failedStep,
       });
-    const failed = new Fail(this, 'UpgradeFailed', {
-      error: 'UpgradeFailed',
-      causePath: JsonPath.stringAt('$.summary.cause'),
-    });
-    // A finish-run that itself cannot complete must still fail the execution loudly.
-    const finishBroken = new Fail(this, 'FinishRunFailed', {
-      error: 'FinishRunFailed',
-      cause: 'finish-run could not record the outcome; check the registry and the host lease',
-    });
+    const failed = failWithRunSummary(this, 'UpgradeFailed');
+    const finishBroken = finishRunBroken(this, 'finish-run could not record the outcome; check the registry and the host lease');
     const finishFailed = (name: string, failedStep: string) => finishing(finish(name, null, failedStep), failed, finishBroken);
 
-    const refused = failWithCaughtError(this, 'Refused');
-
     // ── restore branch: HostRollback as a child, under this run's lease ─────
-    const restoredFail = new Fail(this, 'UpgradeRestored', {
-      error: 'UpgradeRestored',
-      causePath: JsonPath.stringAt('$.summary.cause'),
-    });
-    const rollbackFailedFail = new Fail(this, 'RollbackFailed', {
-      error: 'RollbackFailed',
-      causePath: JsonPath.stringAt('$.summary.cause'),
-    });
-    const finishRestored = finishing(finish('FinishRestored', 'restored', null), restoredFail, finishBroken);
-    const finishRollbackFailed = finishing(finish('FinishRollbackFailed', 'rollback-failed', null), rollbackFailedFail, finishBroken);
+    const finishRestored = finishing(finish('FinishRestored', 'restored', null), failWithRunSummary(this, 'UpgradeRestored'), finishBroken);
+    const finishRollbackFailed = finishing(finish('FinishRollbackFailed', 'rollback-failed', null), failWithRunSummary(this, 'RollbackFailed'), finishBroken);
 
     const restore = childExecution(this, 'Restore', {
       stateMachine: props.rollback,
@@ -170,18 +142,12 @@ export class HostUpgrade extends Construct {
       }).next(restore);
 
     // ── the happy path, step by step ────────────────────────────────────────
-    const init = new Pass(this, 'Init', {
-      // CDK drops null literals from Parameters, so "nothing yet" is an empty object
-      parameters: { 'input.$': '$', backup: {}, steps: {}, verdict: {}, error: {} },
-    });
-    const beginRun = lambdaTask(this, 'BeginRun', {
-      fn: fns.beginRun,
+    const init = hostRunInit(this);
+    const beginRun = beginRunTask(this, 'BeginRun', fns.beginRun, {
+      kind: 'upgrade',
       comment: 'Validate the request, take the host lease, create the run',
-      payload: TaskInput.fromObject({ kind: 'upgrade', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
       resultPath: '$.run',
-      timeout: Duration.seconds(60),
     });
-    catchInto(beginRun, refused);
 
     const stepOpts = (step: ConstructorParameters<typeof HostStepStates>[1]['step'], onError: IChainable, extra?: Record<string, unknown>, label?: string) =>
       new HostStepStates(this, { step, functions: fns, pollInterval, onError, extra, label });
