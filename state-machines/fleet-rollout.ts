@@ -46,8 +46,8 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
-import { runBatchTask } from './rollout-batch';
-import { catchInto, childExecution, failWithCaughtError, finishing, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
+import { rolloutTask, runBatchTask } from './rollout-tasks';
+import { catchInto, childExecution, failWithCaughtError, finishing, TRANSIENT_ERRORS } from './task-policy';
 
 export interface FleetRolloutProps {
   readonly rolloutFn: IFunction;
@@ -67,12 +67,11 @@ export class FleetRollout extends Construct {
     /** Mark the rollout `status` and notify, then end in `then`. */
     const finish = (name: string, status: string, then: Succeed | Fail) =>
       finishing(
-        lambdaTask(this, name, {
-          fn,
+        rolloutTask(this, name, fn, {
+          action: 'finish',
           comment: `Mark the rollout ${status} and notify`,
-          payload: TaskInput.fromObject({ action: 'finish', 'rollout.$': '$.rollout', status, 'wave.$': '$.waveResult', 'error.$': '$.error' }),
+          input: { 'rollout.$': '$.rollout', status, 'wave.$': '$.waveResult', 'error.$': '$.error' },
           resultPath: '$.summary',
-          timeout: Duration.seconds(60),
         }),
         then,
         new Fail(this, `${name}Broken`, { error: 'FinishRolloutFailed', cause: 'the rollout outcome could not be recorded' }),
@@ -88,33 +87,31 @@ export class FleetRollout extends Construct {
     const finishFailed = finish('FinishFailed', 'failed', failWithCaughtError(this, 'Failed'));
 
     const init = new Pass(this, 'Init', { parameters: { 'input.$': '$', pos: { wave: 0 }, waveResult: {}, error: {} } });
-    const plan = lambdaTask(this, 'Plan', {
-      fn,
+    const plan = rolloutTask(this, 'Plan', fn, {
+      action: 'plan',
       comment: 'Plan the waves (or resume), in the registry',
-      payload: TaskInput.fromObject({ action: 'plan', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
+      input: { 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' },
       resultPath: '$.rollout',
       timeout: Duration.seconds(120),
     });
     catchInto(plan, failWithCaughtError(this, 'Refused'));
 
-    const nextBatch = lambdaTask(this, 'NextBatch', {
-      fn,
+    const nextBatch = rolloutTask(this, 'NextBatch', fn, {
+      action: 'next-batch',
       comment: 'Up to 50 hosts of the wave that are not done yet',
-      payload: TaskInput.fromObject({ action: 'next-batch', 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' }),
+      input: { 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' },
       resultPath: '$.batch',
-      timeout: Duration.seconds(60),
     });
     catchInto(nextBatch, finishFailed);
 
     const runBatch = runBatchTask(this, props.batch, 'upgrade', JsonPath.numberAt('$.pos.wave'), finishFailed);
     runBatch.next(nextBatch);
 
-    const evaluate = lambdaTask(this, 'EvaluateWave', {
-      fn,
+    const evaluate = rolloutTask(this, 'EvaluateWave', fn, {
+      action: 'evaluate-wave',
       comment: "Judge the wave's failures against its threshold",
-      payload: TaskInput.fromObject({ action: 'evaluate-wave', 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' }),
+      input: { 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' },
       resultPath: '$.waveResult',
-      timeout: Duration.seconds(60),
     });
     catchInto(evaluate, finishFailed);
 

@@ -25,14 +25,13 @@ import {
   Map as MapState,
   Succeed,
   TaskInput,
-  type IChainable,
   type IStateMachine,
   type StateMachine,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import type { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
-import { catchInto, childExecution, finishing, lambdaTask } from './task-policy';
+import { rolloutTask } from './rollout-tasks';
+import { catchInto, childExecution, finishing } from './task-policy';
 
 export interface RolloutBatchProps {
   readonly rolloutFn: IFunction;
@@ -48,19 +47,11 @@ export class RolloutBatch extends Construct {
     super(scope, id);
     const fn = props.rolloutFn;
     const record = (name: string, extra: Record<string, unknown>) =>
-      lambdaTask(this, name, {
-        fn,
+      rolloutTask(this, name, fn, {
+        action: 'record-host',
         comment: 'Record the host result in the rollout',
-        payload: TaskInput.fromObject({
-          action: 'record-host',
-          'rollout.$': '$.rollout',
-          'wave.$': '$.wave',
-          'hostId.$': '$.item.hostId',
-          'mode.$': '$.mode',
-          ...extra,
-        }),
+        input: { 'rollout.$': '$.rollout', 'wave.$': '$.wave', 'hostId.$': '$.item.hostId', 'mode.$': '$.mode', ...extra },
         resultPath: '$.recorded',
-        timeout: Duration.seconds(60),
       });
     const recordOk = record('RecordHost', { 'output.$': '$.child.output' });
     const recordFailed = record('RecordHostFailure', { 'error.$': '$.error' });
@@ -70,12 +61,11 @@ export class RolloutBatch extends Construct {
     // a host whose result cannot be recorded must not sink its batch: the wave evaluation re-reads the registry
     for (const r of [recordOk, recordFailed, recordRolledBack, recordRollbackFailed]) finishing(r, hostDone, hostDone, '$.recordError');
 
-    const claim = lambdaTask(this, 'ClaimHost', {
-      fn,
+    const claim = rolloutTask(this, 'ClaimHost', fn, {
+      action: 'claim-host',
       comment: 'Run this host only while the wave is within budget and the rollout not stopping',
-      payload: TaskInput.fromObject({ action: 'claim-host', 'rollout.$': '$.rollout', 'wave.$': '$.wave', 'hostId.$': '$.item.hostId' }),
+      input: { 'rollout.$': '$.rollout', 'wave.$': '$.wave', 'hostId.$': '$.item.hostId' },
       resultPath: '$.claim',
-      timeout: Duration.seconds(60),
     });
     catchInto(claim, recordFailed);
     const upgrade = childExecution(this, 'UpgradeHost', {
@@ -139,24 +129,3 @@ export class RolloutBatch extends Construct {
   }
 }
 
-/** The parent's RunBatch task: one RolloutBatch child for the hosts in `$.batch.items`. */
-export function runBatchTask(
-  scope: Construct,
-  batch: IStateMachine,
-  mode: 'upgrade' | 'rollback',
-  wave: number | string,
-  onError: IChainable,
-): StepFunctionsStartExecution {
-  return childExecution(scope, 'RunBatch', {
-    stateMachine: batch,
-    input: TaskInput.fromObject({
-      rollout: JsonPath.objectAt('$.rollout'),
-      wave,
-      mode,
-      items: JsonPath.listAt('$.batch.items'),
-    }),
-    resultPath: JsonPath.DISCARD,
-    timeout: Duration.hours(24),
-    onError,
-  });
-}

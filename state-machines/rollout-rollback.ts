@@ -16,11 +16,11 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import { Choice, Condition, Pass, Succeed, TaskInput, type IStateMachine, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Condition, Pass, Succeed, type IStateMachine, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
-import { runBatchTask } from './rollout-batch';
-import { catchInto, failWithCaughtError, lambdaTask } from './task-policy';
+import { rolloutTask, runBatchTask } from './rollout-tasks';
+import { catchInto, failWithCaughtError } from './task-policy';
 
 export interface RolloutRollbackProps {
   readonly rolloutFn: IFunction;
@@ -36,29 +36,26 @@ export class RolloutRollback extends Construct {
     const fn = props.rolloutFn;
     const failed = failWithCaughtError(this, 'Failed');
     const init = new Pass(this, 'Init', { parameters: { 'input.$': '$' } });
-    const plan = lambdaTask(this, 'Plan', {
-      fn,
+    const plan = rolloutTask(this, 'Plan', fn, {
+      action: 'plan-rollback',
       comment: 'Check the rollout exists and record the rollback',
-      payload: TaskInput.fromObject({ action: 'plan-rollback', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
+      input: { 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' },
       resultPath: '$.rollout',
-      timeout: Duration.seconds(60),
     });
     catchInto(plan, failed);
-    const next = lambdaTask(this, 'NextBatch', {
-      fn,
+    const next = rolloutTask(this, 'NextBatch', fn, {
+      action: 'next-rollback-batch',
       comment: 'Up to 50 upgraded hosts not yet rolled back, with their backups',
-      payload: TaskInput.fromObject({ action: 'next-rollback-batch', 'rollout.$': '$.rollout', 'request.$': '$.input' }),
+      input: { 'rollout.$': '$.rollout', 'request.$': '$.input' },
       resultPath: '$.batch',
-      timeout: Duration.seconds(60),
     });
     catchInto(next, failed);
     const run = runBatchTask(this, props.batch, 'rollback', 0, failed);
-    const finish = lambdaTask(this, 'Finish', {
-      fn,
+    const finish = rolloutTask(this, 'Finish', fn, {
+      action: 'finish',
       comment: 'Mark the rollout rolled back and notify',
-      payload: TaskInput.fromObject({ action: 'finish', 'rollout.$': '$.rollout', status: 'rolled-back' }),
+      input: { 'rollout.$': '$.rollout', status: 'rolled-back' },
       resultPath: '$.summary',
-      timeout: Duration.seconds(60),
     });
     catchInto(finish, failed);
 
