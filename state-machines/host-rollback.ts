@@ -52,7 +52,7 @@ export class HostRollback extends Construct {
   constructor(scope: Construct, id: string, props: HostRollbackProps) {
     super(scope, id);
     const fns = props.functions;
-    const pollInterval = props.pollInterval ?? Duration.seconds(5);
+    const pollInterval = props.pollInterval;
 
     const finish = (name: string, outcome: string) =>
       finishRunTask(this, name, fns.finishRun, { comment: `Record the rollback's end (${outcome})`, outcome });

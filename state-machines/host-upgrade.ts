@@ -85,7 +85,7 @@ export class HostUpgrade extends Construct {
   constructor(scope: Construct, id: string, props: HostUpgradeProps) {
     super(scope, id);
     const fns = props.functions;
-    const pollInterval = props.pollInterval ?? Duration.seconds(5);
+    const pollInterval = props.pollInterval;
 
     // ── terminal paths ──────────────────────────────────────────────────────
     const finish = (name: string, outcome: string | null, failedStep: string | null) =>
