@@ -119,7 +119,7 @@ export function failWithCaughtError(scope: Construct, id: string): Fail {
  *   its Lambda integration (`Lambda.AWSLambdaException`, `Lambda.SdkClientException`:
  *   https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html),
  *   `AWSStepFunctionsException` being the SDK's base class of Step Functions
- *   service errors. The lab raises `StepFunctions.<error>` the same way.
+ *   service errors.
  */
 export const CHILD_EXECUTION_ERRORS = [
   'StepFunctions.ExecutionLimitExceeded',
