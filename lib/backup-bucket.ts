@@ -1,8 +1,9 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { AnyPrincipal, Effect, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
+import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { denyDeletes } from './iam';
 
 export interface BackupBucketProps {
   /** Days a superseded backup version is kept before it expires. */
@@ -72,18 +73,11 @@ export class BackupBucket extends Construct {
   /**
    * Backups must survive a compromised or buggy orchestrator: the given roles
    * may never delete an object or an object version, whatever else they hold.
+   * Each caller names its own statement (`sid`): Sids must be unique in a
+   * bucket policy.
    */
-  denyDeletesBy(roles: IRole[]): void {
+  denyDeletesBy(roles: IRole[], sid = 'BackupsCannotBeDeletedByTheOrchestrator'): void {
     if (roles.length === 0) return;
-    this.bucket.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'BackupsCannotBeDeletedByTheOrchestrator',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutLifecycleConfiguration', 's3:PutBucketVersioning'],
-        resources: [this.bucket.bucketArn, this.bucket.arnForObjects('*')],
-        conditions: { ArnEquals: { 'aws:PrincipalArn': roles.map((r) => r.roleArn) } },
-      }),
-    );
+    this.bucket.addToResourcePolicy(denyDeletes(sid, this.bucket, roles));
   }
 }

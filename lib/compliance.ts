@@ -1,7 +1,7 @@
 import { Arn, Duration, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { AnyPrincipal, Effect, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -13,7 +13,7 @@ import { ComplianceCheck } from '../state-machines/compliance-check';
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
 import type { HostDocuments } from './host-documents';
-import { acknowledge, wildcardAction, wildcardResource, nagArn } from './nag';
+import { acknowledgePrefix, grantAlertPublish, grantReadCommandOutput, grantSendCommand, listPrefixes, objectAccess, useBackupKey } from './iam';
 import type { RegistryDatabase } from './registry-database';
 
 export interface FleetwaveComplianceProps {
@@ -93,27 +93,15 @@ export class FleetwaveCompliance extends Construct {
     this.functions = { plan, send, collect, finish };
     registry.grantConnect(plan);
     registry.grantConnect(finish);
-    props.alerts.grantPublish(finish);
+    grantAlertPublish(props.alerts, finish);
 
     // ── SSM: only the Inventory document, only on instances carrying the fleet tag
-    send.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'SendInventoryDocumentOnly',
-        actions: ['ssm:SendCommand'],
-        resources: [Arn.format({ service: 'ssm', resource: 'document', resourceName: inventoryDocument }, stack)],
-      }),
-    );
-    send.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'InventoryTaggedInstancesOnly',
-        actions: ['ssm:SendCommand'],
-        resources: [
-          Arn.format({ service: 'ec2', resource: 'instance', resourceName: '*' }, stack),
-          Arn.format({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }, stack),
-        ],
-        conditions: { StringLike: { [`ssm:resourceTag/${props.fleetTagKey}`]: '*' } },
-      }),
-    );
+    grantSendCommand(send, {
+      documentsSid: 'SendInventoryDocumentOnly',
+      documentArns: [Arn.format({ service: 'ssm', resource: 'document', resourceName: inventoryDocument }, stack)],
+      instancesSid: 'InventoryTaggedInstancesOnly',
+      fleetTagKey: props.fleetTagKey,
+    });
     // ping status before sending; ListCommands finds a command a retried task already sent
     send.addToRolePolicy(
       new PolicyStatement({ sid: 'FindOnlineAndEarlierCommands', actions: ['ssm:DescribeInstanceInformation', 'ssm:ListCommands'], resources: ['*'] }),
@@ -136,46 +124,20 @@ export class FleetwaveCompliance extends Construct {
     );
 
     // ── S3: compliance/ objects (plan, batches, report), command output read-only, never delete
-    const objects = (prefix: string) => bucket.arnForObjects(`${prefix}/*`);
-    const allow = (sid: string, actions: string[], resources: string[]) => new PolicyStatement({ sid, effect: Effect.ALLOW, actions, resources });
-    plan.addToRolePolicy(allow('WriteCompliancePlan', ['s3:GetObject', 's3:PutObject'], [objects('compliance')]));
-    send.addToRolePolicy(allow('ComplianceBatches', ['s3:GetObject', 's3:PutObject'], [objects('compliance')]));
-    collect.addToRolePolicy(allow('ComplianceBatches', ['s3:GetObject', 's3:PutObject'], [objects('compliance')]));
-    finish.addToRolePolicy(allow('ComplianceReport', ['s3:GetObject', 's3:PutObject'], [objects('compliance')]));
-    collect.addToRolePolicy(allow('ReadCommandOutput', ['s3:GetObject'], [objects('command-output')]));
-    collect.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'FindCommandOutput',
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        // ListBucket is also what turns a missing key into 404 rather than 403
-        conditions: { StringLike: { 's3:prefix': ['command-output/*', 'compliance/*'] } },
-      }),
-    );
-    for (const fn of [plan, send, finish]) {
-      fn.addToRolePolicy(
-        new PolicyStatement({
-          sid: 'FindComplianceObjects',
-          actions: ['s3:ListBucket'],
-          resources: [bucket.bucketArn],
-          conditions: { StringLike: { 's3:prefix': ['compliance/*'] } },
-        }),
-      );
+    const readWrite = ['s3:GetObject', 's3:PutObject'];
+    plan.addToRolePolicy(objectAccess('WriteCompliancePlan', readWrite, bucket, 'compliance'));
+    send.addToRolePolicy(objectAccess('ComplianceBatches', readWrite, bucket, 'compliance'));
+    collect.addToRolePolicy(objectAccess('ComplianceBatches', readWrite, bucket, 'compliance'));
+    finish.addToRolePolicy(objectAccess('ComplianceReport', readWrite, bucket, 'compliance'));
+    grantReadCommandOutput(collect, bucket, ['compliance']);
+    for (const fn of [plan, send, finish]) fn.addToRolePolicy(listPrefixes('FindComplianceObjects', bucket, ['compliance']));
+    const bucketUsers = [plan, send, collect, finish];
+    for (const fn of bucketUsers) fn.addToRolePolicy(useBackupKey(backups.key));
+    // the same guarantee as the task functions', in a statement of its own
+    backups.denyDeletesBy(bucketUsers.map((f) => f.role!), 'ComplianceCannotDeleteBackups');
+    for (const fn of bucketUsers) {
+      acknowledgePrefix(fn, bucket, 'compliance', 'Compliance plans, batch results and reports live under compliance/<checkId>, made per check at run time. Delete is denied by the bucket policy.');
     }
-    for (const fn of [plan, send, collect, finish]) {
-      fn.addToRolePolicy(allow('UseBackupKey', ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt'], [backups.key.keyArn]));
-    }
-    // Same guarantee as BackupBucket.denyDeletesBy, in a statement of its own: Sids must be unique in a bucket policy.
-    bucket.addToResourcePolicy(
-      new PolicyStatement({
-        sid: 'ComplianceCannotDeleteBackups',
-        effect: Effect.DENY,
-        principals: [new AnyPrincipal()],
-        actions: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutLifecycleConfiguration', 's3:PutBucketVersioning'],
-        resources: [bucket.bucketArn, bucket.arnForObjects('*')],
-        conditions: { ArnEquals: { 'aws:PrincipalArn': [plan, send, collect, finish].map((f) => f.role!.roleArn) } },
-      }),
-    );
 
     // ── the workflow
     this.check = new ComplianceCheck(this, 'Check', {
@@ -231,26 +193,6 @@ export class FleetwaveCompliance extends Construct {
         resources: ['*'],
         conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
-    );
-
-    // ── cdk-nag: each finding named, each with its reason
-    const bucketArn = `<${stack.getLogicalId(bucket.node.defaultChild as never)}.Arn>`;
-    acknowledge(
-      send,
-      [
-        wildcardResource(`${nagArn(this, 'ec2')}instance/*`),
-        wildcardResource(`${nagArn(this, 'ssm')}managed-instance/*`),
-      ],
-      'Inventory SendCommand is limited to instances whose fleet tag is set (ssm:resourceTag condition); instances join and leave fleets, so they cannot be listed.',
-    );
-    for (const fn of [plan, send, collect, finish]) {
-      acknowledge(fn, [wildcardResource(`${bucketArn}/compliance/*`)], 'Compliance plans, batch results and reports live under compliance/<checkId>, made per check at run time. Delete is denied by the bucket policy.');
-    }
-    acknowledge(collect, [wildcardResource(`${bucketArn}/command-output/*`)], 'Reads SSM command output under command-output/, whose keys SSM makes per command id.');
-    acknowledge(
-      finish,
-      [wildcardAction('kms:GenerateDataKey*'), wildcardAction('kms:ReEncrypt*')],
-      'Publishing to the KMS-encrypted alert topic needs data keys from that one key (CDK grantPublish).',
     );
   }
 }

@@ -1,4 +1,4 @@
-import { Stack, Token, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations, type CfnElement } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
 /**
@@ -25,3 +25,11 @@ export function nagArn(scope: IConstruct, service: string): string {
   const account = Token.isUnresolved(stack.account) ? '<AWS::AccountId>' : stack.account;
   return `arn:<AWS::Partition>:${service}:${region}:${account}:`;
 }
+
+/** The logical id of a construct's CloudFormation resource, as the template and cdk-nag name it. */
+export function logicalIdOf(resource: IConstruct): string {
+  return Stack.of(resource).getLogicalId(resource.node.defaultChild as CfnElement);
+}
+
+/** How cdk-nag writes a resource attribute of this stack: `<LogicalId.Arn>`. */
+export const nagAttribute = (resource: IConstruct, attribute = 'Arn') => `<${logicalIdOf(resource)}.${attribute}>`;

@@ -1,13 +1,14 @@
-import { Arn, Duration, Stack } from 'aws-cdk-lib';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Duration } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CompleteBackupEnv, PollStepEnv, PrepareBackupEnv, SendStepEnv } from '../lambdas/shared/env';
 import { BeginRunEnv, FinishRunEnv, RecordStepEnv } from '../lambdas/shared/env';
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
-import { acknowledge, wildcardAction, wildcardResource, nagArn } from './nag';
 import type { HostDocuments } from './host-documents';
+import { acknowledgePrefix, grantAlertPublish, grantReadCommandOutput, grantSendCommand, objectAccess, useBackupKey } from './iam';
+import { acknowledge, nagArn, wildcardResource } from './nag';
 import type { RegistryDatabase } from './registry-database';
 
 export interface TaskFunctionsProps {
@@ -40,7 +41,6 @@ export class TaskFunctions extends Construct {
     super(scope, id);
     const { backups, documents, registry } = props;
     const bucket = backups.bucket;
-    const stack = Stack.of(this);
     const vpcProps = registry.clientNetwork();
     const registryEnv = registry.clientEnvironment();
     const s3Env = { BACKUP_BUCKET: bucket.bucketName, PRESIGN_SECONDS: String(props.presignSeconds ?? 900) };
@@ -74,8 +74,8 @@ export class TaskFunctions extends Construct {
       ...vpcProps,
     });
     for (const fn of [this.beginRun, this.recordStep, this.finishRun, this.rollout]) registry.grantConnect(fn);
-    props.alerts.grantPublish(this.finishRun);
-    props.alerts.grantPublish(this.rollout);
+    grantAlertPublish(props.alerts, this.finishRun);
+    grantAlertPublish(props.alerts, this.rollout);
 
     this.sendStep = new FleetwaveFunction(this, 'SendStep', {
       handlerDir: 'send-step',
@@ -110,23 +110,16 @@ export class TaskFunctions extends Construct {
     });
 
     // ── SSM: only fleetwave's documents, only on instances carrying the fleet tag
-    this.sendStep.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'SendFleetwaveDocuments',
-        actions: ['ssm:SendCommand'],
-        resources: [documents.documentArnPattern()],
-      }),
-    );
-    this.sendStep.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'SendToTaggedInstancesOnly',
-        actions: ['ssm:SendCommand'],
-        resources: [
-          Arn.format({ service: 'ec2', resource: 'instance', resourceName: '*' }, stack),
-          Arn.format({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }, stack),
-        ],
-        conditions: { StringLike: { [`ssm:resourceTag/${props.fleetTagKey}`]: '*' } },
-      }),
+    grantSendCommand(this.sendStep, {
+      documentsSid: 'SendFleetwaveDocuments',
+      documentArns: [documents.documentArnPattern()],
+      instancesSid: 'SendToTaggedInstancesOnly',
+      fleetTagKey: props.fleetTagKey,
+    });
+    acknowledge(
+      this.sendStep,
+      [wildcardResource(`${nagArn(this, 'ssm')}document/${documents.prefix}*`)],
+      'SendCommand is limited to the fleetwave document name prefix: one document per host step.',
     );
     this.sendStep.addToRolePolicy(
       new PolicyStatement({ sid: 'FindEarlierCommand', actions: ['ssm:ListCommands'], resources: ['*'] }),
@@ -137,60 +130,25 @@ export class TaskFunctions extends Construct {
     );
 
     // ── S3: object-level actions on the two prefixes, never delete ────────────
-    const objects = (prefix: string) => bucket.arnForObjects(`${prefix}/*`);
-    const allow = (sid: string, actions: string[], resources: string[]) =>
-      new PolicyStatement({ sid, effect: Effect.ALLOW, actions, resources });
     // presigned part/config PUTs and restore GETs are signed with send-step's role
-    this.sendStep.addToRolePolicy(allow('PresignBackupTransfers', ['s3:PutObject', 's3:GetObject'], [objects('backups')]));
-    this.pollStep.addToRolePolicy(allow('ReadCommandOutput', ['s3:GetObject'], [objects('command-output')]));
-    this.pollStep.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'FindCommandOutput',
-        actions: ['s3:ListBucket'],
-        resources: [bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': ['command-output/*'] } },
-      }),
-    );
-    this.prepareBackup.addToRolePolicy(allow('StartBackupUpload', ['s3:PutObject'], [objects('backups')]));
+    this.sendStep.addToRolePolicy(objectAccess('PresignBackupTransfers', ['s3:PutObject', 's3:GetObject'], bucket, 'backups'));
+    grantReadCommandOutput(this.pollStep, bucket);
+    this.prepareBackup.addToRolePolicy(objectAccess('StartBackupUpload', ['s3:PutObject'], bucket, 'backups'));
     this.completeBackup.addToRolePolicy(
-      allow('CompleteAndVerifyBackup', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], [objects('backups')]),
+      objectAccess('CompleteAndVerifyBackup', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], bucket, 'backups'),
     );
-    const keyUsers = [this.sendStep, this.pollStep, this.prepareBackup, this.completeBackup];
-    for (const fn of keyUsers) {
-      fn.addToRolePolicy(allow('UseBackupKey', ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt'], [backups.key.keyArn]));
-    }
+    const bucketUsers = [this.sendStep, this.pollStep, this.prepareBackup, this.completeBackup];
+    for (const fn of bucketUsers) fn.addToRolePolicy(useBackupKey(backups.key));
     // SSM writes command output with the instance profile of each host; the
     // host's role needs s3:PutObject on command-output/ (documented in README).
+    backups.denyDeletesBy(bucketUsers.map((f) => f.role!));
 
-    backups.denyDeletesBy([this.sendStep, this.pollStep, this.prepareBackup, this.completeBackup].map((f) => f.role!));
-
-    acknowledge(
-      this.sendStep,
-      [
-        wildcardResource(`${nagArn(this, 'ssm')}document/${documents.prefix}*`),
-        wildcardResource(`${nagArn(this, 'ec2')}instance/*`),
-        wildcardResource(`${nagArn(this, 'ssm')}managed-instance/*`),
-      ],
-      'SendCommand is limited to the fleetwave document name prefix, and to instances whose fleet tag is set (ssm:resourceTag condition); instances join and leave fleets, so they cannot be listed.',
-    );
-    const bucketArn = `<${Stack.of(this).getLogicalId(bucket.node.defaultChild as never)}.Arn>`;
     for (const fn of [this.sendStep, this.prepareBackup, this.completeBackup]) {
-      acknowledge(
+      acknowledgePrefix(
         fn,
-        [wildcardResource(`${bucketArn}/backups/*`)],
+        bucket,
+        'backups',
         'Object-level access to the backups/ prefix of the one backup bucket: keys are made per host and run at run time. Delete is denied by the bucket policy.',
-      );
-    }
-    acknowledge(
-      this.pollStep,
-      [wildcardResource(`${bucketArn}/command-output/*`)],
-      'Reads SSM command output under command-output/, whose keys SSM makes per command id.',
-    );
-    for (const fn of [this.finishRun, this.rollout]) {
-      acknowledge(
-        fn,
-        [wildcardAction('kms:GenerateDataKey*'), wildcardAction('kms:ReEncrypt*')],
-        'Publishing to the KMS-encrypted alert topic needs data keys from that one key (CDK grantPublish).',
       );
     }
   }

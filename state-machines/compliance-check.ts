@@ -47,24 +47,10 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import {
-  Choice,
-  Condition,
-  DefinitionBody,
-  Fail,
-  JsonPath,
-  LogLevel,
-  Map as MapState,
-  Pass,
-  StateMachine,
-  StateMachineType,
-  Succeed,
-  TaskInput,
-  Wait,
-  WaitTime,
-} from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Condition, Fail, JsonPath, Map as MapState, Pass, Succeed, TaskInput, Wait, WaitTime, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { acknowledgeFunctionInvokes, catchInto, lambdaTask } from './task-policy';
+import { FleetwaveStateMachine } from './fleetwave-state-machine';
+import { catchInto, finishing, lambdaTask } from './task-policy';
 
 export interface ComplianceCheckFunctions {
   readonly plan: IFunction;
@@ -103,11 +89,12 @@ export class ComplianceCheck extends Construct {
       errorPath: JsonPath.stringAt('$.failure.error'),
       causePath: JsonPath.stringAt('$.failure.cause'),
     });
-    markFailed.addCatch(new Fail(this, 'MarkFailedFailed', { error: 'ComplianceCheckFailed', cause: 'the check failed and could not be marked failed in the registry' }), {
-      errors: ['States.ALL'],
-      resultPath: '$.markError',
-    });
-    markFailed.next(failed);
+    finishing(
+      markFailed,
+      failed,
+      new Fail(this, 'MarkFailedFailed', { error: 'ComplianceCheckFailed', cause: 'the check failed and could not be marked failed in the registry' }),
+      '$.markError',
+    );
 
     const plan = catchInto(
       lambdaTask(this, 'Plan', {
@@ -160,7 +147,7 @@ export class ComplianceCheck extends Construct {
       resultPath: JsonPath.DISCARD,
     });
     batches.itemProcessor(send);
-    batches.addCatch(markFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(batches, markFailed);
 
     const finish = catchInto(
       lambdaTask(this, 'Finish', {
@@ -179,15 +166,13 @@ export class ComplianceCheck extends Construct {
     finish.next(output);
     output.next(new Succeed(this, 'Done'));
 
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
+    this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(plan),
+      definition: plan,
       timeout: props.timeout ?? Duration.hours(1),
-      tracingEnabled: true,
       comment: 'Read the running versions of every host and report version-parity drift',
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logGroup: props.logGroup,
+      invokes: [fns.plan, fns.send, fns.collect, fns.finish],
     });
-    acknowledgeFunctionInvokes(this.stateMachine, [fns.plan, fns.send, fns.collect, fns.finish]);
   }
 }

@@ -31,25 +31,23 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
-  DefinitionBody,
   Fail,
   IntegrationPattern,
   JsonPath,
-  LogLevel,
   Pass,
-  StateMachine,
-  StateMachineType,
   Succeed,
   TaskInput,
   Timeout,
   Wait,
   WaitTime,
   type IStateMachine,
+  type StateMachine,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { runBatchTask } from './rollout-batch';
-import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
+import { FleetwaveStateMachine } from './fleetwave-state-machine';
+import { rolloutTask, runBatchTask } from './rollout-tasks';
+import { catchInto, childExecution, failWithCaughtError, finishing, TRANSIENT_ERRORS } from './task-policy';
 
 export interface FleetRolloutProps {
   readonly rolloutFn: IFunction;
@@ -60,82 +58,66 @@ export interface FleetRolloutProps {
   readonly approvalTimeout?: Duration;
 }
 
-export const childRetry = {
-  errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException'],
-  interval: Duration.seconds(5),
-  maxAttempts: 4,
-  backoffRate: 2,
-};
-
 export class FleetRollout extends Construct {
   readonly stateMachine: StateMachine;
 
   constructor(scope: Construct, id: string, props: FleetRolloutProps) {
     super(scope, id);
     const fn = props.rolloutFn;
-    const finish = (name: string, status: string) => {
-      const t = lambdaTask(this, name, {
-        fn,
-        comment: `Mark the rollout ${status} and notify`,
-        payload: TaskInput.fromObject({ action: 'finish', 'rollout.$': '$.rollout', status, 'wave.$': '$.waveResult', 'error.$': '$.error' }),
-        resultPath: '$.summary',
-        timeout: Duration.seconds(60),
-      });
-      t.addCatch(new Fail(this, `${name}Broken`, { error: 'FinishRolloutFailed', cause: 'the rollout outcome could not be recorded' }), {
-        errors: ['States.ALL'],
-        resultPath: '$.finishError',
-      });
-      return t;
-    };
-    const finishSucceeded = finish('FinishSucceeded', 'succeeded').next(new Succeed(this, 'RolledOut', { outputPath: '$.summary' }));
-    const finishHalted = finish('FinishHalted', 'halted').next(new Fail(this, 'Halted', { error: 'RolloutHalted', causePath: JsonPath.stringAt('$.summary.status') }));
-    const finishRolledBack = finish('FinishRolledBack', 'rolled-back').next(
+    /** Mark the rollout `status` and notify, then end in `then`. */
+    const finish = (name: string, status: string, then: Succeed | Fail) =>
+      finishing(
+        rolloutTask(this, name, fn, {
+          action: 'finish',
+          comment: `Mark the rollout ${status} and notify`,
+          input: { 'rollout.$': '$.rollout', status, 'wave.$': '$.waveResult', 'error.$': '$.error' },
+          resultPath: '$.summary',
+        }),
+        then,
+        new Fail(this, `${name}Broken`, { error: 'FinishRolloutFailed', cause: 'the rollout outcome could not be recorded' }),
+      );
+    const finishSucceeded = finish('FinishSucceeded', 'succeeded', new Succeed(this, 'RolledOut', { outputPath: '$.summary' }));
+    const finishHalted = finish('FinishHalted', 'halted', new Fail(this, 'Halted', { error: 'RolloutHalted', causePath: JsonPath.stringAt('$.summary.status') }));
+    const finishRolledBack = finish(
+      'FinishRolledBack',
+      'rolled-back',
       new Fail(this, 'RolledBack', { error: 'RolloutRolledBack', causePath: JsonPath.stringAt('$.summary.status') }),
     );
-    const finishStopped = finish('FinishStopped', 'stopped').next(new Succeed(this, 'Stopped', { outputPath: '$.summary' }));
-    const finishFailed = finish('FinishFailed', 'failed').next(
-      new Fail(this, 'Failed', { errorPath: JsonPath.stringAt('$.error.Error'), causePath: JsonPath.stringAt('$.error.Cause') }),
-    );
+    const finishStopped = finish('FinishStopped', 'stopped', new Succeed(this, 'Stopped', { outputPath: '$.summary' }));
+    const finishFailed = finish('FinishFailed', 'failed', failWithCaughtError(this, 'Failed'));
 
     const init = new Pass(this, 'Init', { parameters: { 'input.$': '$', pos: { wave: 0 }, waveResult: {}, error: {} } });
-    const plan = lambdaTask(this, 'Plan', {
-      fn,
+    const plan = rolloutTask(this, 'Plan', fn, {
+      action: 'plan',
       comment: 'Plan the waves (or resume), in the registry',
-      payload: TaskInput.fromObject({ action: 'plan', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
+      input: { 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' },
       resultPath: '$.rollout',
       timeout: Duration.seconds(120),
     });
-    plan.addCatch(new Fail(this, 'Refused', { errorPath: JsonPath.stringAt('$.error.Error'), causePath: JsonPath.stringAt('$.error.Cause') }), {
-      errors: ['States.ALL'],
-      resultPath: '$.error',
-    });
+    catchInto(plan, failWithCaughtError(this, 'Refused'));
 
-    const nextBatch = lambdaTask(this, 'NextBatch', {
-      fn,
+    const nextBatch = rolloutTask(this, 'NextBatch', fn, {
+      action: 'next-batch',
       comment: 'Up to 50 hosts of the wave that are not done yet',
-      payload: TaskInput.fromObject({ action: 'next-batch', 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' }),
+      input: { 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' },
       resultPath: '$.batch',
-      timeout: Duration.seconds(60),
     });
-    nextBatch.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(nextBatch, finishFailed);
 
     const runBatch = runBatchTask(this, props.batch, 'upgrade', JsonPath.numberAt('$.pos.wave'), finishFailed);
     runBatch.next(nextBatch);
 
-    const evaluate = lambdaTask(this, 'EvaluateWave', {
-      fn,
+    const evaluate = rolloutTask(this, 'EvaluateWave', fn, {
+      action: 'evaluate-wave',
       comment: "Judge the wave's failures against its threshold",
-      payload: TaskInput.fromObject({ action: 'evaluate-wave', 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' }),
+      input: { 'rollout.$': '$.rollout', 'wave.$': '$.pos.wave' },
       resultPath: '$.waveResult',
-      timeout: Duration.seconds(60),
     });
-    evaluate.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(evaluate, finishFailed);
 
-    const rollbackChild = (name: string, wave: boolean) => {
-      const t = new StepFunctionsStartExecution(this, name, {
+    const rollbackChild = (name: string, wave: boolean) =>
+      childExecution(this, name, {
         stateMachine: props.rolloutRollback,
-        integrationPattern: IntegrationPattern.RUN_JOB,
-        associateWithParent: true,
         input: TaskInput.fromObject({
           rolloutId: JsonPath.stringAt('$.rollout.rolloutId'),
           ...(wave ? { wave: JsonPath.numberAt('$.pos.wave') } : {}),
@@ -143,12 +125,9 @@ export class FleetRollout extends Construct {
           requestedBy: JsonPath.stringAt('$.rollout.requestedBy'),
         }),
         resultPath: JsonPath.DISCARD,
-        taskTimeout: Timeout.duration(Duration.hours(24)),
-      });
-      t.addRetry(childRetry);
-      t.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
-      return t.next(finishRolledBack);
-    };
+        timeout: Duration.hours(24),
+        onError: finishFailed,
+      }).next(finishRolledBack);
     const policy = new Choice(this, 'FailurePolicy')
       .when(Condition.stringEquals('$.rollout.failurePolicy', 'rollback-wave'), rollbackChild('RollbackWave', true))
       .when(Condition.stringEquals('$.rollout.failurePolicy', 'rollback-all'), rollbackChild('RollbackAll', false))
@@ -166,8 +145,8 @@ export class FleetRollout extends Construct {
       taskTimeout: Timeout.duration(props.approvalTimeout ?? Duration.days(7)),
     });
     approval.addRetry({ errors: [...TRANSIENT_ERRORS], interval: Duration.seconds(2), maxAttempts: 6, backoffRate: 2 });
-    approval.addCatch(finishStopped, { errors: ['RolloutStopped'], resultPath: '$.error' });
-    approval.addCatch(finishFailed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(approval, finishStopped, { errors: ['RolloutStopped'] });
+    catchInto(approval, finishFailed);
     approval.next(nextBatch);
 
     const nextWave = new Choice(this, 'NextWave')
@@ -193,15 +172,13 @@ export class FleetRollout extends Construct {
     bake.next(advance);
     advance.next(nextWave);
 
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(init),
+    this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
+      definition: init,
       timeout: Duration.days(14),
-      tracingEnabled: true,
       comment: 'Upgrade a fleet in waves, staging first, with failure thresholds, approval and rollback policy',
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logGroup: props.logGroup,
+      invokes: [fn],
+      children: [props.batch, props.rolloutRollback],
     });
-    acknowledgeFunctionInvokes(this.stateMachine, [fn]);
-    acknowledgeChildExecutions(this.stateMachine, [props.batch, props.rolloutRollback]);
   }
 }

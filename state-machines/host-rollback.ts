@@ -27,10 +27,12 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import { Choice, DefinitionBody, Fail, JsonPath, LogLevel, Pass, StateMachine, StateMachineType, Succeed, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Pass, Succeed, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { FleetwaveStateMachine } from './fleetwave-state-machine';
+import { beginRunTask, failWithRunSummary, finishRunBroken, finishRunTask, hostRunInit } from './host-run-states';
 import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
-import { acknowledgeFunctionInvokes, lambdaTask } from './task-policy';
+import { finishing } from './task-policy';
 
 export interface HostRollbackFunctions extends HostStepFunctions {
   readonly beginRun: IFunction;
@@ -50,55 +52,20 @@ export class HostRollback extends Construct {
   constructor(scope: Construct, id: string, props: HostRollbackProps) {
     super(scope, id);
     const fns = props.functions;
-    const pollInterval = props.pollInterval ?? Duration.seconds(5);
+    const pollInterval = props.pollInterval;
 
     const finish = (name: string, outcome: string) =>
-      lambdaTask(this, name, {
-        fn: fns.finishRun,
-        comment: `Record the rollback's end (${outcome})`,
-        payload: TaskInput.fromObject({
-          'run.$': '$.run',
-          'request.$': '$.input',
-          outcome,
-          'verdict.$': '$.verdict',
-          'error.$': '$.error',
-          'backup.$': '$.backup',
-          'executionArn.$': '$$.Execution.Id',
-        }),
-        resultPath: '$.summary',
-        timeout: Duration.seconds(60),
-      });
+      finishRunTask(this, name, fns.finishRun, { comment: `Record the rollback's end (${outcome})`, outcome });
+    const finishBroken = finishRunBroken(this, 'finish-run could not record the outcome; the host must be checked by hand');
+    const finishFailed = finishing(finish('FinishRollbackFailed', 'rollback-failed'), failWithRunSummary(this, 'RollbackFailed'), finishBroken);
 
-    const rollbackFailed = new Fail(this, 'RollbackFailed', {
-      error: 'RollbackFailed',
-      causePath: JsonPath.stringAt('$.summary.cause'),
-    });
-    const finishBroken = new Fail(this, 'FinishRunFailed', {
-      error: 'FinishRunFailed',
-      cause: 'finish-run could not record the outcome; the host must be checked by hand',
-    });
-    const finishFailed = finish('FinishRollbackFailed', 'rollback-failed');
-    finishFailed.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
-    finishFailed.next(rollbackFailed);
-
-    const refused = new Fail(this, 'Refused', {
-      errorPath: JsonPath.stringAt('$.error.Error'),
-      causePath: JsonPath.stringAt('$.error.Cause'),
-    });
-
-    const init = new Pass(this, 'Init', {
-      // CDK drops null literals from Parameters, so "nothing yet" is an empty object
-      parameters: { 'input.$': '$', backup: {}, steps: {}, verdict: {}, error: {} },
-    });
-    const begin = lambdaTask(this, 'BeginRollback', {
-      fn: fns.beginRun,
+    const init = hostRunInit(this);
+    const begin = beginRunTask(this, 'BeginRollback', fns.beginRun, {
+      kind: 'rollback',
       comment: 'Validate, choose a verified backup, take or inherit the host lease, create the run',
-      payload: TaskInput.fromObject({ kind: 'rollback', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
       resultSelector: { 'run.$': '$.run', 'backup.$': '$.backup' },
       resultPath: '$.begun',
-      timeout: Duration.seconds(60),
     });
-    begin.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.error' });
     const unpack = new Pass(this, 'UseBackup', {
       parameters: {
         'input.$': '$.input',
@@ -125,8 +92,6 @@ export class HostRollback extends Construct {
       onError: finishFailed,
       extra: { 'version.$': '$.run.targetVersion' },
     });
-    const finishRestored = finish('FinishRestored', 'succeeded');
-    finishRestored.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
     const output = new Pass(this, 'Output', {
       parameters: {
         status: 'restored',
@@ -136,24 +101,22 @@ export class HostRollback extends Construct {
         'runId.$': '$.run.runId',
       },
     });
+    const finishRestored = finishing(finish('FinishRestored', 'succeeded'), output, finishBroken);
 
     init.next(begin);
     begin.next(unpack);
     unpack.next(restore.startState);
     restore.next(new Choice(this, 'Restored').when(verdictOk(), verify.startState).otherwise(finishFailed));
     verify.next(new Choice(this, 'Verified').when(verdictOk(), finishRestored).otherwise(finishFailed));
-    finishRestored.next(output);
     output.next(new Succeed(this, 'Done'));
 
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
+    this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(init),
+      definition: init,
       timeout: Duration.hours(3),
-      tracingEnabled: true,
       comment: 'Restore one Semaphor host from a verified backup and verify it',
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logGroup: props.logGroup,
+      invokes: [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.finishRun],
     });
-    acknowledgeFunctionInvokes(this.stateMachine, [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.finishRun]);
   }
 }

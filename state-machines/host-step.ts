@@ -26,7 +26,8 @@ export interface HostStepProps {
   /** Distinguishes two uses of one step in a machine (e.g. `Verify` health check). */
   readonly label?: string;
   readonly functions: HostStepFunctions;
-  readonly pollInterval: Duration;
+  /** How often a running SSM command is polled. Default 5 s. */
+  readonly pollInterval?: Duration;
   /** Payload field `extra` for send-step (JSONPath or literal object). */
   readonly extra?: Record<string, unknown>;
   /** Where any task error goes. */
@@ -63,7 +64,7 @@ export class HostStepStates {
       }),
       props.onError,
     );
-    const wait = new Wait(scope, `Wait${name}`, { time: WaitTime.duration(props.pollInterval) });
+    const wait = new Wait(scope, `Wait${name}`, { time: WaitTime.duration(props.pollInterval ?? Duration.seconds(5)) });
     const poll = catchInto(
       lambdaTask(scope, `Poll${name}`, {
         fn: props.functions.pollStep,

@@ -48,25 +48,20 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
-  DefinitionBody,
-  Fail,
-  IntegrationPattern,
   JsonPath,
-  LogLevel,
   Pass,
-  StateMachine,
-  StateMachineType,
   Succeed,
   TaskInput,
-  Timeout,
   type IChainable,
   type IStateMachine,
+  type StateMachine,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { HostStep } from '../core/models';
+import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { HostStepStates, pascal, verdictOk, type HostStepFunctions } from './host-step';
-import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, catchInto, lambdaTask, TRANSIENT_ERRORS } from './task-policy';
+import { beginRunTask, failWithRunSummary, finishRunBroken, finishRunTask, hostRunInit } from './host-run-states';
+import { catchInto, childExecution, finishing, lambdaTask } from './task-policy';
 
 export interface HostUpgradeFunctions extends HostStepFunctions {
   readonly beginRun: IFunction;
@@ -90,66 +85,25 @@ export class HostUpgrade extends Construct {
   constructor(scope: Construct, id: string, props: HostUpgradeProps) {
     super(scope, id);
     const fns = props.functions;
-    const pollInterval = props.pollInterval ?? Duration.seconds(5);
+    const pollInterval = props.pollInterval;
 
     // ── terminal paths ──────────────────────────────────────────────────────
     const finish = (name: string, outcome: string | null, failedStep: string | null) =>
-      lambdaTask(this, name, {
-        fn: fns.finishRun,
+      finishRunTask(this, name, fns.finishRun, {
         comment: `Record the run's end (${outcome ?? 'classified from the failing step'}) and release the lease`,
-        payload: TaskInput.fromObject({
-          'run.$': '$.run',
-          'request.$': '$.input',
-          outcome,
-          failedStep,
-          'verdict.$': '$.verdict',
-          'error.$': '$.error',
-          'backup.$': '$.backup',
-          'executionArn.$': '$$.Execution.Id',
-        }),
-        resultPath: '$.summary',
-        timeout: Duration.seconds(60),
+        outcome,
+        failedStep,
       });
-    const failed = new Fail(this, 'UpgradeFailed', {
-      error: 'UpgradeFailed',
-      causePath: JsonPath.stringAt('$.summary.cause'),
-    });
-    // A finish-run that itself cannot complete must still fail the execution loudly.
-    const finishBroken = new Fail(this, 'FinishRunFailed', {
-      error: 'FinishRunFailed',
-      cause: 'finish-run could not record the outcome; check the registry and the host lease',
-    });
-    const finishFailed = (name: string, failedStep: string) => {
-      const t = finish(name, null, failedStep);
-      t.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
-      return t.next(failed);
-    };
-
-    const refused = new Fail(this, 'Refused', {
-      errorPath: JsonPath.stringAt('$.error.Error'),
-      causePath: JsonPath.stringAt('$.error.Cause'),
-    });
+    const failed = failWithRunSummary(this, 'UpgradeFailed');
+    const finishBroken = finishRunBroken(this, 'finish-run could not record the outcome; check the registry and the host lease');
+    const finishFailed = (name: string, failedStep: string) => finishing(finish(name, null, failedStep), failed, finishBroken);
 
     // ── restore branch: HostRollback as a child, under this run's lease ─────
-    const restoredFail = new Fail(this, 'UpgradeRestored', {
-      error: 'UpgradeRestored',
-      causePath: JsonPath.stringAt('$.summary.cause'),
-    });
-    const rollbackFailedFail = new Fail(this, 'RollbackFailed', {
-      error: 'RollbackFailed',
-      causePath: JsonPath.stringAt('$.summary.cause'),
-    });
-    const finishRestored = finish('FinishRestored', 'restored', null);
-    finishRestored.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
-    finishRestored.next(restoredFail);
-    const finishRollbackFailed = finish('FinishRollbackFailed', 'rollback-failed', null);
-    finishRollbackFailed.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
-    finishRollbackFailed.next(rollbackFailedFail);
+    const finishRestored = finishing(finish('FinishRestored', 'restored', null), failWithRunSummary(this, 'UpgradeRestored'), finishBroken);
+    const finishRollbackFailed = finishing(finish('FinishRollbackFailed', 'rollback-failed', null), failWithRunSummary(this, 'RollbackFailed'), finishBroken);
 
-    const restore = new StepFunctionsStartExecution(this, 'Restore', {
+    const restore = childExecution(this, 'Restore', {
       stateMachine: props.rollback,
-      integrationPattern: IntegrationPattern.RUN_JOB,
-      associateWithParent: true,
       comment: 'Run HostRollback with the backup this run took, under this run\'s lease',
       name: JsonPath.format('{}-restore', JsonPath.stringAt('$.run.runId')),
       input: TaskInput.fromObject({
@@ -167,15 +121,9 @@ export class HostUpgrade extends Construct {
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.restore',
-      taskTimeout: Timeout.duration(Duration.hours(2)),
+      timeout: Duration.hours(2),
+      onError: finishRollbackFailed,
     });
-    restore.addRetry({
-      errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException'],
-      interval: Duration.seconds(5),
-      maxAttempts: 4,
-      backoffRate: 2,
-    });
-    restore.addCatch(finishRollbackFailed, { errors: ['States.ALL'], resultPath: '$.error' });
     restore.next(finishRestored);
 
     /** Mark which step failed, so the restore reason and classification name it. */
@@ -194,18 +142,12 @@ export class HostUpgrade extends Construct {
       }).next(restore);
 
     // ── the happy path, step by step ────────────────────────────────────────
-    const init = new Pass(this, 'Init', {
-      // CDK drops null literals from Parameters, so "nothing yet" is an empty object
-      parameters: { 'input.$': '$', backup: {}, steps: {}, verdict: {}, error: {} },
-    });
-    const beginRun = lambdaTask(this, 'BeginRun', {
-      fn: fns.beginRun,
+    const init = hostRunInit(this);
+    const beginRun = beginRunTask(this, 'BeginRun', fns.beginRun, {
+      kind: 'upgrade',
       comment: 'Validate the request, take the host lease, create the run',
-      payload: TaskInput.fromObject({ kind: 'upgrade', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
       resultPath: '$.run',
-      timeout: Duration.seconds(60),
     });
-    beginRun.addCatch(refused, { errors: ['States.ALL'], resultPath: '$.error' });
 
     const stepOpts = (step: ConstructorParameters<typeof HostStepStates>[1]['step'], onError: IChainable, extra?: Record<string, unknown>, label?: string) =>
       new HostStepStates(this, { step, functions: fns, pollInterval, onError, extra, label });
@@ -230,9 +172,9 @@ export class HostUpgrade extends Construct {
       resultPath: JsonPath.DISCARD,
       timeout: Duration.seconds(60),
     });
+    // the upload is aborted or not, the run ends failed at the backup step
     const backupFailedFinish = finishFailed('FinishBackupFailed', 'backup');
-    abortBackup.addCatch(backupFailedFinish, { errors: ['States.ALL'], resultPath: '$.abortError' });
-    abortBackup.next(backupFailedFinish);
+    finishing(abortBackup, backupFailedFinish, backupFailedFinish, '$.abortError');
 
     const backup = stepOpts('backup', abortBackup, { 'target.$': '$.backup' });
     const completeBackup = catchInto(
@@ -262,13 +204,8 @@ export class HostUpgrade extends Construct {
     const health = stepOpts('health-check', errorToRestore('health-check'), { 'version.$': '$.run.targetVersion' });
     const verifyNoop = stepOpts('health-check', finishFailed('FinishVerifyError', 'health-check'), { 'version.$': '$.run.targetVersion' }, 'VerifyNoop');
 
-    const succeeded = new Succeed(this, 'Upgraded', { outputPath: '$.summary' });
-    const finishSucceeded = finish('FinishSucceeded', 'succeeded', null);
-    finishSucceeded.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
-    finishSucceeded.next(succeeded);
-    const finishNoop = finish('FinishNoop', 'noop', null);
-    finishNoop.addCatch(finishBroken, { errors: ['States.ALL'], resultPath: '$.finishError' });
-    finishNoop.next(new Succeed(this, 'AlreadyOnTarget', { outputPath: '$.summary' }));
+    const finishSucceeded = finishing(finish('FinishSucceeded', 'succeeded', null), new Succeed(this, 'Upgraded', { outputPath: '$.summary' }), finishBroken);
+    const finishNoop = finishing(finish('FinishNoop', 'noop', null), new Succeed(this, 'AlreadyOnTarget', { outputPath: '$.summary' }), finishBroken);
 
     init.next(beginRun);
     beginRun.next(preflight.startState);
@@ -308,18 +245,14 @@ export class HostUpgrade extends Construct {
     );
     health.next(new Choice(this, 'Healthy').when(verdictOk(), finishSucceeded).otherwise(toRestore('health-check')));
 
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
+    this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(init),
+      definition: init,
       timeout: Duration.hours(4),
-      tracingEnabled: true,
       comment: 'Upgrade one Semaphor host: preflight, verified backup, pin, restart, verify; restore on failure',
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logGroup: props.logGroup,
+      invokes: [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.prepareBackup, fns.completeBackup, fns.finishRun],
+      children: [props.rollback],
     });
-    acknowledgeFunctionInvokes(this.stateMachine, [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.prepareBackup, fns.completeBackup, fns.finishRun]);
-    acknowledgeChildExecutions(this.stateMachine, [props.rollback]);
   }
 }
-
-export { TRANSIENT_ERRORS };

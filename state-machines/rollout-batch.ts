@@ -21,22 +21,17 @@ import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
-  DefinitionBody,
-  IntegrationPattern,
   JsonPath,
-  LogLevel,
   Map as MapState,
-  StateMachine,
-  StateMachineType,
   Succeed,
   TaskInput,
-  Timeout,
-  type IChainable,
   type IStateMachine,
+  type StateMachine,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, lambdaTask } from './task-policy';
+import { FleetwaveStateMachine } from './fleetwave-state-machine';
+import { rolloutTask } from './rollout-tasks';
+import { catchInto, childExecution, finishing } from './task-policy';
 
 export interface RolloutBatchProps {
   readonly rolloutFn: IFunction;
@@ -52,43 +47,29 @@ export class RolloutBatch extends Construct {
     super(scope, id);
     const fn = props.rolloutFn;
     const record = (name: string, extra: Record<string, unknown>) =>
-      lambdaTask(this, name, {
-        fn,
+      rolloutTask(this, name, fn, {
+        action: 'record-host',
         comment: 'Record the host result in the rollout',
-        payload: TaskInput.fromObject({
-          action: 'record-host',
-          'rollout.$': '$.rollout',
-          'wave.$': '$.wave',
-          'hostId.$': '$.item.hostId',
-          'mode.$': '$.mode',
-          ...extra,
-        }),
+        input: { 'rollout.$': '$.rollout', 'wave.$': '$.wave', 'hostId.$': '$.item.hostId', 'mode.$': '$.mode', ...extra },
         resultPath: '$.recorded',
-        timeout: Duration.seconds(60),
       });
     const recordOk = record('RecordHost', { 'output.$': '$.child.output' });
     const recordFailed = record('RecordHostFailure', { 'error.$': '$.error' });
     const recordRolledBack = record('RecordRolledBack', {});
     const recordRollbackFailed = record('RecordRollbackFailed', { 'error.$': '$.error' });
     const hostDone = new Succeed(this, 'HostDone');
-    for (const r of [recordOk, recordFailed, recordRolledBack, recordRollbackFailed]) {
-      // a host whose result cannot be recorded must not sink its batch: the wave evaluation re-reads the registry
-      r.addCatch(hostDone, { errors: ['States.ALL'], resultPath: '$.recordError' });
-      r.next(hostDone);
-    }
+    // a host whose result cannot be recorded must not sink its batch: the wave evaluation re-reads the registry
+    for (const r of [recordOk, recordFailed, recordRolledBack, recordRollbackFailed]) finishing(r, hostDone, hostDone, '$.recordError');
 
-    const claim = lambdaTask(this, 'ClaimHost', {
-      fn,
+    const claim = rolloutTask(this, 'ClaimHost', fn, {
+      action: 'claim-host',
       comment: 'Run this host only while the wave is within budget and the rollout not stopping',
-      payload: TaskInput.fromObject({ action: 'claim-host', 'rollout.$': '$.rollout', 'wave.$': '$.wave', 'hostId.$': '$.item.hostId' }),
+      input: { 'rollout.$': '$.rollout', 'wave.$': '$.wave', 'hostId.$': '$.item.hostId' },
       resultPath: '$.claim',
-      timeout: Duration.seconds(60),
     });
-    claim.addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
-    const upgrade = new StepFunctionsStartExecution(this, 'UpgradeHost', {
+    catchInto(claim, recordFailed);
+    const upgrade = childExecution(this, 'UpgradeHost', {
       stateMachine: props.hostUpgrade,
-      integrationPattern: IntegrationPattern.RUN_JOB,
-      associateWithParent: true,
       name: JsonPath.stringAt('$.claim.executionName'),
       input: TaskInput.fromObject({
         hostId: JsonPath.stringAt('$.item.hostId'),
@@ -99,16 +80,13 @@ export class RolloutBatch extends Construct {
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.child',
-      taskTimeout: Timeout.duration(Duration.hours(4)),
+      timeout: Duration.hours(4),
+      onError: recordFailed,
     });
-    upgrade.addRetry({ errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'], interval: Duration.seconds(5), maxAttempts: 4, backoffRate: 2 });
-    upgrade.addCatch(recordFailed, { errors: ['States.ALL'], resultPath: '$.error' });
     upgrade.next(recordOk);
 
-    const rollback = new StepFunctionsStartExecution(this, 'RollbackHost', {
+    const rollback = childExecution(this, 'RollbackHost', {
       stateMachine: props.hostRollback,
-      integrationPattern: IntegrationPattern.RUN_JOB,
-      associateWithParent: true,
       name: JsonPath.format('{}--{}--rollback', JsonPath.stringAt('$.rollout.rolloutId'), JsonPath.stringAt('$.item.hostId')),
       input: TaskInput.fromObject({
         hostId: JsonPath.stringAt('$.item.hostId'),
@@ -118,10 +96,9 @@ export class RolloutBatch extends Construct {
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.child',
-      taskTimeout: Timeout.duration(Duration.hours(3)),
+      timeout: Duration.hours(3),
+      onError: recordRollbackFailed,
     });
-    rollback.addRetry({ errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'], interval: Duration.seconds(5), maxAttempts: 4, backoffRate: 2 });
-    rollback.addCatch(recordRollbackFailed, { errors: ['States.ALL'], resultPath: '$.error' });
     rollback.next(recordRolledBack);
 
     claim.next(new Choice(this, 'Claimed').when(Condition.stringEquals('$.claim.action', 'run'), upgrade).otherwise(new Succeed(this, 'Skipped')));
@@ -141,46 +118,14 @@ export class RolloutBatch extends Construct {
     hosts.itemProcessor(perHost);
     hosts.next(new Succeed(this, 'BatchDone'));
 
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(hosts),
+    this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
+      definition: hosts,
       timeout: Duration.hours(24),
-      tracingEnabled: true,
       comment: 'A batch of one wave: one HostUpgrade (or HostRollback) child execution per host',
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logGroup: props.logGroup,
+      invokes: [fn],
+      children: [props.hostUpgrade, props.hostRollback],
     });
-    acknowledgeFunctionInvokes(this.stateMachine, [fn]);
-    acknowledgeChildExecutions(this.stateMachine, [props.hostUpgrade, props.hostRollback]);
   }
 }
 
-/** The parent's RunBatch task: one RolloutBatch child for the hosts in `$.batch.items`. */
-export function runBatchTask(
-  scope: Construct,
-  batch: IStateMachine,
-  mode: 'upgrade' | 'rollback',
-  wave: number | string,
-  onError: IChainable,
-): StepFunctionsStartExecution {
-  const task = new StepFunctionsStartExecution(scope, 'RunBatch', {
-    stateMachine: batch,
-    integrationPattern: IntegrationPattern.RUN_JOB,
-    associateWithParent: true,
-    input: TaskInput.fromObject({
-      rollout: JsonPath.objectAt('$.rollout'),
-      wave,
-      mode,
-      items: JsonPath.listAt('$.batch.items'),
-    }),
-    resultPath: JsonPath.DISCARD,
-    taskTimeout: Timeout.duration(Duration.hours(24)),
-  });
-  task.addRetry({
-    errors: ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException', 'StepFunctions.AWSStepFunctionsException'],
-    interval: Duration.seconds(5),
-    maxAttempts: 4,
-    backoffRate: 2,
-  });
-  task.addCatch(onError, { errors: ['States.ALL'], resultPath: '$.error' });
-  return task;
-}

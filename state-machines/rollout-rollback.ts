@@ -16,23 +16,11 @@
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import {
-  Choice,
-  Condition,
-  DefinitionBody,
-  Fail,
-  JsonPath,
-  LogLevel,
-  Pass,
-  StateMachine,
-  StateMachineType,
-  Succeed,
-  TaskInput,
-  type IStateMachine,
-} from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Condition, Pass, Succeed, type IStateMachine, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { runBatchTask } from './rollout-batch';
-import { acknowledgeChildExecutions, acknowledgeFunctionInvokes, lambdaTask } from './task-policy';
+import { FleetwaveStateMachine } from './fleetwave-state-machine';
+import { rolloutTask, runBatchTask } from './rollout-tasks';
+import { catchInto, failWithCaughtError } from './task-policy';
 
 export interface RolloutRollbackProps {
   readonly rolloutFn: IFunction;
@@ -46,33 +34,30 @@ export class RolloutRollback extends Construct {
   constructor(scope: Construct, id: string, props: RolloutRollbackProps) {
     super(scope, id);
     const fn = props.rolloutFn;
-    const failed = new Fail(this, 'Failed', { errorPath: JsonPath.stringAt('$.error.Error'), causePath: JsonPath.stringAt('$.error.Cause') });
+    const failed = failWithCaughtError(this, 'Failed');
     const init = new Pass(this, 'Init', { parameters: { 'input.$': '$' } });
-    const plan = lambdaTask(this, 'Plan', {
-      fn,
+    const plan = rolloutTask(this, 'Plan', fn, {
+      action: 'plan-rollback',
       comment: 'Check the rollout exists and record the rollback',
-      payload: TaskInput.fromObject({ action: 'plan-rollback', 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' }),
+      input: { 'request.$': '$.input', 'executionArn.$': '$$.Execution.Id' },
       resultPath: '$.rollout',
-      timeout: Duration.seconds(60),
     });
-    plan.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
-    const next = lambdaTask(this, 'NextBatch', {
-      fn,
+    catchInto(plan, failed);
+    const next = rolloutTask(this, 'NextBatch', fn, {
+      action: 'next-rollback-batch',
       comment: 'Up to 50 upgraded hosts not yet rolled back, with their backups',
-      payload: TaskInput.fromObject({ action: 'next-rollback-batch', 'rollout.$': '$.rollout', 'request.$': '$.input' }),
+      input: { 'rollout.$': '$.rollout', 'request.$': '$.input' },
       resultPath: '$.batch',
-      timeout: Duration.seconds(60),
     });
-    next.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(next, failed);
     const run = runBatchTask(this, props.batch, 'rollback', 0, failed);
-    const finish = lambdaTask(this, 'Finish', {
-      fn,
+    const finish = rolloutTask(this, 'Finish', fn, {
+      action: 'finish',
       comment: 'Mark the rollout rolled back and notify',
-      payload: TaskInput.fromObject({ action: 'finish', 'rollout.$': '$.rollout', status: 'rolled-back' }),
+      input: { 'rollout.$': '$.rollout', status: 'rolled-back' },
       resultPath: '$.summary',
-      timeout: Duration.seconds(60),
     });
-    finish.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+    catchInto(finish, failed);
 
     init.next(plan);
     plan.next(next);
@@ -80,15 +65,13 @@ export class RolloutRollback extends Construct {
     run.next(next);
     finish.next(new Succeed(this, 'Done', { outputPath: '$.summary' }));
 
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(init),
+    this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
+      definition: init,
       timeout: Duration.days(2),
-      tracingEnabled: true,
       comment: 'Restore every host a rollout upgraded, and only those',
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logGroup: props.logGroup,
+      invokes: [fn],
+      children: [props.batch],
     });
-    acknowledgeFunctionInvokes(this.stateMachine, [fn]);
-    acknowledgeChildExecutions(this.stateMachine, [props.batch]);
   }
 }

@@ -1,13 +1,24 @@
 /**
  * The limits every Task states: a timeout, Retry on named transient errors
- * with capped exponential backoff and jitter, and a Catch into a named path.
+ * with backoff, and a Catch into a named path. Every Lambda task, child
+ * execution and Catch of the state machines is built here.
  */
-import { Duration, Stack, type CfnElement } from 'aws-cdk-lib';
-import type { IConstruct } from 'constructs';
-import { acknowledge, wildcardResource, nagArn } from '../lib/nag';
+import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { JitterType, type IChainable, type IStateMachine, type TaskInput, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import {
+  Fail,
+  IntegrationPattern,
+  JitterType,
+  JsonPath,
+  Timeout,
+  type CatchProps,
+  type Chain,
+  type IChainable,
+  type IStateMachine,
+  type TaskInput,
+  type TaskStateBase,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 
 /**
@@ -60,39 +71,92 @@ export function lambdaTask(scope: Construct, id: string, props: LambdaTaskProps)
   return task;
 }
 
-/** Catch everything the Retry did not absorb, keeping the input and adding `$.error`. */
-export function catchInto<T extends { addCatch(handler: IChainable, props?: object): unknown }>(task: T, handler: IChainable): T {
-  task.addCatch(handler, { errors: ['States.ALL'], resultPath: '$.error' });
+export interface CatchOptions {
+  /** Default `States.ALL`; a narrower catch must be added before the `States.ALL` one. */
+  readonly errors?: string[];
+  /**
+   * Where the error goes (default `$.error`). A handler on a failure path
+   * puts its own error elsewhere (`$.finishError`) so the original survives.
+   */
+  readonly resultPath?: string;
+}
+
+/** Catch what the Retry did not absorb, keeping the input and adding the error at `$.error`. */
+export function catchInto<T extends { addCatch(handler: IChainable, props?: CatchProps): unknown }>(
+  task: T,
+  handler: IChainable,
+  options: CatchOptions = {},
+): T {
+  task.addCatch(handler, { errors: options.errors ?? ['States.ALL'], resultPath: options.resultPath ?? '$.error' });
   return task;
 }
 
 /**
- * The state machine role may invoke any version of its task functions
- * (`<arn>:*`), which CDK grants and cdk-nag flags; acknowledge exactly those.
+ * A task that records how the execution ends: on success it goes on to
+ * `then`; when the recording itself fails, to `broken` (a loud Fail or a
+ * skip), with that second error at `resultPath` so `$.error` stays the first.
  */
-export function acknowledgeFunctionInvokes(machine: IConstruct, functions: IFunction[]): void {
-  const ids = functions.map((fn) => {
-    const cfn = fn.node.defaultChild as CfnElement;
-    return wildcardResource(`<${Stack.of(fn).getLogicalId(cfn)}.Arn>:*`);
-  });
-  acknowledge(machine, ids, 'Step Functions invokes the task functions by ARN; the :* grant covers their versions and aliases only.');
-  acknowledge(
-    machine,
-    [wildcardResource('*')],
-    'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery and friends) support no resource-level permissions.',
-  );
+export function finishing(task: TaskStateBase, then: IChainable, broken: IChainable, resultPath = '$.finishError'): Chain {
+  return catchInto(task, broken, { resultPath }).next(then);
+}
+
+/** Fail with the error a Catch put at `$.error`, unchanged. */
+export function failWithCaughtError(scope: Construct, id: string): Fail {
+  return new Fail(scope, id, { errorPath: JsonPath.stringAt('$.error.Error'), causePath: JsonPath.stringAt('$.error.Cause') });
 }
 
 /**
- * `.sync` child executions need Describe/StopExecution on the child's
- * executions, whose names are made at run time (`execution:<machine>*`).
+ * Errors a `startExecution.sync:2` task retries: the child could not be
+ * started or watched, never a child that ran and failed (that is
+ * `States.TaskFailed`, which goes to the Catch).
+ * - `StepFunctions.ExecutionLimitExceeded`: too many open executions; AWS's
+ *   own nested-workflow example retries exactly this error:
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/concepts-nested-workflows.html
+ * - `StepFunctions.AWSStepFunctionsException` / `StepFunctions.SdkClientException`:
+ *   a 500 from the Step Functions API, or a client call that failed. AWS
+ *   publishes no error list for this integration; these follow the
+ *   `<Service>.<SDK exception>` names it documents as the transient errors of
+ *   its Lambda integration (`Lambda.AWSLambdaException`, `Lambda.SdkClientException`:
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html),
+ *   `AWSStepFunctionsException` being the SDK's base class of Step Functions
+ *   service errors.
  */
-export function acknowledgeChildExecutions(machine: IConstruct, children: IStateMachine[]): void {
-  const ids = children.map((child) => {
-    const logicalId = Stack.of(child).getLogicalId(child.node.defaultChild as CfnElement);
-    return wildcardResource(
-      `${nagArn(machine, 'states')}execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}*`,
-    );
+export const CHILD_EXECUTION_ERRORS = [
+  'StepFunctions.ExecutionLimitExceeded',
+  'StepFunctions.SdkClientException',
+  'StepFunctions.AWSStepFunctionsException',
+] as const;
+
+export interface ChildExecutionProps {
+  readonly stateMachine: IStateMachine;
+  readonly input: TaskInput;
+  /** Execution name; a deterministic one makes a retried start return the running child. */
+  readonly name?: string;
+  readonly comment?: string;
+  /** How long the child may run before this task fails with `States.Timeout`. */
+  readonly timeout: Duration;
+  readonly resultSelector?: Record<string, unknown>;
+  readonly resultPath: string;
+  /** Where a child that failed, timed out or could not be started goes, with `$.error`. */
+  readonly onError: IChainable;
+}
+
+/**
+ * A child execution (`startExecution.sync:2`, linked to its parent) with the
+ * one Retry and Catch every child of fleetwave has.
+ */
+export function childExecution(scope: Construct, id: string, props: ChildExecutionProps): StepFunctionsStartExecution {
+  const task = new StepFunctionsStartExecution(scope, id, {
+    stateMachine: props.stateMachine,
+    integrationPattern: IntegrationPattern.RUN_JOB,
+    associateWithParent: true,
+    comment: props.comment,
+    name: props.name,
+    input: props.input,
+    resultSelector: props.resultSelector,
+    resultPath: props.resultPath,
+    taskTimeout: Timeout.duration(props.timeout),
   });
-  acknowledge(machine, ids, 'startExecution.sync must describe and stop the child executions it starts, whose names are made at run time.');
+  task.addRetry({ errors: [...CHILD_EXECUTION_ERRORS], interval: Duration.seconds(5), maxAttempts: 4, backoffRate: 2 });
+  return catchInto(task, props.onError);
 }

@@ -6,8 +6,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import aslValidator from 'asl-validator';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TRANSIENT_ERRORS } from '../../state-machines/task-policy';
-import { definitionOf, reachable, synthApp, type AslDefinition, type Synthesized } from '../support/synth';
+import { CHILD_EXECUTION_ERRORS, TRANSIENT_ERRORS } from '../../state-machines/task-policy';
+import { definitionOf, reachable, synthApp, type AslDefinition, type AslState, type Synthesized } from '../support/synth';
 
 let s: Synthesized;
 let upgrade: AslDefinition;
@@ -207,6 +207,34 @@ describe('HostUpgrade flow', () => {
     }
     for (const choice of ['SchemaSynced', 'Healthy']) {
       expect(targets(choice).some((t) => t?.startsWith('RestoreAfter')), choice).toBe(true);
+    }
+  });
+});
+
+describe('child executions', () => {
+  /** Every state of a definition, with the states inside Map and Parallel states. */
+  const allStates = (def: AslDefinition): [string, AslState][] =>
+    Object.entries(def.States).flatMap(([name, st]) => [
+      [name, st] as [string, AslState],
+      ...[st.ItemProcessor, st.Iterator, ...((st.Branches as AslDefinition[] | undefined) ?? [])]
+        .filter((inner): inner is AslDefinition => Boolean(inner))
+        .flatMap(allStates),
+    ]);
+
+  it('retry the same errors, with the same backoff, in every state machine', () => {
+    const machines = ['HostUpgrade', 'RolloutBatch', 'RolloutRollback', 'FleetRollout'];
+    const children = machines.flatMap((m) =>
+      allStates(definitionOf(s, m))
+        .filter(([, st]) => st.Resource?.endsWith(':states:::states:startExecution.sync:2'))
+        .map(([name, st]) => [`${m}.${name}`, st] as const),
+    );
+    expect(children.map(([name]) => name).sort()).toEqual(
+      ['FleetRollout.RollbackAll', 'FleetRollout.RollbackWave', 'FleetRollout.RunBatch', 'HostUpgrade.Restore', 'RolloutBatch.RollbackHost', 'RolloutBatch.UpgradeHost', 'RolloutRollback.RunBatch'],
+    );
+    for (const [name, st] of children) {
+      expect(st.Retry, name).toEqual([{ ErrorEquals: [...CHILD_EXECUTION_ERRORS], IntervalSeconds: 5, MaxAttempts: 4, BackoffRate: 2 }]);
+      expect(st.Catch?.map((c) => c.ErrorEquals), name).toEqual([['States.ALL']]);
+      expect(st.TimeoutSeconds, name).toBeGreaterThan(0);
     }
   });
 });

@@ -1,0 +1,9 @@
+/**
+ * The IAM statements more than one construct grants, one file per concern:
+ * every task role that sends commands, reads command output, touches the
+ * backup bucket or publishes alerts gets them from here.
+ */
+export { grantAlertPublish } from './alert-topic';
+export { acknowledgePrefix, denyDeletes, grantReadCommandOutput, listPrefixes, objectAccess, useBackupKey } from './backup-bucket-access';
+export type { RolePolicyHolder } from './role-policy';
+export { grantSendCommand, type SendCommandGrant } from './send-command';
