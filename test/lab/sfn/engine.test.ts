@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { StepFunctionsEngine } from '../../../lab/sfn/engine';
+import { StepFunctionsEngine } from '../../../lab/sfn/api';
 import { createLambdaRuntime } from '../../../lab/sfn/lambda-runtime';
 import type { LabTemplate } from '../../../lab/template';
 
