@@ -13,7 +13,7 @@ import pg from 'pg';
 import { COMPOSE_DIR_PATTERN, SERVICES, type DatabaseMode, type ServiceName } from '../../core/models';
 import { getRelease, imageName } from './catalog';
 import { EmbeddedStore, ExternalStore, openStore, seedRows, type DataStore } from './data-store';
-import { runningImageOf } from './docker-cli';
+import { runningImageOf } from './docker-shared';
 import { prepareLabBin } from './bin';
 import {
   appStatus,
