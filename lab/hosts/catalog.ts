@@ -38,26 +38,16 @@ export interface Release {
   notes: string;
 }
 
+/** A new table whose columns are given in order, name → type. */
+const addTable = (table: string, columns: Record<string, ColumnType>): SchemaChange => ({
+  kind: 'add-table',
+  table,
+  columns: Object.entries(columns).map(([name, type]) => ({ name, type })),
+});
+
 const base: SchemaChange[] = [
-  {
-    kind: 'add-table',
-    table: 'dashboards',
-    columns: [
-      { name: 'id', type: 'int' },
-      { name: 'name', type: 'text' },
-      { name: 'legacy_notes', type: 'text' },
-      { name: 'created_at', type: 'text' },
-    ],
-  },
-  {
-    kind: 'add-table',
-    table: 'users',
-    columns: [
-      { name: 'id', type: 'int' },
-      { name: 'email', type: 'text' },
-      { name: 'role', type: 'text' },
-    ],
-  },
+  addTable('dashboards', { id: 'int', name: 'text', legacy_notes: 'text', created_at: 'text' }),
+  addTable('users', { id: 'int', email: 'text', role: 'text' }),
 ];
 
 export const CATALOG: readonly Release[] = [
@@ -84,17 +74,7 @@ export const CATALOG: readonly Release[] = [
     version: '2.0.0',
     destructive: false,
     requires: ['1.6.0'],
-    changes: [
-      {
-        kind: 'add-table',
-        table: 'audit_events',
-        columns: [
-          { name: 'id', type: 'int' },
-          { name: 'action', type: 'text' },
-          { name: 'created_at', type: 'text' },
-        ],
-      },
-    ],
+    changes: [addTable('audit_events', { id: 'int', action: 'text', created_at: 'text' })],
     syncFails: false,
     notes: 'requires 1.6.0 first; adds audit_events',
   },

@@ -3,50 +3,17 @@
  * docker the host scripts use, backed by the host folder named by
  * FLEETWAVE_HOST_ROOT (see state.ts). Anything else fails loudly with exit
  * 125, so a script that starts relying on an unimplemented flag is noticed
- * in the lab rather than on a customer host.
+ * in the lab rather than on a customer host. `docker compose` and
+ * `docker-compose` are compose-cli.ts.
  *
  * Bundled by bin.ts to one .mjs; each call is one short node process.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { SERVICES, type ServiceName } from '../../core/models';
-import { CATALOG, compareVersions, findRelease, IMAGE_REPOSITORY_PREFIX } from './catalog';
-import { ComposeInvalidError, findComposeFile, loadCompose, publishedPort, type ComposeModel } from './compose-file';
-import {
-  appStatus,
-  containerId,
-  imageDigest,
-  isAlive,
-  paths,
-  projectName,
-  readApp,
-  readContainers,
-  readFaults,
-  readHostInfo,
-  readImages,
-  repositoryOf,
-  tagOf,
-  volumeName,
-  writeJsonAtomic,
-  type Container,
-  type ContainersState,
-  type Faults,
-} from './state';
-
-class DockerCliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
-const unsupported = (what: string) => new DockerCliError(`fleetwave lab docker: unsupported ${what}`, 125);
-
-const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { compose } from './compose-cli';
+import { DockerCliError, effectiveFaults, err, out, parseFlags, pullImage, runningImageOf, unsupported } from './docker-shared';
+import { appStatus, imageDigest, paths, readContainers, readHostInfo, readImages, repositoryOf, type Container } from './state';
 
 function hostRoot(): string {
   const root = process.env.FLEETWAVE_HOST_ROOT;
@@ -86,52 +53,6 @@ export function renderTemplate(template: string, obj: unknown): string {
   });
 }
 
-// ------------------------------------------------------------ images
-
-function effectiveFaults(root: string): Faults {
-  return readFaults(root);
-}
-
-function pullFailService(f: Faults): ServiceName | null {
-  if (f.pullFails === true) return 'data-service';
-  if (typeof f.pullFails === 'string') return f.pullFails;
-  return null;
-}
-
-function pullImage(root: string, image: string, quiet = false): void {
-  const tag = tagOf(image);
-  const repo = repositoryOf(image);
-  const service = SERVICES.find((s) => repo === `${IMAGE_REPOSITORY_PREFIX}/${s}`);
-  const failing = pullFailService(effectiveFaults(root));
-  if (!service || !tag || !findRelease(tag) || (failing !== null && service === failing)) {
-    throw new DockerCliError(
-      `Error response from daemon: manifest for ${image} not found: manifest unknown: manifest unknown`,
-      1,
-    );
-  }
-  const images = readImages(root);
-  const digest = imageDigest(image);
-  if (!quiet) {
-    out(`${tag}: Pulling from ${repo}`);
-    out(`Digest: ${digest}`);
-    out(images[image] ? `Status: Image is up to date for ${image}` : `Status: Downloaded newer image for ${image}`);
-    out(`docker.io/${image}`);
-  }
-  images[image] = digest;
-  writeJsonAtomic(paths(root).images, images);
-}
-
-/** The tag a service really runs: the container's, unless `mixedVersions` says otherwise. */
-export function runningImageOf(root: string, c: Container): string {
-  const f = effectiveFaults(root);
-  if (!f.mixedVersions || c.service !== 'data-service') return c.image;
-  if (typeof f.mixedVersions === 'string') return `${repositoryOf(c.image)}:${f.mixedVersions}`;
-  const tag = tagOf(c.image) ?? '';
-  const others = CATALOG.map((r) => r.version).filter((v) => v !== tag);
-  const older = others.filter((v) => compareVersions(v, tag) < 0);
-  return `${repositoryOf(c.image)}:${older[older.length - 1] ?? others[0]}`;
-}
-
 function containerObject(root: string, c: Container, project: string) {
   const st = appStatus(root);
   const image = runningImageOf(root, c);
@@ -150,45 +71,6 @@ function imageObject(image: string, digest: string) {
 }
 
 // ------------------------------------------------------------ docker <cmd>
-
-interface Parsed {
-  flags: Map<string, string[]>;
-  rest: string[];
-}
-
-/** Parse leading flags; `valued` flags take an argument (`-f x` or `--format=x`). */
-function parseFlags(args: string[], valued: string[], boolean: string[], stopAtPositional = true): Parsed {
-  const flags = new Map<string, string[]>();
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--') {
-      rest.push(...args.slice(i + 1));
-      break;
-    }
-    if (a.startsWith('-') && a !== '-') {
-      const eq = a.indexOf('=');
-      const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-      if (valued.includes(name)) {
-        const value = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : args[++i];
-        if (value === undefined) throw new DockerCliError(`flag needs an argument: ${name}`, 125);
-        flags.set(name, [...(flags.get(name) ?? []), value]);
-      } else if (boolean.includes(a)) {
-        flags.set(a, ['true']);
-      } else {
-        throw unsupported(`flag ${a}`);
-      }
-      continue;
-    }
-    if (stopAtPositional) {
-      rest.push(...args.slice(i));
-      break;
-    }
-    rest.push(a);
-  }
-  return { flags, rest };
-}
-
 function cmdPull(root: string, args: string[]): void {
   const { flags, rest } = parseFlags(args, [], ['-q', '--quiet']);
   if (rest.length !== 1) throw new DockerCliError('"docker pull" requires exactly 1 argument.', 1);
@@ -327,210 +209,6 @@ export function runChild(cmd: string[], env: NodeJS.ProcessEnv, cwd: string | un
     });
   });
 }
-
-// ------------------------------------------------------------ compose
-
-interface ComposeContext {
-  root: string;
-  flavor: 'v1' | 'v2';
-  file: string;
-  dir: string;
-  project: string;
-}
-
-function composeContext(root: string, flavor: 'v1' | 'v2', g: Parsed): ComposeContext {
-  const files = [...(g.flags.get('-f') ?? []), ...(g.flags.get('--file') ?? [])];
-  if (files.length > 1) throw unsupported('more than one compose file');
-  const projectDir = g.flags.get('--project-directory')?.[0];
-  const dir = resolve(projectDir ?? (files[0] ? dirname(resolve(files[0])) : process.cwd()));
-  const file = files[0] ? resolve(files[0]) : findComposeFile(dir);
-  if (!file) throw new DockerCliError(`no configuration file provided: not found`, 14);
-  const explicit = g.flags.get('-p')?.[0] ?? g.flags.get('--project-name')?.[0];
-  return { root, flavor, file, dir, project: projectName(dir, explicit) };
-}
-
-function loadModel(ctx: ComposeContext): ComposeModel {
-  try {
-    return loadCompose(ctx.file);
-  } catch (e) {
-    if (e instanceof ComposeInvalidError) throw new DockerCliError(e.message, 15);
-    throw e;
-  }
-}
-
-function selectServices(model: ComposeModel, names: string[]): ServiceName[] {
-  for (const n of names) if (!model.services[n]) throw new DockerCliError(`no such service: ${n}`, 1);
-  const wanted = names.length > 0 ? names : Object.keys(model.services);
-  return SERVICES.filter((s) => wanted.includes(s));
-}
-
-function containerLabel(ctx: ComposeContext, service: string): string {
-  return ctx.flavor === 'v1' ? `${ctx.project}_${service}_1` : `${ctx.project}-${service}-1`;
-}
-
-function appBundle(): string {
-  return process.env.FLEETWAVE_LAB_APP ?? join(dirname(fileURLToPath(import.meta.url)), 'app.mjs');
-}
-
-function startApp(ctx: ComposeContext, fresh: boolean): void {
-  const p = paths(ctx.root);
-  mkdirSync(p.logs, { recursive: true });
-  if (fresh) for (const s of SERVICES) writeFileSync(p.log(s), ''); // a recreated container starts with empty logs
-  const child = spawn(process.execPath, [appBundle(), ctx.root], {
-    detached: true,
-    stdio: 'ignore',
-    env: { ...process.env, FLEETWAVE_HOST_ROOT: ctx.root },
-  });
-  child.unref();
-  writeJsonAtomic(p.app, { pid: child.pid, startedAt: new Date().toISOString(), stopRequested: false });
-}
-
-async function stopApp(root: string): Promise<boolean> {
-  const app = readApp(root);
-  if (!app || !isAlive(app.pid)) return false;
-  writeJsonAtomic(paths(root).app, { ...app, stopRequested: true });
-  try {
-    process.kill(app.pid, 'SIGTERM');
-  } catch {
-    return false;
-  }
-  for (let i = 0; i < 100 && isAlive(app.pid); i++) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(app.pid)) process.kill(app.pid, 'SIGKILL');
-  return true;
-}
-
-function ensureVolume(ctx: ComposeContext, model: ComposeModel): void {
-  if (model.volumes && 'semaphor-data' in model.volumes) mkdirSync(paths(ctx.root).volume(volumeName(ctx.project)), { recursive: true });
-}
-
-async function compose(root: string, flavor: 'v1' | 'v2', args: string[]): Promise<number> {
-  const g = parseFlags(args, ['-f', '--file', '--project-directory', '-p', '--project-name', '--ansi'], ['--no-ansi']);
-  const [sub, ...rest] = g.rest;
-  if (sub === 'version') {
-    const { flags } = parseFlags(rest, ['--format', '-f'], ['--short']);
-    if (flavor === 'v1') out('docker-compose version 1.29.2, build 5becea4c');
-    else out(flags.has('--short') ? '2.29.1' : 'Docker Compose version v2.29.1');
-    return 0;
-  }
-  const ctx = composeContext(root, flavor, g);
-  switch (sub) {
-    case 'config': {
-      const { flags } = parseFlags(rest, [], ['-q', '--quiet', '--images', '--services']);
-      const model = loadModel(ctx);
-      if (flags.has('--images')) for (const s of Object.values(model.services)) out(s.image ?? '');
-      else if (flags.has('--services')) for (const s of Object.keys(model.services)) out(s);
-      else if (!flags.has('-q') && !flags.has('--quiet')) out(readFileSync(ctx.file, 'utf8'));
-      return 0;
-    }
-    case 'ps': {
-      const { flags, rest: names } = parseFlags(rest, [], ['-q', '--quiet', '-a', '--all', '--services'], false);
-      const model = loadModel(ctx);
-      const services = selectServices(model, names);
-      const cs = readContainers(root);
-      const st = appStatus(root);
-      const showAll = flavor === 'v1' || flags.has('-a') || flags.has('--all');
-      const rows = (cs?.containers ?? []).filter((c) => services.includes(c.service) && (showAll || st.running));
-      if (flags.has('--services')) for (const c of rows) out(c.service);
-      else if (flags.has('-q') || flags.has('--quiet')) for (const c of rows) out(c.id);
-      else {
-        out('NAME\tIMAGE\tSERVICE\tSTATUS');
-        for (const c of rows) out(`${containerLabel(ctx, c.service)}\t${runningImageOf(root, c)}\t${c.service}\t${st.running ? 'Up' : `Exited (${st.exitCode})`}`);
-      }
-      return 0;
-    }
-    case 'pull': {
-      const { rest: names } = parseFlags(rest, [], ['-q', '--quiet'], false);
-      const model = loadModel(ctx);
-      for (const s of selectServices(model, names)) {
-        const image = model.services[s]!.image!;
-        err(` ${s} Pulling`);
-        pullImage(root, image, true);
-        err(` ${s} Pulled`);
-      }
-      return 0;
-    }
-    case 'up': {
-      const { flags, rest: names } = parseFlags(rest, [], ['-d', '--detach', '--remove-orphans', '--no-build', '--quiet-pull'], false);
-      if (!flags.has('-d') && !flags.has('--detach')) throw unsupported('attached `compose up` (use -d)');
-      if (names.length > 0) throw unsupported('`compose up` of a subset of services');
-      const model = loadModel(ctx);
-      const images = readImages(root);
-      for (const s of SERVICES) {
-        const image = model.services[s]?.image;
-        if (!image) throw new DockerCliError(`service ${s} missing from ${ctx.file}`, 1);
-        if (!images[image]) pullImage(root, image, true);
-      }
-      ensureVolume(ctx, model);
-      const cs = readContainers(root);
-      const same = cs !== null && SERVICES.every((s) => cs.containers.find((c) => c.service === s)?.image === model.services[s]!.image);
-      const st = appStatus(root);
-      if (same && st.running) {
-        for (const s of SERVICES) err(` Container ${containerLabel(ctx, s)}  Running`);
-        return 0;
-      }
-      await stopApp(root);
-      let state: ContainersState;
-      if (same && cs) {
-        state = cs;
-      } else {
-        const createdAt = new Date().toISOString();
-        state = {
-          project: ctx.project,
-          hostPort: publishedPort(model, 'api-service'),
-          containers: SERVICES.map((s) => ({ id: containerId(root, s, createdAt), service: s, image: model.services[s]!.image!, createdAt })),
-        };
-        writeJsonAtomic(paths(root).containers, state);
-        for (const s of SERVICES) err(` Container ${containerLabel(ctx, s)}  Recreated`);
-      }
-      startApp(ctx, !same);
-      for (const s of SERVICES) err(` Container ${containerLabel(ctx, s)}  Started`);
-      return 0;
-    }
-    case 'start': {
-      const cs = readContainers(root);
-      if (!cs) throw new DockerCliError('service "api-service" has no container to start', 1);
-      if (!appStatus(root).running) startApp(ctx, false);
-      for (const s of SERVICES) err(` Container ${containerLabel(ctx, s)}  Started`);
-      return 0;
-    }
-    case 'stop': {
-      parseFlags(rest, ['-t', '--timeout'], []);
-      await stopApp(root);
-      for (const s of SERVICES) err(` Container ${containerLabel(ctx, s)}  Stopped`);
-      return 0;
-    }
-    case 'restart': {
-      await stopApp(root);
-      if (readContainers(root)) startApp(ctx, false);
-      return 0;
-    }
-    case 'down': {
-      const { flags } = parseFlags(rest, [], ['--remove-orphans', '-v', '--volumes']);
-      if (flags.has('-v') || flags.has('--volumes')) throw unsupported('down -v (would delete customer data)');
-      await stopApp(root);
-      rmSync(paths(root).containers, { force: true });
-      rmSync(paths(root).app, { force: true });
-      return 0;
-    }
-    case 'logs': {
-      const { flags, rest: names } = parseFlags(rest, ['--tail', '-n', '--since'], ['--no-color', '-t', '--timestamps', '--no-log-prefix'], false);
-      if (flags.has('--since')) throw unsupported('logs --since');
-      const model = loadModel(ctx);
-      const tail = flags.get('--tail')?.[0] ?? flags.get('-n')?.[0];
-      for (const s of selectServices(model, names)) {
-        const file = paths(root).log(s);
-        let lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l !== '') : [];
-        if (tail !== undefined && tail !== 'all') lines = lines.slice(-Number(tail));
-        const prefix = flags.has('--no-log-prefix') ? '' : `${containerLabel(ctx, s)}  | `;
-        for (const l of lines) out(`${prefix}${l}`);
-      }
-      return 0;
-    }
-    default:
-      throw unsupported(`compose subcommand ${sub ?? '(none)'}`);
-  }
-}
-
 // ------------------------------------------------------------ main
 
 export async function main(argv: string[]): Promise<number> {

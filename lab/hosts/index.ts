@@ -12,8 +12,8 @@ import { isAbsolute, join } from 'node:path';
 import pg from 'pg';
 import { COMPOSE_DIR_PATTERN, SERVICES, type DatabaseMode, type ServiceName } from '../../core/models';
 import { getRelease, imageName } from './catalog';
-import { EmbeddedStore, ExternalStore, openStore, seedRows } from './data-store';
-import { runningImageOf } from './docker-cli';
+import { EmbeddedStore, ExternalStore, openStore, seedRows, type DataStore } from './data-store';
+import { runningImageOf } from './docker-shared';
 import { prepareLabBin } from './bin';
 import {
   appStatus,
@@ -181,28 +181,26 @@ export async function setFaults(root: string, faults: Faults): Promise<void> {
   writeJsonAtomic(paths(root).faults, Faults.parse(faults));
 }
 
-/** Row-level checksums of the host's data: per table, sha256 over rows sorted by id. */
-export async function dataChecksums(root: string): Promise<Record<string, string>> {
+/** Opens the host's data store (the database its compose env names, or its volume) for one read. */
+async function withHostData<T>(root: string, read: (store: DataStore) => Promise<T>): Promise<T> {
   const p = paths(root);
   const env = readEnvFile(join(p.composeDir, 'semaphor.env'));
   const store = await openStore({ databaseUrl: env.DATABASE_URL, volumeDir: p.volume(volumeName(readContainers(root)?.project ?? 'semaphor')) });
   try {
-    return await store.checksums();
+    return await read(store);
   } finally {
     await store.close();
   }
 }
 
+/** Row-level checksums of the host's data: per table, sha256 over rows sorted by id. */
+export async function dataChecksums(root: string): Promise<Record<string, string>> {
+  return withHostData(root, (store) => store.checksums());
+}
+
 /** Schema version the host's data is on (null: empty). */
 export async function dataSchemaVersion(root: string): Promise<string | null> {
-  const p = paths(root);
-  const env = readEnvFile(join(p.composeDir, 'semaphor.env'));
-  const store = await openStore({ databaseUrl: env.DATABASE_URL, volumeDir: p.volume(volumeName(readContainers(root)?.project ?? 'semaphor')) });
-  try {
-    return await store.schemaVersion();
-  } finally {
-    await store.close();
-  }
+  return withHostData(root, (store) => store.schemaVersion());
 }
 
 /** Version each service runs right now (null: not running), as `docker inspect` would say. */

@@ -12,6 +12,8 @@
  * So a task failure is an Error whose `name` is the Step Functions error name
  * and whose `message` is the Cause text.
  */
+import './polyfill';
+import { StateMachine } from 'aws-local-stepfunctions';
 
 export class TaskError extends Error {
   constructor(error: string, cause: string) {
@@ -29,3 +31,28 @@ export class StatesRuntimeError extends Error {
 
 /** Used inside the engine when an execution ends while a task is still running. */
 export class ExecutionClosedError extends StatesRuntimeError {}
+
+let statesTimeoutErrorClass: Promise<new () => Error> | undefined;
+/**
+ * The library excludes timeouts from `States.TaskFailed` with an `instanceof`
+ * check on a class it does not export; a heartbeat timeout raised by the
+ * engine must be an instance of it. Obtain the class once from a 1 ms Task
+ * timeout.
+ */
+export function statesTimeoutError(): Promise<new () => Error> {
+  statesTimeoutErrorClass ??= (async () => {
+    const sm = new StateMachine(
+      { StartAt: 'T', States: { T: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:x', TimeoutSeconds: 0.001, End: true } } } as never,
+      { validationOptions: { noValidate: true } },
+    );
+    const run = sm.run({}, { overrides: { taskResourceLocalHandlers: { T: () => new Promise((r) => setTimeout(() => r(null), 50)) } } });
+    try {
+      await run.result;
+    } catch (err) {
+      const cause = (err as { cause?: unknown }).cause;
+      if (cause instanceof Error && cause.name === 'States.Timeout') return cause.constructor as new () => Error;
+    }
+    throw new Error('could not obtain the library States.Timeout error class');
+  })();
+  return statesTimeoutErrorClass;
+}

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { AwsServiceError, startAwsJsonServer, type OperationHandler } from '../aws-json';
 import type { LabTemplate } from '../template';
-import { StepFunctionsEngine, type SdkIntegrationHandler } from './engine';
+import { StepFunctionsEngine } from './api';
+import type { SdkIntegrationHandler } from './integrations';
 import type { LambdaRuntime } from './lambda-runtime';
 
 export interface StartStepFunctionsOptions {

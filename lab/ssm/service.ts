@@ -1,8 +1,9 @@
 /**
- * The lab's SSM Run Command service: command and invocation state, delivery
- * to the per-instance agents, status aggregation, output limits and the S3
- * output layout, following the SSM API reference and "Understanding command
- * statuses". The HTTP side lives in ./server.ts.
+ * The lab's SSM Run Command service: the command store, delivery to the
+ * per-instance agents (with the agent's worker limit), running each step and
+ * uploading its output to S3 in the agent's layout, cancel and close. The
+ * records and status rules it applies are commands.ts; the API side is
+ * operations.ts.
  *
  * Time is compressed where the real service would make a lab wait minutes:
  * the delivery timeout is `min(TimeoutSeconds, options.deliveryTimeoutMs)`.
@@ -13,20 +14,24 @@ import { createReadStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { labS3Client } from '../s3';
-import { runShellStep, STOPPED_PREEMPTIVELY_EXIT_CODE, type RunningStep, type StepResult } from './agent';
+import { runShellStep, type StepResult } from './agent';
+import {
+  finishInvocation,
+  setInvocationStatus,
+  SsmError,
+  statusForExit,
+  STDERR_INLINE_LIMIT,
+  STDOUT_INLINE_LIMIT,
+  TERMINAL,
+  type CommandState,
+  type InvocationState,
+  type PluginState,
+  type SendCommandRequest,
+} from './commands';
 import { parseCommandDocument, renderSteps, resolveParameters, type CommandDocument, type RenderedStep } from './document';
 
-/** GetCommandInvocation inlines the first 24,000 characters of stdout and 8,000 of stderr. */
-export const STDOUT_INLINE_LIMIT = 24_000;
-export const STDERR_INLINE_LIMIT = 8_000;
-/** ListCommandInvocations' CommandPlugins[].Output holds at most 2,500 characters (agent iohandler). */
-export const PLUGIN_OUTPUT_LIMIT = 2_500;
 /** appconfig.DefaultCommandWorkersLimit: documents one agent runs at a time. */
 export const AGENT_COMMAND_WORKERS = 5;
-
-export type InvocationStatus = 'Pending' | 'InProgress' | 'Delayed' | 'Success' | 'Cancelled' | 'TimedOut' | 'Failed' | 'Cancelling';
-export type CommandStatus = 'Pending' | 'InProgress' | 'Success' | 'Cancelled' | 'Failed' | 'TimedOut' | 'Cancelling';
-const TERMINAL: ReadonlySet<InvocationStatus> = new Set(['Success', 'Cancelled', 'TimedOut', 'Failed']);
 
 /** How an instance's agent answers: `undeliverable` models a node SSM cannot reach at all. */
 export type AgentState = 'online' | 'offline' | 'undeliverable';
@@ -63,7 +68,7 @@ export interface SsmServiceOptions {
   log?: (message: string) => void;
 }
 
-interface Instance extends Required<Omit<RegisterInstanceInput, 'online' | 'env'>> {
+export interface InstanceState extends Required<Omit<RegisterInstanceInput, 'online' | 'env'>> {
   env: Record<string, string>;
   state: AgentState;
   lastPingAt: number;
@@ -72,114 +77,9 @@ interface Instance extends Required<Omit<RegisterInstanceInput, 'online' | 'env'
   waiting: (() => void)[];
 }
 
-export interface PluginState {
-  name: string;
-  status: InvocationStatus;
-  statusDetails: string;
-  responseCode: number;
-  startedAt: number | null;
-  endedAt: number | null;
-  stdout: string;
-  stderr: string;
-  stdoutUrl: string;
-  stderrUrl: string;
-  outputS3KeyPrefix: string;
-}
-
-export interface InvocationState {
-  commandId: string;
-  instanceId: string;
-  status: InvocationStatus;
-  statusDetails: string;
-  visibleAt: number;
-  deliveredAt: number | null;
-  plugins: PluginState[];
-  running: RunningStep | null;
-  deliveryTimer: NodeJS.Timeout | null;
-  cancelRequested: boolean;
-}
-
-export interface CommandState {
-  commandId: string;
-  documentName: string;
-  documentVersion: string;
-  comment: string;
-  instanceIds: string[];
-  parameters: Record<string, string[]>;
-  requestedAt: number;
-  expiresAt: number;
-  deliveryTimeoutSeconds: number;
-  outputS3BucketName: string;
-  outputS3KeyPrefix: string;
-  outputS3Region: string;
-  maxConcurrency: string;
-  maxErrors: string;
-  serviceRoleArn: string;
-  notificationConfig: Record<string, unknown>;
-  cloudWatchOutputConfig: { CloudWatchLogGroupName: string; CloudWatchOutputEnabled: boolean };
-  steps: RenderedStep[];
-  invocations: Map<string, InvocationState>;
-  cancelled: boolean;
-}
-
-/** Service errors carry the name the SDK surfaces as `error.name`. */
-export class SsmError extends Error {
-  constructor(
-    override readonly name: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export interface SendCommandRequest {
-  DocumentName: string;
-  InstanceIds: string[];
-  Parameters?: Record<string, string[]>;
-  Comment?: string;
-  TimeoutSeconds?: number;
-  OutputS3BucketName?: string;
-  OutputS3KeyPrefix?: string;
-  OutputS3Region?: string;
-  MaxConcurrency?: string;
-  MaxErrors?: string;
-  ServiceRoleArn?: string;
-  NotificationConfig?: Record<string, unknown>;
-  CloudWatchOutputConfig?: { CloudWatchLogGroupName?: string; CloudWatchOutputEnabled?: boolean };
-}
-
-/** The agent's TruncateOutput: stdout, an error banner, stderr, within 2,500 characters. */
-export function combinedPluginOutput(stdout: string, stderr: string, capacity = PLUGIN_OUTPUT_LIMIT): string {
-  const errTitle = '\n----------ERROR-------\n';
-  const truncOut = '\n---Output truncated---';
-  const truncErr = '\n---Error truncated----';
-  const title = stderr.length > 0 ? errTitle : '';
-  const available = capacity - title.length;
-  if (stdout.length + stderr.length < available) return `${stdout}${title}${stderr}`;
-  if (stdout.length > available / 2 && stderr.length > available / 2) {
-    const size = available - truncErr.length - truncOut.length;
-    return `${stdout.slice(0, Math.floor(size / 2))}${truncOut}${title}${stderr.slice(0, Math.floor(size / 2))}${truncErr}`;
-  }
-  if (stdout.length <= available / 2) {
-    const size = available - truncErr.length;
-    return `${stdout}${title}${stderr.slice(0, size - stdout.length)}${truncErr}`;
-  }
-  const size = available - truncOut.length;
-  return `${stdout.slice(0, size - stderr.length)}${truncOut}${title}${stderr}`;
-}
-
-/** The agent's GetStatus (pluginutil_unix.go): 137 is TimedOut unless the command was cancelled. */
-function statusForExit(result: StepResult): { status: InvocationStatus; details: string } {
-  if (result.exitCode === 0) return { status: 'Success', details: 'Success' };
-  if (result.exitCode === STOPPED_PREEMPTIVELY_EXIT_CODE) {
-    return result.stoppedBy === 'cancel' ? { status: 'Cancelled', details: 'Cancelled' } : { status: 'TimedOut', details: 'ExecutionTimedOut' };
-  }
-  return { status: 'Failed', details: 'Failed' };
-}
-
 export class SsmService {
   readonly documents = new Map<string, CommandDocument>();
-  readonly instances = new Map<string, Instance>();
+  readonly instances = new Map<string, InstanceState>();
   readonly commands = new Map<string, CommandState>();
   readonly region: string;
   private readonly s3: S3Client | undefined;
@@ -242,19 +142,10 @@ export class SsmService {
     }
   }
 
-  private requireInstance(instanceId: string): Instance {
+  private requireInstance(instanceId: string): InstanceState {
     const instance = this.instances.get(instanceId);
     if (!instance) throw new Error(`instance ${instanceId} is not registered with the lab`);
     return instance;
-  }
-
-  pingStatus(instance: Instance): 'Online' | 'ConnectionLost' | 'Inactive' {
-    if (instance.state === 'online') return 'Online';
-    return instance.state === 'offline' ? 'ConnectionLost' : 'Inactive';
-  }
-
-  lastPing(instance: Instance): number {
-    return instance.state === 'online' ? Date.now() : instance.lastPingAt;
   }
 
   sendCommand(request: SendCommandRequest): CommandState {
@@ -346,45 +237,25 @@ export class SsmService {
     };
   }
 
-  /**
-   * Sets the invocation's status and carries it to every plugin that has not
-   * finished yet: GetCommandInvocation reports per plugin, so a Delayed or
-   * Cancelling invocation must read that way there too.
-   */
-  private setInvocation(invocation: InvocationState, status: InvocationStatus, details: string): void {
-    invocation.status = status;
-    invocation.statusDetails = details;
-    for (const plugin of invocation.plugins) {
-      if (!TERMINAL.has(plugin.status)) {
-        plugin.status = status;
-        plugin.statusDetails = details;
-      }
-    }
-    if (TERMINAL.has(status) && invocation.deliveryTimer) {
-      clearTimeout(invocation.deliveryTimer);
-      invocation.deliveryTimer = null;
-    }
-  }
-
   private attemptDelivery(command: CommandState, invocation: InvocationState): void {
     if (this.closed || invocation.deliveredAt !== null || TERMINAL.has(invocation.status)) return;
     const instance = this.requireInstance(invocation.instanceId);
     if (instance.state === 'undeliverable') {
-      this.setInvocation(invocation, 'Failed', 'Undeliverable');
+      setInvocationStatus(invocation, 'Failed', 'Undeliverable');
       return;
     }
     if (instance.state === 'offline') {
       // "Delayed: the system attempted to send the command to the target, but the target wasn't available."
-      this.setInvocation(invocation, 'Delayed', 'Delayed');
+      setInvocationStatus(invocation, 'Delayed', 'Delayed');
       return;
     }
     invocation.deliveredAt = Date.now();
     if (invocation.deliveryTimer) clearTimeout(invocation.deliveryTimer);
     invocation.deliveryTimer = null;
-    this.setInvocation(invocation, 'InProgress', 'InProgress');
+    setInvocationStatus(invocation, 'InProgress', 'InProgress');
     const work = this.runInvocation(command, invocation, instance).catch((err: unknown) => {
       this.log(`ssm: invocation ${command.commandId}/${invocation.instanceId} crashed: ${(err as Error).stack ?? String(err)}`);
-      this.setInvocation(invocation, 'Failed', 'Failed');
+      setInvocationStatus(invocation, 'Failed', 'Failed');
     });
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
@@ -393,10 +264,10 @@ export class SsmService {
   private deliveryTimedOut(invocation: InvocationState): void {
     invocation.deliveryTimer = null;
     if (invocation.deliveredAt !== null || TERMINAL.has(invocation.status)) return;
-    this.setInvocation(invocation, 'TimedOut', 'DeliveryTimedOut');
+    setInvocationStatus(invocation, 'TimedOut', 'DeliveryTimedOut');
   }
 
-  private async acquireWorker(instance: Instance): Promise<void> {
+  private async acquireWorker(instance: InstanceState): Promise<void> {
     if (instance.busy < this.workers) {
       instance.busy += 1;
       return;
@@ -405,12 +276,12 @@ export class SsmService {
     instance.busy += 1;
   }
 
-  private releaseWorker(instance: Instance): void {
+  private releaseWorker(instance: InstanceState): void {
     instance.busy -= 1;
     instance.waiting.shift()?.();
   }
 
-  private async runInvocation(command: CommandState, invocation: InvocationState, instance: Instance): Promise<void> {
+  private async runInvocation(command: CommandState, invocation: InvocationState, instance: InstanceState): Promise<void> {
     await this.acquireWorker(instance);
     try {
       const orchestrationDir = join(instance.hostRoot, 'ssm', 'orchestration', command.commandId);
@@ -452,7 +323,7 @@ export class SsmService {
         plugin.status = status;
         plugin.statusDetails = details;
       }
-      this.finishInvocation(invocation);
+      finishInvocation(invocation);
     } finally {
       this.releaseWorker(instance);
     }
@@ -479,21 +350,6 @@ export class SsmService {
     }
   }
 
-  private finishInvocation(invocation: InvocationState): void {
-    const statuses = invocation.plugins.map((p) => p.status);
-    if (statuses.includes('Cancelled')) this.setInvocation(invocation, 'Cancelled', 'Cancelled');
-    else if (statuses.includes('TimedOut')) this.setInvocation(invocation, 'TimedOut', 'ExecutionTimedOut');
-    else if (statuses.includes('Failed')) this.setInvocation(invocation, 'Failed', 'Failed');
-    else this.setInvocation(invocation, 'Success', 'Success');
-  }
-
-  /** The invocation's response code: the first non-zero plugin code, else 0 (or -1 when nothing ran). */
-  responseCode(invocation: InvocationState): number {
-    const ran = invocation.plugins.filter((p) => p.startedAt !== null);
-    if (ran.length === 0) return -1;
-    return ran.find((p) => p.responseCode !== 0)?.responseCode ?? 0;
-  }
-
   cancelCommand(commandId: string, instanceIds: string[] | undefined): void {
     const command = this.commands.get(commandId);
     if (!command) throw new SsmError('InvalidCommandId', `Command ${commandId} is not valid.`);
@@ -504,63 +360,17 @@ export class SsmService {
       if (TERMINAL.has(invocation.status)) continue;
       invocation.cancelRequested = true;
       if (invocation.deliveredAt === null) {
-        this.setInvocation(invocation, 'Cancelled', 'Cancelled');
+        setInvocationStatus(invocation, 'Cancelled', 'Cancelled');
       } else if (invocation.running) {
         // Cancellation is a request to the agent: "Cancelling" until it killed the process group.
-        this.setInvocation(invocation, 'Cancelling', 'Cancelling');
+        setInvocationStatus(invocation, 'Cancelling', 'Cancelling');
         invocation.running.cancel();
       } else {
         // Delivered but still queued for a worker: the agent drops it.
-        this.setInvocation(invocation, 'Cancelling', 'Cancelling');
+        setInvocationStatus(invocation, 'Cancelling', 'Cancelling');
       }
     }
     if (!instanceIds || instanceIds.length === 0) command.cancelled = true;
-  }
-
-  isVisible(invocation: InvocationState): boolean {
-    return Date.now() >= invocation.visibleAt;
-  }
-
-  /** Aggregated command status, per "Understanding command statuses" (MaxErrors applies). */
-  commandStatus(command: CommandState): {
-    status: CommandStatus;
-    details: string;
-    completed: number;
-    errors: number;
-    deliveryTimedOut: number;
-  } {
-    const invocations = [...command.invocations.values()];
-    const completed = invocations.filter((i) => TERMINAL.has(i.status)).length;
-    const failed = invocations.filter((i) => i.status === 'Failed' && i.statusDetails !== 'Undeliverable').length;
-    const executionTimedOut = invocations.filter((i) => i.statusDetails === 'ExecutionTimedOut').length;
-    const deliveryTimedOut = invocations.filter((i) => i.statusDetails === 'DeliveryTimedOut').length;
-    const undeliverable = invocations.filter((i) => i.statusDetails === 'Undeliverable').length;
-    const cancelled = invocations.filter((i) => i.status === 'Cancelled').length;
-    const errors = failed + executionTimedOut;
-    const base = { completed, errors, deliveryTimedOut };
-    if (completed < invocations.length) {
-      if (invocations.some((i) => i.status === 'Cancelling')) return { status: 'Cancelling', details: 'Cancelling', ...base };
-      const started = invocations.some((i) => i.deliveredAt !== null || TERMINAL.has(i.status));
-      return started ? { status: 'InProgress', details: 'InProgress', ...base } : { status: 'Pending', details: 'Pending', ...base };
-    }
-    const maxErrors = this.maxErrorsCount(command.maxErrors, invocations.length);
-    if (command.cancelled && cancelled > 0) return { status: 'Cancelled', details: 'Cancelled', ...base };
-    if (errors > maxErrors) {
-      return failed > 0 ? { status: 'Failed', details: 'Failed', ...base } : { status: 'TimedOut', details: 'ExecutionTimedOut', ...base };
-    }
-    if (deliveryTimedOut > maxErrors) return { status: 'TimedOut', details: 'DeliveryTimedOut', ...base };
-    if (undeliverable === invocations.length) return { status: 'Failed', details: 'Undeliverable', ...base };
-    const succeeded = invocations.filter((i) => i.status === 'Success').length;
-    if (succeeded + undeliverable === invocations.length) return { status: 'Success', details: 'Success', ...base };
-    if (cancelled > 0 && cancelled + succeeded + undeliverable === invocations.length) return { status: 'Cancelled', details: 'Cancelled', ...base };
-    return { status: 'Failed', details: 'Incomplete', ...base };
-  }
-
-  private maxErrorsCount(maxErrors: string, targets: number): number {
-    const percent = /^([0-9]{1,3})%$/.exec(maxErrors);
-    if (percent) return Math.floor((Number(percent[1]) / 100) * targets);
-    const n = Number(maxErrors);
-    return Number.isFinite(n) ? n : 0;
   }
 
   /** Kills every running script and stops all timers; the state stays readable. */

@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { StepFunctionsEngine } from '../../../lab/sfn/engine';
+import { StepFunctionsEngine } from '../../../lab/sfn/api';
 import { createLambdaRuntime } from '../../../lab/sfn/lambda-runtime';
-import type { LabTemplate } from '../../../lab/template';
+import { emptyLabTemplate, type LabTemplate } from '../../../lab/template';
 
 const lambda = createLambdaRuntime({ functions: [] });
 const dirs: string[] = [];
@@ -27,23 +27,13 @@ const arnOf = (name: string) => `arn:aws:states:us-east-1:000000000000:stateMach
 
 function templateWith(machines: Record<string, object>): LabTemplate {
   return {
-    assemblyDir: '/nonexistent',
-    stackNames: ['T'],
-    region: 'us-east-1',
-    account: '000000000000',
-    functions: {},
+    ...emptyLabTemplate('/nonexistent', ['T']),
     stateMachines: Object.fromEntries(
       Object.entries(machines).map(([name, definition]) => [
         name,
         { logicalId: name, arn: arnOf(name), name, type: 'STANDARD' as const, definition: definition as Record<string, unknown>, definitionString: JSON.stringify(definition), roleArn: undefined },
       ]),
     ),
-    buckets: {},
-    topics: {},
-    secrets: {},
-    documents: {},
-    schedules: {},
-    outputs: {},
   };
 }
 
