@@ -1,10 +1,11 @@
 # Restore from a backup. The backup is verified by download (sha256 and a
 # listing, streamed, no full copy kept) BEFORE anything is touched; then the
-# services stop, the config files are restored atomically (temp + rename),
-# the data is restored from a second download (embedded: the volume emptied
-# and re-extracted; external: pg_restore --clean in one transaction), and the
-# services start on the restored pins. If the data restore fails, services
-# stay stopped: nothing runs against half-restored data.
+# services stop, the config files are put in place (renamed in from root's
+# private dir) and the data comes from a second download, checked again
+# before it replaces anything (embedded: extracted beside the volume's data
+# and swapped in by renames; external: pg_restore --clean in one
+# transaction). If the data restore fails, the host is put back exactly as it
+# was before the restore began: its config files, its data, its services.
 FW_STEP=restore
 FW_DEFAULT_ERROR=restore-failed
 fw_param ComposeDir "$FW_RE_COMPOSE_DIR"
@@ -62,9 +63,42 @@ fw_wait_file "$FW_TMP/verify.sha" 120 || fw_fail verify-failed "no checksum comp
 [ "$(grep -cv '^;' "$FW_TMP/list.out" || true)" -gt 0 ] || fw_fail verify-failed "data backup lists no entries"
 fw_log "backup verified: sha256 and listing ok"
 
-# ---- 3. stop, restore configuration atomically
-fw_compose stop >&2 2>&1 || fw_fail restore-failed "could not stop the services"
+# ---- 3. remember the host as it is, stop, put the backup's configuration in place
+# Until the restored data is complete and checked, everything needed to put the host back
+# exactly as it was is kept: the config files (in root's private dir), the data (embedded:
+# the new data is extracted beside it and swapped in only once checked; external:
+# pg_restore runs in one transaction), and whether the services were running.
+fw_load_states
+was_running=false
+state=$(fw_container_state api-service)
+if [ -n "$state" ] && [ "${state%%|*}" = true ]; then was_running=true; fi
 fw_private_dir
+mkdir "$FW_PRIV/before"
+for name in "${cfg_files[@]}"; do
+  if [ -e "$FW_DIR/$name" ] || [ -L "$FW_DIR/$name" ]; then cp -P -p -- "$FW_DIR/$name" "$FW_PRIV/before/$name"; fi
+done
+if [ "$P_Mode" = embedded ]; then
+  volume=$(fw_volume_name)
+  fw_helper() { docker run --rm -i -v "$volume:/data" "$FW_HELPER_IMAGE" sh -c "$1"; }
+  # the new data's place inside the volume: same filesystem, so the swap is renames only
+  FW_NEW=.fleetwave-restore-new
+  FW_OLD=.fleetwave-restore-old
+fi
+# Puts back what section 3 saved, drops the unfinished new data, starts what was running.
+fw_put_back() {
+  local name
+  for name in "${cfg_files[@]}"; do
+    if [ -e "$FW_PRIV/before/$name" ] || [ -L "$FW_PRIV/before/$name" ]; then
+      mv -f -T -- "$FW_PRIV/before/$name" "$FW_DIR/$name"
+    else
+      rm -f -- "$FW_DIR/$name"
+    fi
+  done
+  fw_set_compose_dir "$FW_DIR"
+  if [ "$P_Mode" = embedded ]; then fw_helper "rm -rf /data/$FW_NEW" </dev/null >&2 2>&1 || true; fi
+  if [ "$was_running" = true ]; then fw_compose up -d >&2 2>&1 || fw_log "services did not start again after putting the host back"; fi
+}
+fw_compose stop >&2 2>&1 || fw_fail restore-failed "could not stop the services"
 for name in "${cfg_files[@]}"; do
   # made in root's private dir, renamed over the entry: a link planted at the name is replaced
   cp -p -- "$FW_TMP/config/$name" "$FW_PRIV/$name"
@@ -73,12 +107,11 @@ done
 fw_set_compose_dir "$FW_DIR"
 fw_log "configuration restored (${cfg_files[*]})"
 
-# ---- 4. restore the data from a second download, checked again
+# ---- 4. the data from a second download, checked again before it replaces anything
 if [ "$P_Mode" = embedded ]; then
-  volume=$(fw_volume_name)
-  fw_apply() { docker run --rm -i -v "$volume:/data" "$FW_HELPER_IMAGE" sh -c 'find /data -mindepth 1 -delete && tar -C /data -xzf -'; }
+  fw_apply() { fw_helper "rm -rf /data/$FW_NEW && mkdir /data/$FW_NEW && tar -C /data/$FW_NEW -xzf -"; }
 else
-  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail restore-failed "restored semaphor.env has no usable DATABASE_URL"
+  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || { fw_put_back; fw_fail restore-failed "restored semaphor.env has no usable DATABASE_URL; the host was put back as it was"; }
   fw_apply() { fw_pg pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -d "$PGDATABASE"; }
 fi
 set +e
@@ -86,16 +119,30 @@ fw_get "$DATA_URL" | tee >(fw_digest "$FW_TMP/apply.sha") | fw_apply 2>"$FW_TMP/
 st=("${PIPESTATUS[@]}")
 set -e
 fw_redact <"$FW_TMP/apply.err" >&2 || true
+put_back_note="the host was put back as it was before the restore (data, configuration, services)"
 if [ "${st[0]}" != 0 ] || [ "${st[1]}" != 0 ] || [ "${st[2]}" != 0 ]; then
-  fw_fail restore-failed "data restore failed (download ${st[0]}, apply ${st[2]}): $(tail -n 1 "$FW_TMP/apply.err" | tr '\n' ' '); services left stopped"
+  detail=$(tail -n 1 "$FW_TMP/apply.err" | tr '\n' ' ' | fw_redact)
+  fw_put_back
+  fw_fail restore-failed "data restore failed (download ${st[0]}, apply ${st[2]}): $detail; $put_back_note"
 fi
-fw_wait_file "$FW_TMP/apply.sha" 120 || fw_fail restore-failed "no checksum of the restored stream"
-[ "$(cat "$FW_TMP/apply.sha")" = "$P_DataSha256" ] || fw_fail restore-failed "second download differed from the verified backup; services left stopped"
+if ! fw_wait_file "$FW_TMP/apply.sha" 120 || [ "$(cat "$FW_TMP/apply.sha")" != "$P_DataSha256" ]; then
+  # external: already committed by pg_restore, but the stream was verified by the first download
+  fw_put_back
+  fw_fail restore-failed "second download differed from the verified backup; $put_back_note"
+fi
+if [ "$P_Mode" = embedded ]; then
+  # Swap: the old entries aside, the checked new ones in, then the old ones gone. Renames only.
+  fw_helper "cd /data && rm -rf $FW_OLD && mkdir $FW_OLD && \
+    for e in * .[!.]* ..?*; do { [ -e \"\$e\" ] || [ -L \"\$e\" ]; } || continue; \
+      case \"\$e\" in $FW_NEW|$FW_OLD) continue ;; esac; mv \"\$e\" $FW_OLD/ || exit 1; done && \
+    for e in $FW_NEW/* $FW_NEW/.[!.]* $FW_NEW/..?*; do { [ -e \"\$e\" ] || [ -L \"\$e\" ]; } || continue; mv \"\$e\" . || exit 1; done && \
+    rmdir $FW_NEW && rm -rf $FW_OLD" </dev/null >&2 2>&1 || fw_fail restore-failed "could not swap the restored data into place; services left stopped"
+fi
 
 # ---- 5. start on the restored pins
 if ! out=$(fw_compose up -d 2>&1); then
-  fw_fail restore-failed "services did not start after restore: $(printf '%s' "$out" | tail -n 2)"
+  fw_fail restore-failed "services did not start after restore: $(printf '%s' "$out" | tail -n 2 | fw_redact)"
 fi
-printf '%s\n' "$out" >&2
+printf '%s\n' "$out" | fw_redact >&2
 version=$(fw_tag_of "$(fw_pinned_image api-service)")
 fw_ok "\"restored\":true,\"mode\":$(fw_str "$P_Mode"),\"version\":$(fw_str_or_null "$version")"
