@@ -100,6 +100,21 @@ fw_redact() {
     { print keyvalues(presigned(headers(userinfo($0)))) }'
 }
 
+# Everything the script prints passes through fw_redact: SSM keeps stdout and stderr (inline in
+# GetCommandInvocation, whole in the S3 command output), and a tool's error tail, a log line or
+# a fw_fail message can quote a credential. The originals are kept on fds FW_OUT/FW_ERR so the
+# exit trap can close the pipes and wait for both filters: the result line is complete and
+# last on stdout before the script's process ends.
+exec {FW_OUT}>&1 {FW_ERR}>&2
+exec > >(fw_redact >&"$FW_OUT")
+FW_REDACT_OUT=$!
+exec 2> >(fw_redact >&"$FW_ERR")
+FW_REDACT_ERR=$!
+fw_flush_output() {
+  exec >&"$FW_OUT" 2>&"$FW_ERR"
+  wait "$FW_REDACT_OUT" "$FW_REDACT_ERR" 2>/dev/null || true
+}
+
 # JSON string literal of $1: escapes, control characters dropped, secrets redacted.
 fw_str() {
   local s
@@ -144,6 +159,7 @@ fw_on_exit() {
       "$(fw_str "unexpected failure (exit $rc) near line $FW_LAST_LINE")"
     [ "$rc" = 0 ] && rc=1
   fi
+  fw_flush_output
   exit "$rc"
 }
 trap 'FW_LAST_LINE=$LINENO' ERR
