@@ -56,8 +56,15 @@ export function parseResultLine(stdout: string): Record<string, unknown> | null 
   return null;
 }
 
+/**
+ * StatusDetails of an execution timeout ("Execution Timed Out": the command started but did not
+ * finish before its timeout; SSM API reference, GetCommandInvocation), whatever Status says.
+ */
+const EXECUTION_TIMED_OUT = new Set(['ExecutionTimedOut', 'Execution Timed Out']);
+
 function statusOf(inv: Invocation): Exclude<StepStatus, 'Pending'> | 'Running' | 'Unknown' {
   if (UNDELIVERED_DETAILS.has(inv.statusDetails)) return 'Undeliverable';
+  if (EXECUTION_TIMED_OUT.has(inv.statusDetails)) return 'TimedOut';
   if (NOT_STARTED_OR_RUNNING.has(inv.status)) return 'Running';
   switch (inv.status) {
     case 'Success':

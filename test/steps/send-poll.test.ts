@@ -254,6 +254,17 @@ describe('pollStep', () => {
     });
   });
 
+  // GetCommandInvocation StatusDetails "Execution Timed Out": "the command started to run on the
+  // managed node, but the execution wasn't complete before the timeout expired" (SSM API reference,
+  // GetCommandInvocation); an agent may report it under Status Failed.
+  it.each([['Failed', 'ExecutionTimedOut'], ['Failed', 'Execution Timed Out'], ['TimedOut', 'ExecutionTimedOut']])(
+    'reports %s / %s as TimedOut, not as the step failing',
+    async (status, details) => {
+      invocation(status, details, '', 137);
+      expect(await poll()).toMatchObject({ status: 'TimedOut', error: 'timed-out' });
+    },
+  );
+
   it('reports TimedOut at the deadline even while the invocation never appeared', async () => {
     ssmMock.on(GetCommandInvocationCommand).rejects(new InvocationDoesNotExist({ message: '', $metadata: {} }));
     expect((await poll(command.deadline + 1)).status).toBe('TimedOut');
