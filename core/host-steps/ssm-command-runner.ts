@@ -61,15 +61,21 @@ export class SsmCommandRunner implements CommandRunner {
     try {
       do {
         const page = await this.ssm.send(
+          // Not filtered by InstanceId: SSM then omits a command that has not reached the node yet
+          // ("can't specify a managed node ID ... with Status = Pending", ListCommands API reference),
+          // and a retried task would send a second one. Document and time narrow the pages instead.
           new ListCommandsCommand({
-            InstanceId: q.instanceId,
-            Filters: [{ key: 'InvokedAfter', value: new Date(q.invokedAfter).toISOString() }],
+            Filters: [
+              { key: 'DocumentName', value: q.documentName },
+              { key: 'InvokedAfter', value: new Date(q.invokedAfter).toISOString() },
+            ],
             MaxResults: 50,
             NextToken: nextToken,
           }),
         );
         for (const c of page.Commands ?? []) {
           if (c.Comment !== q.comment || c.DocumentName !== q.documentName || !c.CommandId) continue;
+          if (c.InstanceIds && !c.InstanceIds.includes(q.instanceId)) continue;
           const requestedAt = c.RequestedDateTime?.getTime() ?? 0;
           if (!best || requestedAt > best.requestedAt) {
             best = { commandId: c.CommandId, instanceId: q.instanceId, documentName: c.DocumentName, comment: c.Comment, requestedAt };

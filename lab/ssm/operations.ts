@@ -86,13 +86,22 @@ function getCommandInvocation(service: SsmService, raw: unknown) {
   return pluginInvocationView(command, invocation, plugin);
 }
 
+/** Whether the command reached the node: its invocation there left Pending/Delayed (delivered or ended). */
+function reachedNode(command: CommandState, instanceId: string): boolean {
+  const invocation = command.invocations.get(instanceId);
+  return invocation !== undefined && (invocation.deliveredAt !== null || TERMINAL.has(invocation.status));
+}
+
 function listCommands(service: SsmService, raw: unknown) {
   const input = parseRequest(ListCommandsInput, raw);
   requireKnownCommand(service, input.CommandId);
   const keep = filterPredicate(input.Filters);
   const commands = [...service.commands.values()]
     .filter((c) => input.CommandId === undefined || c.commandId === input.CommandId)
-    .filter((c) => input.InstanceId === undefined || c.instanceIds.includes(input.InstanceId))
+    // "You can't specify a managed node ID in the same command that you specify Status = Pending.
+    // This is because the command hasn't reached the managed node yet." (SSM API reference,
+    // ListCommands): filtered by node, a command not yet delivered to it is not listed.
+    .filter((c) => input.InstanceId === undefined || (c.instanceIds.includes(input.InstanceId) && reachedNode(c, input.InstanceId)))
     .map((c) => ({ c, view: commandView(c) }))
     .filter(({ c, view }) => keep({ requestedAt: c.requestedAt, status: view.Status, documentName: c.documentName, terminal: TERMINAL.has(view.Status) }))
     .sort((a, b) => b.c.requestedAt - a.c.requestedAt)

@@ -75,8 +75,12 @@ describe('sendStep', () => {
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'cmd-1' } });
     await sendStep({ run: RUN, step: 'restart' }, sendDeps());
     const list = ssmMock.commandCalls(ListCommandsCommand)[0]!.args[0].input;
-    expect(list.InstanceId).toBe(RUN.instanceId);
-    expect(list.Filters).toEqual([{ key: 'InvokedAfter', value: new Date(RUN.startedAt - 60_000).toISOString() }]);
+    // never by InstanceId: SSM omits commands that have not reached the node from such a listing
+    expect(list.InstanceId).toBeUndefined();
+    expect(list.Filters).toEqual([
+      { key: 'DocumentName', value: 'Fleetwave-Restart' },
+      { key: 'InvokedAfter', value: new Date(RUN.startedAt - 60_000).toISOString() },
+    ]);
   });
 
   it('returns the earlier command instead of sending a second one when a retried Lambda finds it', async () => {
