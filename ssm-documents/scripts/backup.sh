@@ -83,7 +83,7 @@ if [ "$mode" = embedded ]; then
   fw_list() { tar -tzf -; }
 else
   format=pgdump
-  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail backup-failed "DATABASE_URL in semaphor.env is not a postgres:// URL"
+  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail backup-failed "semaphor.env: $FW_URL_ERROR"
   fw_produce() { fw_pg pg_dump -Fc; }
   fw_list() { fw_pg pg_restore -l; }
 fi

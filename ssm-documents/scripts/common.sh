@@ -335,32 +335,87 @@ fw_free_bytes() { df -P -k "$1" | awk 'NR == 2 { printf "%.0f", $4 * 1024 }'; }
 
 # PostgreSQL connection from DATABASE_URL into libpq's PG* variables, so no
 # password ever sits on a command line (visible in ps) or in output.
+# Percent-decoding only, as libpq decodes a connection URI: `+` stays a plus, a backslash is
+# a backslash (never printf %b over the whole value).
+fw_urldecode() {
+  local s="$1" out="" ch
+  while [[ "$s" == *%* ]]; do
+    out+="${s%%\%*}"; s="${s#*%}"
+    if [[ "$s" =~ ^([0-9A-Fa-f]{2}) ]]; then printf -v ch '%b' "\\x${BASH_REMATCH[1]}"; out+="$ch"; s="${s:2}"; else out+="%"; fi
+  done
+  printf '%s' "$out$s"
+}
+# DATABASE_URL → libpq's PG* variables, read as libpq reads a connection URI (PostgreSQL docs,
+# "Connection Strings": postgresql://[userspec@][hostspec][/dbname][?paramspec]): bracketed
+# IPv6 hosts, a percent-encoded Unix socket path, the parameters libpq has variables for.
+# Variables, not `-d URL`: a command line is readable by every user of the host. A parameter
+# libpq would use but fleetwave cannot pass is refused by name (FW_URL_ERROR), never dropped.
+FW_URL_ERROR=""
 fw_pg_env_from_url() {
-  local url="$1" rest userinfo hostport path query
+  local url="$1" rest userinfo hostspec path query pair key value
+  FW_URL_ERROR="DATABASE_URL is not a postgres:// or postgresql:// URL"
   [[ "$url" =~ ^postgres(ql)?:// ]] || return 1
   rest="${url#*://}"
-  if [[ "$rest" == *@* ]]; then userinfo="${rest%%@*}"; rest="${rest#*@}"; else userinfo=""; fi
-  hostport="${rest%%/*}"
-  path="${rest#"$hostport"}"; path="${path#/}"
-  query=""
+  # the userspec ends at the last @ before the path: libpq needs @ in a password percent-encoded
+  hostspec="${rest%%/*}"; path="${rest#"$hostspec"}"
+  if [[ "$hostspec" == *@* ]]; then userinfo="${hostspec%@*}"; hostspec="${hostspec##*@}"; else userinfo=""; fi
+  path="${path#/}"; query=""
   if [[ "$path" == *\?* ]]; then query="${path#*\?}"; path="${path%%\?*}"; fi
-  fw_urldecode() { local s="${1//+/ }"; printf '%b' "${s//%/\\x}"; }
+  if [[ "$hostspec" == *\?* ]]; then query="${hostspec#*\?}"; hostspec="${hostspec%%\?*}"; fi
+  unset PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGSSLROOTCERT PGSSLCERT PGSSLKEY PGSSLCRL \
+    PGCONNECT_TIMEOUT PGAPPNAME PGOPTIONS PGTARGETSESSIONATTRS PGGSSENCMODE PGCHANNELBINDING
   export PGUSER PGPASSWORD PGHOST PGPORT PGDATABASE
   PGUSER=$(fw_urldecode "${userinfo%%:*}")
   if [[ "$userinfo" == *:* ]]; then PGPASSWORD=$(fw_urldecode "${userinfo#*:}"); else PGPASSWORD=""; fi
-  PGHOST="${hostport%%:*}"
-  if [[ "$hostport" == *:* ]]; then PGPORT="${hostport##*:}"; else PGPORT=5432; fi
+  if [[ "$hostspec" =~ ^\[([0-9A-Fa-f:.]+)\](:([0-9]+))?$ ]]; then
+    PGHOST="${BASH_REMATCH[1]}"; PGPORT="${BASH_REMATCH[3]:-5432}"
+  elif [[ "$hostspec" == *:* ]]; then
+    PGHOST=$(fw_urldecode "${hostspec%:*}"); PGPORT="${hostspec##*:}"
+  else
+    PGHOST=$(fw_urldecode "$hostspec"); PGPORT=5432
+  fi
+  [ -n "$PGHOST" ] || unset PGHOST
   PGDATABASE=$(fw_urldecode "$path")
-  if [[ "$query" =~ (^|&)sslmode=([a-z-]+) ]]; then export PGSSLMODE="${BASH_REMATCH[2]}"; fi
+  [ -n "$PGDATABASE" ] || unset PGDATABASE
+  local IFS='&'
+  for pair in $query; do
+    [ -n "$pair" ] || continue
+    key="${pair%%=*}"; value=$(fw_urldecode "${pair#*=}")
+    case "$key" in
+      host) export PGHOST="$value" ;;
+      port) export PGPORT="$value" ;;
+      user) export PGUSER="$value" ;;
+      password) export PGPASSWORD="$value" ;;
+      dbname) export PGDATABASE="$value" ;;
+      sslmode) export PGSSLMODE="$value" ;;
+      sslrootcert) export PGSSLROOTCERT="$value" ;;
+      sslcert) export PGSSLCERT="$value" ;;
+      sslkey) export PGSSLKEY="$value" ;;
+      sslcrl) export PGSSLCRL="$value" ;;
+      connect_timeout) export PGCONNECT_TIMEOUT="$value" ;;
+      application_name) export PGAPPNAME="$value" ;;
+      options) export PGOPTIONS="$value" ;;
+      target_session_attrs) export PGTARGETSESSIONATTRS="$value" ;;
+      gssencmode) export PGGSSENCMODE="$value" ;;
+      channel_binding) export PGCHANNELBINDING="$value" ;;
+      *) FW_URL_ERROR="DATABASE_URL has a parameter fleetwave does not pass to libpq: $(printf '%s' "$key" | tr -cd 'A-Za-z0-9_.-' | cut -c1-64)"; return 1 ;;
+    esac
+  done
+  FW_URL_ERROR=""
   return 0
 }
+# Every PG* variable fw_pg_env_from_url may set, passed by name (never value) to a client container.
+FW_PG_VARS=(PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGSSLROOTCERT PGSSLCERT PGSSLKEY PGSSLCRL
+  PGCONNECT_TIMEOUT PGAPPNAME PGOPTIONS PGTARGETSESSIONATTRS PGGSSENCMODE PGCHANNELBINDING)
 # pg_dump / pg_restore from the host, else from the postgres image (PG* passed by name, not value).
 fw_pg() {
   local tool="$1"; shift
   if command -v "$tool" >/dev/null 2>&1; then
     "$tool" "$@"
   else
-    docker run --rm -i --network host -e PGHOST -e PGPORT -e PGUSER -e PGPASSWORD -e PGDATABASE -e PGSSLMODE postgres:16 "$tool" "$@"
+    local envs=() v
+    for v in "${FW_PG_VARS[@]}"; do [ -z "${!v+set}" ] || envs+=(-e "$v"); done
+    docker run --rm -i --network host "${envs[@]}" postgres:16 "$tool" "$@"
   fi
 }
 

@@ -111,7 +111,7 @@ fw_log "configuration restored (${cfg_files[*]})"
 if [ "$P_Mode" = embedded ]; then
   fw_apply() { fw_helper "rm -rf /data/$FW_NEW && mkdir /data/$FW_NEW && tar -C /data/$FW_NEW -xzf -"; }
 else
-  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || { fw_put_back; fw_fail restore-failed "restored semaphor.env has no usable DATABASE_URL; the host was put back as it was"; }
+  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || { fw_put_back; fw_fail restore-failed "restored semaphor.env: $FW_URL_ERROR; the host was put back as it was"; }
   fw_apply() { fw_pg pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -d "$PGDATABASE"; }
 fi
 set +e
