@@ -1,6 +1,7 @@
 /**
  * rollout: the registry tasks of FleetRollout, RolloutBatch and
- * RolloutRollback, one function since they share one permission set.
+ * RolloutRollback, one function since they share one permission set. The
+ * event is core/rollout.ts `RolloutTaskEvent`, one shape per action:
  *   {action: "plan", request, executionArn}              → RolloutContext
  *   {action: "next-batch", rollout, wave}                → {items: [{hostId}], more, failed, maxFailures, pending}
  *   {action: "claim-host", rollout, wave, hostId}        → {action: "run"|"skip", executionName?, reason?}
@@ -9,11 +10,9 @@
  *   {action: "await-approval", rollout, taskToken}       → {waiting} (the execution waits for SendTaskSuccess)
  *   {action: "finish", rollout, status, wave?, error?}   → summary (SNS message sent)
  *   {action: "plan-rollback", request, executionArn}     → RolloutContext
- *   {action: "next-rollback-batch", rollout, wave?}      → {items: [{hostId, backupId, wave}], more}
+ *   {action: "next-rollback-batch", rollout, request}    → {items: [{hostId, backupId, wave}], more}
  */
-import { z } from 'zod';
 import { parseInput } from '../../core/host-run';
-import { PgRolloutStore } from '../../core/registry/rollout-store';
 import {
   awaitApproval,
   claimHost,
@@ -24,6 +23,7 @@ import {
   planRollout,
   planRolloutRollback,
   recordHost,
+  RolloutTaskEvent,
   type RolloutDeps,
 } from '../../core/rollout';
 import { FinishRunEnv } from '../shared/registry-env';
@@ -32,45 +32,41 @@ import { logger, parseEnv, registry, rethrowScrubbed, snsAlerts } from '../share
 const env = parseEnv(FinishRunEnv);
 const alerts = snsAlerts(env.ALERT_TOPIC_ARN);
 
-const Event = z.object({ action: z.string(), executionArn: z.string().optional(), request: z.unknown().optional() }).passthrough();
+/** Unreachable while the switch below handles every action of RolloutTaskEvent. */
+function assertNever(value: never): never {
+  throw new Error(`unhandled rollout action ${JSON.stringify(value)}`);
+}
+
+async function run(e: RolloutTaskEvent, deps: RolloutDeps): Promise<unknown> {
+  switch (e.action) {
+    case 'plan':
+      return planRollout(e.request, e.executionArn, deps);
+    case 'next-batch':
+      return nextBatch(e, deps);
+    case 'claim-host':
+      return claimHost(e, deps);
+    case 'record-host':
+      return recordHost(e, deps);
+    case 'evaluate-wave':
+      return evaluateWave(e, deps);
+    case 'await-approval':
+      return awaitApproval(e, deps);
+    case 'finish':
+      return finishRollout(e, deps);
+    case 'plan-rollback':
+      return planRolloutRollback(e.request, e.executionArn, deps);
+    case 'next-rollback-batch':
+      return nextRollbackBatch(e, deps);
+    default:
+      return assertNever(e);
+  }
+}
 
 export async function handler(event: unknown) {
   try {
-    const e = parseInput(Event, event, 'rollout event');
-    const { store, pool } = await registry();
-    const deps: RolloutDeps = { store, rollouts: new PgRolloutStore(pool), alerts };
-    let result: unknown;
-    switch (e.action) {
-      case 'plan':
-        result = await planRollout(e.request, e.executionArn ?? 'unknown', deps);
-        break;
-      case 'next-batch':
-        result = await nextBatch(e, deps);
-        break;
-      case 'claim-host':
-        result = await claimHost(e, deps);
-        break;
-      case 'record-host':
-        result = await recordHost(e, deps);
-        break;
-      case 'evaluate-wave':
-        result = await evaluateWave(e, deps);
-        break;
-      case 'await-approval':
-        result = await awaitApproval(e, deps);
-        break;
-      case 'finish':
-        result = await finishRollout(e, deps);
-        break;
-      case 'plan-rollback':
-        result = await planRolloutRollback(e.request, e.executionArn ?? 'unknown', deps);
-        break;
-      case 'next-rollback-batch':
-        result = await nextRollbackBatch(e, deps);
-        break;
-      default:
-        throw new Error(`unknown rollout action ${e.action}`);
-    }
+    const e = parseInput(RolloutTaskEvent, event, 'rollout event');
+    const { store } = await registry();
+    const result = await run(e, { store, alerts });
     logger.info('rollout task', { action: e.action });
     return result;
   } catch (err) {

@@ -1,0 +1,52 @@
+/**
+ * What every PostgreSQL store of the registry shares: the one transaction
+ * helper, and readers that turn column values into the ports' types.
+ *
+ * Conventions of the adapters:
+ * - Writes that belong together (a state change and its audit entry, a
+ *   fenced check and the write it guards) run in one `withTransaction`.
+ * - Expiry is judged by the database clock (`now()`), never a Lambda's clock.
+ */
+import type pg from 'pg';
+
+/** A pool or a transaction's client: what a helper that only queries needs. */
+export type Db = Pick<pg.PoolClient, 'query'>;
+export type Row = Record<string, unknown>;
+
+/**
+ * Runs `fn` in one transaction. A connection whose ROLLBACK failed is broken
+ * (the server went away mid-transaction): it is discarded, not returned to
+ * the pool, so the next caller does not inherit a dead socket.
+ */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackErr) {
+      broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+    }
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+export const ms = (v: unknown): number => (v as Date).getTime();
+export const msOrNull = (v: unknown): number | null => (v == null ? null : (v as Date).getTime());
+/** bigint columns arrive as strings; all of ours stay far below 2^53. */
+export const num = (v: unknown): number => Number(v);
+export const numOrNull = (v: unknown): number | null => (v == null ? null : Number(v));
+export const str = (v: unknown): string => v as string;
+export const strOrNull = (v: unknown): string | null => (v == null ? null : (v as string));
+
+/** The SQLSTATE and constraint of a driver error (23505 unique, 23503 foreign key). */
+export function pgCode(err: unknown): { code?: string; constraint?: string } {
+  return typeof err === 'object' && err !== null ? (err as { code?: string; constraint?: string }) : {};
+}
