@@ -36,6 +36,7 @@ export const HealthUrl = patterned(HEALTH_URL_PATTERN, 'health URL');
 export const Sha256 = patterned(SHA256_PATTERN, 'sha256');
 export const Reason = patterned(REASON_PATTERN, 'reason');
 
+/** In rollout order: every staging wave runs before any production wave. */
 export const TIERS = ['staging', 'production'] as const;
 export const Tier = z.enum(TIERS);
 export type Tier = z.infer<typeof Tier>;

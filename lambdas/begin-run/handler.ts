@@ -9,10 +9,11 @@
  */
 import { z } from 'zod';
 import { beginRollback, beginUpgrade, parseInput } from '../../core/host-run';
+import { RunKind } from '../../core/models';
 import { hostRunDeps, logger, rethrowScrubbed } from '../shared/registry-task';
 
 const Event = z.object({
-  kind: z.enum(['upgrade', 'rollback']),
+  kind: RunKind,
   request: z.unknown(),
   executionArn: z.string().min(1),
 });

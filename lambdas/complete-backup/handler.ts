@@ -9,7 +9,7 @@
  *   the upload is aborted and no data object may exist afterwards.
  */
 import { z } from 'zod';
-import { HostRunContext, Sha256 } from '../../core/models';
+import { DataFormat, HostRunContext, Sha256 } from '../../core/models';
 import {
   checkBackupKeys,
   S3BackupStorage,
@@ -28,7 +28,7 @@ const Target = z.looseObject({
   configKey: z.string().min(1),
   uploadId: z.string().min(1),
   backupId: z.string().optional(),
-  format: z.enum(['tar.gz', 'pgdump']).optional(),
+  format: DataFormat.optional(),
 });
 
 /** The backup script's result line (docs/contracts.md, "Step results"). */
