@@ -14,13 +14,19 @@ export type Db = Pick<pg.PoolClient, 'query'>;
 export type Row = Record<string, unknown>;
 
 /**
- * Runs `fn` in one transaction. A connection whose ROLLBACK failed is broken
- * (the server went away mid-transaction): it is discarded, not returned to
- * the pool, so the next caller does not inherit a dead socket.
+ * Runs `fn` in one transaction. A connection that broke while we held it (the
+ * server went away mid-transaction, or ROLLBACK failed) is discarded, not
+ * returned to the pool, so the next caller does not inherit a dead socket.
  */
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // While a client is checked out nobody else listens for its 'error' event,
+  // and an unheard one would crash the process; the failing query reports it.
+  const onError = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -30,10 +36,11 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     try {
       await client.query('ROLLBACK');
     } catch (rollbackErr) {
-      broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+      broken ??= rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
     }
     throw err;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }
