@@ -45,6 +45,22 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
   }
 }
 
+/**
+ * A row as its port's record. The records mirror their tables column for
+ * column, so the mapping is mechanical: `fleet_id` → `fleetId`, timestamps as
+ * epoch ms, and the named bigint columns (which pg returns as strings; ours
+ * stay far below 2^53) as numbers. `rename` covers a column whose record name
+ * differs (a wave's `wave_index` is its `index`).
+ */
+export function fromRow<T>(row: Row, options: { bigints?: readonly string[]; rename?: Readonly<Record<string, string>> } = {}): T {
+  const record: Record<string, unknown> = {};
+  for (const [column, value] of Object.entries(row)) {
+    const key = options.rename?.[column] ?? column.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+    record[key] = value instanceof Date ? value.getTime() : value !== null && options.bigints?.includes(column) ? Number(value) : value;
+  }
+  return record as T;
+}
+
 export const ms = (v: unknown): number => (v as Date).getTime();
 export const msOrNull = (v: unknown): number | null => (v == null ? null : (v as Date).getTime());
 /** bigint columns arrive as strings; all of ours stay far below 2^53. */

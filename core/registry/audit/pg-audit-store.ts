@@ -3,22 +3,11 @@ import type pg from 'pg';
 import type { z } from 'zod';
 import { HostId, RolloutId } from '../../models';
 import { Limit, parse, Uuid } from '../fields';
-import { ms, num, str, strOrNull, type Db, type Row } from '../pg';
+import { fromRow, type Db, type Row } from '../pg';
 import { redactDeep } from '../redact';
 import { AppendAuditInput, type AuditEntry, type AuditStore, type ListAuditFilter } from './audit-store';
 
-function toAudit(r: Row): AuditEntry {
-  return {
-    id: num(r.id),
-    at: ms(r.at),
-    actor: str(r.actor),
-    action: str(r.action),
-    hostId: strOrNull(r.host_id),
-    rolloutId: strOrNull(r.rollout_id),
-    runId: strOrNull(r.run_id),
-    details: (r.details as Record<string, unknown>) ?? {},
-  };
-}
+const toAudit = (r: Row) => fromRow<AuditEntry>(r, { bigints: ['id'] });
 
 /** Appends an entry with `client`, so a state change and its audit entry commit together. */
 export async function insertAudit(client: Db, input: z.output<typeof AppendAuditInput>): Promise<AuditEntry> {

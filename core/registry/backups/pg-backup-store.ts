@@ -1,13 +1,13 @@
 /** `BackupStore` over PostgreSQL. */
 import type pg from 'pg';
 import { z } from 'zod';
-import { Version, type BackupStatus, type DatabaseMode, type DataFormat } from '../../models';
+import { Version } from '../../models';
 import { insertAudit } from '../audit/pg-audit-store';
 import { BackupNotFoundError, BackupStateError, HostNotFoundError, RunNotFoundError } from '../errors';
 import { FreeText, parse, SYSTEM_ACTOR, Uuid } from '../fields';
 import { LeaseToken } from '../leases/lease-store';
 import { assertLease } from '../leases/pg-lease-store';
-import { ms, msOrNull, numOrNull, pgCode, str, strOrNull, withTransaction, type Row } from '../pg';
+import { fromRow, pgCode, withTransaction, type Row } from '../pg';
 import { redactSecrets } from '../redact';
 import {
   BackupVerification,
@@ -17,27 +17,7 @@ import {
   type LatestVerifiedBackupFilter,
 } from './backup-store';
 
-function toBackup(r: Row): Backup {
-  return {
-    id: str(r.id),
-    hostId: str(r.host_id),
-    runId: strOrNull(r.run_id),
-    version: str(r.version),
-    mode: r.mode as DatabaseMode,
-    dataKey: str(r.data_key),
-    dataFormat: r.data_format as DataFormat,
-    dataBytes: numOrNull(r.data_bytes),
-    dataSha256: strOrNull(r.data_sha256),
-    dataEntries: numOrNull(r.data_entries),
-    configKey: str(r.config_key),
-    configBytes: numOrNull(r.config_bytes),
-    configSha256: strOrNull(r.config_sha256),
-    status: r.status as BackupStatus,
-    failure: strOrNull(r.failure),
-    createdAt: ms(r.created_at),
-    verifiedAt: msOrNull(r.verified_at),
-  };
-}
+const toBackup = (r: Row) => fromRow<Backup>(r, { bigints: ['data_bytes', 'config_bytes'] });
 
 export class PgBackupStore implements BackupStore {
   constructor(private readonly pool: pg.Pool) {}

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { FleetId } from '../../models';
 import { FleetNotFoundError, InvalidRegistryInputError } from '../errors';
 import { FreeText, parse, Uuid } from '../fields';
-import { ms, msOrNull, num, numOrNull, pgCode, str, strOrNull, withTransaction, type Row } from '../pg';
+import { fromRow, pgCode, withTransaction, type Row } from '../pg';
 import { redactSecrets } from '../redact';
 import {
   CompleteComplianceCheckInput,
@@ -14,44 +14,8 @@ import {
   type ComplianceResult,
 } from './compliance-store';
 
-function toComplianceCheck(r: Row): ComplianceCheck {
-  const drift = (r.drift as ComplianceCheck['drift'] | null) ?? {};
-  return {
-    id: str(r.id),
-    fleetId: strOrNull(r.fleet_id),
-    executionArn: strOrNull(r.execution_arn),
-    status: r.status as ComplianceCheck['status'],
-    hostCount: num(r.host_count),
-    compliant: numOrNull(r.compliant),
-    nonCompliant: numOrNull(r.non_compliant),
-    unknown: numOrNull(r.unknown),
-    reportKey: strOrNull(r.report_key),
-    message: strOrNull(r.message),
-    drift: Object.fromEntries(
-      Object.entries(drift).map(([k, v]) => [k, { event: v.event, notifiedAt: v.notifiedAt == null ? null : Number(v.notifiedAt) }]),
-    ),
-    startedAt: ms(r.started_at),
-    finishedAt: msOrNull(r.finished_at),
-  };
-}
-
-function toComplianceResult(r: Row): ComplianceResult {
-  return {
-    checkId: str(r.check_id),
-    hostId: str(r.host_id),
-    fleetId: str(r.fleet_id),
-    instanceId: str(r.instance_id),
-    state: r.state as ComplianceResult['state'],
-    reasons: (r.reasons as ComplianceResult['reasons']) ?? [],
-    unknownCause: strOrNull(r.unknown_cause) as ComplianceResult['unknownCause'],
-    details: (r.details as string[]) ?? [],
-    desiredVersion: strOrNull(r.desired_version),
-    runningVersion: strOrNull(r.running_version),
-    running: (r.running as Record<string, string | null>) ?? {},
-    pinned: (r.pinned as Record<string, string | null>) ?? {},
-    recordedAt: ms(r.recorded_at),
-  };
-}
+const toComplianceCheck = (r: Row) => fromRow<ComplianceCheck>(r);
+const toComplianceResult = (r: Row) => fromRow<ComplianceResult>(r);
 
 export class PgComplianceCheckStore implements ComplianceCheckStore {
   constructor(private readonly pool: pg.Pool) {}
@@ -165,13 +129,7 @@ export class PgComplianceCheckStore implements ComplianceCheckStore {
          FROM compliance_results WHERE check_id = $1 GROUP BY fleet_id ORDER BY fleet_id`,
       [id],
     );
-    return rows.map((r: Row) => ({
-      fleetId: str(r.fleet_id),
-      hosts: num(r.hosts),
-      compliant: num(r.compliant),
-      nonCompliant: num(r.non_compliant),
-      unknown: num(r.unknown),
-    }));
+    return rows.map((r: Row) => fromRow<ComplianceFleetCounts>(r, { bigints: ['hosts', 'compliant', 'non_compliant', 'unknown'] }));
   }
 
   async markComplianceNotified(checkId: string, fleetId: string): Promise<void> {

@@ -1,43 +1,15 @@
 /** `FleetStore` over PostgreSQL. */
 import type pg from 'pg';
-import { Version, type DatabaseMode, type Tier } from '../../models';
+import { Version } from '../../models';
 import { insertAudit } from '../audit/pg-audit-store';
 import { DuplicateInstanceError, FleetNotFoundError, HostNotFoundError } from '../errors';
 import { Actor, FreeText, parse, SYSTEM_ACTOR } from '../fields';
-import { ms, msOrNull, num, pgCode, str, strOrNull, withTransaction, type Row } from '../pg';
+import { fromRow, pgCode, strOrNull, withTransaction, type Row } from '../pg';
 import { redactSecrets } from '../redact';
 import { UpsertFleetInput, UpsertHostInput, type Fleet, type FleetStore, type Host } from './fleet-store';
 
-function toFleet(r: Row): Fleet {
-  return {
-    id: str(r.id),
-    appProfile: str(r.app_profile),
-    desiredVersion: strOrNull(r.desired_version),
-    config: (r.config as Record<string, unknown>) ?? {},
-    createdAt: ms(r.created_at),
-    updatedAt: ms(r.updated_at),
-  };
-}
-
-function toHost(r: Row): Host {
-  return {
-    id: str(r.id),
-    fleetId: str(r.fleet_id),
-    instanceId: str(r.instance_id),
-    tier: r.tier as Tier,
-    databaseMode: r.database_mode as DatabaseMode,
-    composeDir: str(r.compose_dir),
-    healthUrl: str(r.health_url),
-    wave: r.wave == null ? null : Number(r.wave),
-    observedVersion: strOrNull(r.observed_version),
-    observedAt: msOrNull(r.observed_at),
-    locked: r.locked === true,
-    lockedReason: strOrNull(r.locked_reason),
-    leaseSeq: num(r.lease_seq),
-    createdAt: ms(r.created_at),
-    updatedAt: ms(r.updated_at),
-  };
-}
+const toFleet = (r: Row) => fromRow<Fleet>(r);
+const toHost = (r: Row) => fromRow<Host>(r, { bigints: ['lease_seq'] });
 
 export class PgFleetStore implements FleetStore {
   constructor(private readonly pool: pg.Pool) {}

@@ -12,7 +12,7 @@ import { HostId } from '../../models';
 import { insertAudit } from '../audit/pg-audit-store';
 import { HostLockedError, HostNotFoundError, HostQuarantinedError, StaleLeaseError } from '../errors';
 import { parse } from '../fields';
-import { ms, num, str, strOrNull, withTransaction, type Db, type Row } from '../pg';
+import { fromRow, ms, num, str, strOrNull, withTransaction, type Db, type Row } from '../pg';
 import { LeaseHolder, LeaseToken, LeaseTtlSeconds, type Lease, type LeaseGrant, type LeaseStore } from './lease-store';
 
 /**
@@ -153,15 +153,6 @@ export class PgLeaseStore implements LeaseStore {
       'SELECT host_id, token, holder, acquired_at, expires_at, expires_at <= now() AS expired FROM host_leases WHERE host_id = $1',
       [hostId],
     );
-    const r = rows[0] as Row | undefined;
-    if (!r) return null;
-    return {
-      hostId: str(r.host_id),
-      token: num(r.token),
-      holder: str(r.holder),
-      acquiredAt: ms(r.acquired_at),
-      expiresAt: ms(r.expires_at),
-      expired: r.expired === true,
-    };
+    return rows[0] ? fromRow<Lease>(rows[0] as Row, { bigints: ['token'] }) : null;
   }
 }

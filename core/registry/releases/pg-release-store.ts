@@ -2,18 +2,10 @@
 import type pg from 'pg';
 import { InvalidRegistryInputError } from '../errors';
 import { parse } from '../fields';
-import { ms, str, type Row } from '../pg';
+import { fromRow, type Row } from '../pg';
 import { UpsertReleaseInput, type Release, type ReleaseStore } from './release-store';
 
-function toRelease(r: Row): Release {
-  return {
-    version: str(r.version),
-    destructive: r.destructive === true,
-    requires: (r.requires as string[]) ?? [],
-    notes: str(r.notes),
-    createdAt: ms(r.created_at),
-  };
-}
+const toRelease = (r: Row) => fromRow<Release>(r);
 
 export class PgReleaseStore implements ReleaseStore {
   constructor(private readonly pool: pg.Pool) {}

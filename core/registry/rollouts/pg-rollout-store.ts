@@ -1,9 +1,9 @@
 /** `RolloutStore` over PostgreSQL (tables rollouts, rollout_waves, rollout_hosts). */
 import type pg from 'pg';
-import { RolloutId, RolloutStatus, type FailurePolicy, type RolloutHostResult, type Tier, type WaveStatus } from '../../models';
+import { RolloutId, RolloutStatus } from '../../models';
 import { FleetNotFoundError, HostNotFoundError, RolloutConflictError, RolloutNotFoundError } from '../errors';
 import { Actor, parse } from '../fields';
-import { ms, msOrNull, num, pgCode, str, strOrNull, withTransaction, type Db, type Row } from '../pg';
+import { fromRow, pgCode, withTransaction, type Db, type Row } from '../pg';
 import {
   RecordRolloutHostInput,
   StartRolloutInput,
@@ -16,53 +16,9 @@ import {
   type RolloutWave,
 } from './rollout-store';
 
-function toRollout(r: Row): Rollout {
-  return {
-    id: str(r.id),
-    fleetId: str(r.fleet_id),
-    targetVersion: str(r.target_version),
-    status: r.status as RolloutStatus,
-    failurePolicy: r.failure_policy as FailurePolicy,
-    attempt: num(r.attempt),
-    allowDestructive: r.allow_destructive === true,
-    concurrency: num(r.concurrency),
-    approvalToken: strOrNull(r.approval_token),
-    approvedBy: strOrNull(r.approved_by),
-    approvedAt: msOrNull(r.approved_at),
-    executionArn: strOrNull(r.execution_arn),
-    plan: (r.plan as Record<string, unknown>) ?? {},
-    createdAt: ms(r.created_at),
-    updatedAt: ms(r.updated_at),
-  };
-}
-
-function toWave(r: Row): RolloutWave {
-  return {
-    rolloutId: str(r.rollout_id),
-    index: num(r.wave_index),
-    name: str(r.name),
-    tier: r.tier as Tier,
-    hostIds: (r.host_ids as string[]) ?? [],
-    status: r.status as WaveStatus,
-    failed: num(r.failed),
-    succeeded: num(r.succeeded),
-    maxFailures: num(r.max_failures),
-  };
-}
-
-function toRolloutHost(r: Row): RolloutHost {
-  return {
-    rolloutId: str(r.rollout_id),
-    hostId: str(r.host_id),
-    wave: num(r.wave_index),
-    attempt: num(r.attempt),
-    result: r.result as RolloutHostResult,
-    outcome: strOrNull(r.outcome),
-    message: strOrNull(r.message),
-    executionArn: strOrNull(r.execution_arn),
-    updatedAt: ms(r.updated_at),
-  };
-}
+const toRollout = (r: Row) => fromRow<Rollout>(r);
+const toWave = (r: Row) => fromRow<RolloutWave>(r, { rename: { wave_index: 'index' } });
+const toRolloutHost = (r: Row) => fromRow<RolloutHost>(r, { rename: { wave_index: 'wave' } });
 
 /** One UPDATE of a rollout row by id; `set` is fixed SQL of this module, values are bound from $2. */
 async function updateRollout(db: Db, rolloutId: string, set: string, values: unknown[]): Promise<void> {

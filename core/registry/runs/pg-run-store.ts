@@ -1,12 +1,11 @@
 /** `RunStore` over PostgreSQL. */
 import type pg from 'pg';
-import type { HostStep, RunKind, RunOutcome, RunStatus } from '../../models';
 import { insertAudit } from '../audit/pg-audit-store';
 import { RolloutNotFoundError, RunAlreadyFinishedError, RunConflictError, RunNotFoundError, StaleLeaseError } from '../errors';
 import { Limit, parse, SYSTEM_ACTOR, Uuid } from '../fields';
 import { LeaseToken } from '../leases/lease-store';
 import { assertLease } from '../leases/pg-lease-store';
-import { ms, msOrNull, num, pgCode, str, strOrNull, withTransaction, type Db, type Row } from '../pg';
+import { fromRow, pgCode, withTransaction, type Db, type Row } from '../pg';
 import { redactDeep, redactSecrets } from '../redact';
 import {
   CreateRunInput,
@@ -18,40 +17,8 @@ import {
   type RunStore,
 } from './run-store';
 
-function toRun(r: Row): HostRun {
-  return {
-    id: str(r.id),
-    hostId: str(r.host_id),
-    rolloutId: strOrNull(r.rollout_id),
-    kind: r.kind as RunKind,
-    fromVersion: strOrNull(r.from_version),
-    targetVersion: str(r.target_version),
-    status: r.status as RunStatus,
-    outcome: strOrNull(r.outcome) as RunOutcome | null,
-    failedStep: strOrNull(r.failed_step) as HostStep | null,
-    commandId: strOrNull(r.command_id),
-    outputUri: strOrNull(r.output_uri),
-    message: strOrNull(r.message),
-    executionArn: strOrNull(r.execution_arn),
-    leaseToken: num(r.lease_token),
-    startedAt: ms(r.started_at),
-    finishedAt: msOrNull(r.finished_at),
-  };
-}
-
-function toStep(r: Row): RunStep {
-  return {
-    runId: str(r.run_id),
-    step: r.step as HostStep,
-    commandId: str(r.command_id),
-    status: r.status as RunStep['status'],
-    result: (r.result as Record<string, unknown> | null) ?? null,
-    error: strOrNull(r.error),
-    message: strOrNull(r.message),
-    outputUri: strOrNull(r.output_uri),
-    recordedAt: ms(r.recorded_at),
-  };
-}
+const toRun = (r: Row) => fromRow<HostRun>(r, { bigints: ['lease_token'] });
+const toStep = (r: Row) => fromRow<RunStep>(r);
 
 /** Loads a run for a fenced write: the run must belong to this lease, and the lease must be current. */
 async function lockRunForWrite(c: Db, runId: string, token: number): Promise<HostRun> {
