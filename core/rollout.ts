@@ -11,8 +11,7 @@ import { FleetWave } from './fleet-file';
 import { emptyAsNull, type AlertSink } from './host-run';
 import { FailurePolicy, FleetId, HostId, Reason, RolloutEnd, RolloutId, RunKind, Version, type RolloutHostResult } from './models';
 import { ExecutionArn } from './registry/fields';
-import type { RegistryStore, RolloutStore } from './registry/store';
-import { TaskToken } from './registry/rollouts/rollout-store';
+import { TaskToken, type RegistryStore, type RolloutStore } from './registry/store';
 import { DEFAULT_WAVES, planWaves, type WaveSpec } from './waves';
 
 /** Hosts handed to one RolloutBatch child execution: bounds every history. */

@@ -20,8 +20,8 @@ import {
 import { ExecutionArn, JsonObject } from '../fields';
 import { redactSecrets } from '../redact';
 
-/** A Step Functions task token (at most 8,192 characters in AWS's API). */
-export const TaskToken = z.string().min(1).max(8192);
+/** A Step Functions task token: opaque, kept only to answer it. */
+export const TaskToken = z.string().min(1);
 
 export const PlannedWaveInput = z.object({
   index: z.number().int().min(0).max(1000),
@@ -108,8 +108,9 @@ export interface RolloutStore {
    * Create the rollout with its waves (attempt 1), or, when it exists, start
    * its next attempt: status back to running, the approval token cleared and
    * every wave that has not succeeded pending again. The same execution
-   * calling again (a retried task) changes nothing.
-   * @throws RolloutConflictError when the rollout exists for another version
+   * calling again (a retried task) changes nothing. `resumed` is true for
+   * every attempt after the first.
+   * @throws RolloutConflictError when the rollout exists for another fleet or version
    * @throws FleetNotFoundError
    */
   startRollout(input: StartRolloutInput): Promise<{ rollout: Rollout; resumed: boolean }>;
