@@ -11,7 +11,6 @@ import { complianceReport, complianceRun } from './commands/compliance';
 import { fleetApply } from './commands/fleet';
 import { backupsList, hostRollback, hostUpgrade, status } from './commands/host';
 import { rolloutApprove, rolloutRollback, rolloutStart, rolloutStatus, rolloutStop, type RolloutDeps } from './commands/rollout';
-import { PgRolloutStore } from '../core/registry/rollout-store';
 import { CliError, EXIT } from './output';
 import { resolveTarget } from './target';
 
@@ -20,7 +19,7 @@ async function withDeps<T>(fn: (deps: RolloutDeps) => Promise<T>): Promise<T> {
   const pool = new pg.Pool({ connectionString: target.databaseUrl, max: 2 });
   try {
     const store = new PgRegistryStore(pool);
-    return await fn({ target, store, rollouts: new PgRolloutStore(pool) });
+    return await fn({ target, store });
   } finally {
     await pool.end();
   }

@@ -5,7 +5,7 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ComposeDir, FleetId, HealthCheckFields, HealthUrl, HostId, InstanceId, Version } from './models';
+import { ComposeDir, DATABASE_MODES, FailurePolicy, FleetId, HealthCheckFields, HealthUrl, HostId, InstanceId, TIERS, Version } from './models';
 
 const Percent = z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'must be a percentage like 25%' });
 const Count = z.number().int().min(0).max(100_000);
@@ -19,8 +19,8 @@ export const FleetHost = z
   .object({
     id: HostId,
     instanceId: InstanceId,
-    tier: z.enum(['staging', 'production'], { message: 'tier must be staging or production' }),
-    databaseMode: z.enum(['embedded', 'external'], { message: 'databaseMode must be embedded or external' }),
+    tier: z.enum(TIERS, { message: 'tier must be staging or production' }),
+    databaseMode: z.enum(DATABASE_MODES, { message: 'databaseMode must be embedded or external' }),
     composeDir: ComposeDir,
     healthUrl: HealthUrl,
     /** Pin the host to a wave (index into `waves`). */
@@ -31,7 +31,7 @@ export const FleetHost = z
 export const FleetWave = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/).optional(),
-    tier: z.enum(['staging', 'production'], { message: 'tier must be staging or production' }),
+    tier: z.enum(TIERS, { message: 'tier must be staging or production' }),
     hosts: WaveSize,
     failureThreshold: FailureThreshold.default(0),
   })
@@ -46,7 +46,7 @@ export const FleetFile = z
     waves: z.array(FleetWave).min(1).max(50).optional(),
     bakeMinutes: z.number().int().min(0).max(24 * 60).default(0),
     concurrency: z.number().int().min(1).max(500).default(5),
-    failurePolicy: z.enum(['halt', 'rollback-wave', 'rollback-all']).default('halt'),
+    failurePolicy: FailurePolicy.default('halt'),
     approvalBeforeProduction: z.boolean().default(false),
     /** Whether an unreachable host counts against the wave's failure threshold. */
     unreachableCountsAsFailure: z.boolean().default(true),
@@ -79,7 +79,7 @@ export const FleetFile = z
           ctx.addIssue({ code: 'custom', path: ['waves', i, 'tier'], message: 'staging waves must come before production waves' });
         }
       });
-      for (const tier of ['staging', 'production'] as const) {
+      for (const tier of TIERS) {
         const tierHosts = f.hosts.filter((h) => h.tier === tier);
         if (tierHosts.length > 0 && !f.waves.some((w) => w.tier === tier)) {
           ctx.addIssue({ code: 'custom', path: ['waves'], message: `no wave takes the ${tierHosts.length} ${tier} host(s)` });

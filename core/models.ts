@@ -36,10 +36,45 @@ export const HealthUrl = patterned(HEALTH_URL_PATTERN, 'health URL');
 export const Sha256 = patterned(SHA256_PATTERN, 'sha256');
 export const Reason = patterned(REASON_PATTERN, 'reason');
 
-export const Tier = z.enum(['staging', 'production']);
-export const DatabaseMode = z.enum(['embedded', 'external']);
+/** In rollout order: every staging wave runs before any production wave. */
+export const TIERS = ['staging', 'production'] as const;
+export const Tier = z.enum(TIERS);
 export type Tier = z.infer<typeof Tier>;
+export const DATABASE_MODES = ['embedded', 'external'] as const;
+export const DatabaseMode = z.enum(DATABASE_MODES);
 export type DatabaseMode = z.infer<typeof DatabaseMode>;
+
+// The enums below are also CHECK constraints in the registry's migrations
+// (core/registry/migrations); a value added here needs a migration there.
+
+/** A host run either upgrades a host or restores it from a backup. */
+export const RunKind = z.enum(['upgrade', 'rollback']);
+export type RunKind = z.infer<typeof RunKind>;
+export const RunStatus = z.enum(['running', 'succeeded', 'failed']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+export const BackupStatus = z.enum(['pending', 'verified', 'failed']);
+export type BackupStatus = z.infer<typeof BackupStatus>;
+/** A backup's data archive: a tar of the embedded database's volume, or a pg_dump of an external one. */
+export const DataFormat = z.enum(['tar.gz', 'pgdump']);
+export type DataFormat = z.infer<typeof DataFormat>;
+
+/** What a fleet rollout does when a wave goes over its failure budget. */
+export const FAILURE_POLICIES = ['halt', 'rollback-wave', 'rollback-all'] as const;
+export const FailurePolicy = z.enum(FAILURE_POLICIES);
+export type FailurePolicy = z.infer<typeof FailurePolicy>;
+
+/** The statuses a rollout ends in (FleetRollout's and RolloutRollback's Finish states send one). */
+export const RolloutEnd = z.enum(['succeeded', 'halted', 'rolled-back', 'failed', 'stopped']);
+export type RolloutEnd = z.infer<typeof RolloutEnd>;
+/** A rollout's status: in progress (the first three), or how it ended. */
+export const RolloutStatus = z.enum(['running', 'awaiting-approval', 'stop-requested', ...RolloutEnd.options]);
+export type RolloutStatus = z.infer<typeof RolloutStatus>;
+export const WaveStatus = z.enum(['pending', 'succeeded', 'failed']);
+export type WaveStatus = z.infer<typeof WaveStatus>;
+/** One host's result in a rollout; `refused` hosts never got a run (locked, quarantined, bad input). */
+export const RolloutHostResult = z.enum(['succeeded', 'failed', 'unreachable', 'refused', 'rolled-back', 'rollback-failed']);
+export type RolloutHostResult = z.infer<typeof RolloutHostResult>;
 
 export const HOST_STEPS = [
   'preflight',
@@ -99,7 +134,7 @@ export const DEFAULT_HEALTH_CHECK: HealthCheckPolicy = { passes: 3, intervalSeco
  */
 export const HostRunContext = z.object({
   runId: z.string().uuid(),
-  kind: z.enum(['upgrade', 'rollback']),
+  kind: RunKind,
   hostId: HostId,
   fleetId: FleetId,
   instanceId: InstanceId,

@@ -3,18 +3,17 @@
  * wave's hosts, claim a host before its HostUpgrade starts (so a wave stops
  * starting hosts once over its failure budget), record each host's result,
  * judge a wave, wait for approval, finish, and plan a rollback of what a
- * rollout upgraded. Pure over the registry stores and an alert sink.
+ * rollout upgraded. Plain functions of typed input over the registry ports and
+ * an alert sink; `RolloutTaskEvent` is what the rollout Lambda accepts.
  */
 import { z } from 'zod';
 import { FleetWave } from './fleet-file';
 import type { AlertSink } from './alerts';
-import { parseInput } from './errors';
 import { emptyAsNull } from './host-run';
-import { FleetId, Reason, RolloutId, Version } from './models';
-import { compareVersions } from './release-rules';
-import type { PgRolloutStore, RolloutHostResult } from './registry/rollout-store';
-import type { RegistryStore } from './registry/store';
-import { DEFAULT_WAVES, firstProductionWave, planWaves, type WaveSpec } from './waves';
+import { FailurePolicy, FleetId, HostId, Reason, RolloutEnd, RolloutId, RunKind, Version, type RolloutHostResult } from './models';
+import { ExecutionArn } from './registry/fields';
+import { TaskToken, type RegistryStore, type RolloutStore } from './registry/store';
+import { DEFAULT_WAVES, planWaves, type WaveSpec } from './waves';
 
 /** Hosts handed to one RolloutBatch child execution: bounds every history. */
 export const BATCH_SIZE = 50;
@@ -23,9 +22,12 @@ export class RolloutRefusedError extends Error {
   override name = 'RolloutRefusedError';
 }
 
+/** What the rollout tasks read and write: the rollouts, and a few reads and writes of other aggregates. */
+export type RolloutRegistry = RolloutStore &
+  Pick<RegistryStore, 'getFleet' | 'listHosts' | 'setDesiredVersion' | 'getRelease' | 'listRuns' | 'appendAudit'>;
+
 export interface RolloutDeps {
-  store: RegistryStore;
-  rollouts: PgRolloutStore;
+  store: RolloutRegistry;
   alerts: AlertSink;
 }
 
@@ -40,6 +42,7 @@ export const FleetRolloutRequest = z
     AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
   .strict();
+export type FleetRolloutRequest = z.infer<typeof FleetRolloutRequest>;
 
 /** What FleetRollout carries: small and independent of the fleet's size. */
 export const RolloutContext = z.object({
@@ -51,7 +54,7 @@ export const RolloutContext = z.object({
   concurrency: z.number().int().positive(),
   bakeSeconds: z.number().int().nonnegative(),
   approvalBeforeProduction: z.boolean(),
-  failurePolicy: z.enum(['halt', 'rollback-wave', 'rollback-all']),
+  failurePolicy: FailurePolicy,
   unreachableCountsAsFailure: z.boolean(),
   waveCount: z.number().int().nonnegative(),
   firstProductionWave: z.number().int(),
@@ -71,23 +74,23 @@ const FleetSettings = z
     waves: z.array(FleetWave).optional(),
     bakeMinutes: z.number().int().nonnegative().optional(),
     concurrency: z.number().int().positive().optional(),
-    failurePolicy: z.enum(['halt', 'rollback-wave', 'rollback-all']).optional(),
+    failurePolicy: FailurePolicy.optional(),
     approvalBeforeProduction: z.boolean().optional(),
     unreachableCountsAsFailure: z.boolean().optional(),
   })
   .passthrough();
 
-export async function planRollout(requestIn: unknown, executionArn: string, deps: RolloutDeps): Promise<RolloutContext> {
-  const request = parseInput(FleetRolloutRequest, requestIn, 'FleetRollout input');
-  const fleet = await deps.store.getFleet(request.fleetId);
-  if (!(await deps.store.getRelease(request.version))) throw new RolloutRefusedError(`version ${request.version} is not in the release catalog`);
+export async function planRollout(request: FleetRolloutRequest, executionArn: string, deps: RolloutDeps): Promise<RolloutContext> {
+  const { store } = deps;
+  const fleet = await store.getFleet(request.fleetId);
+  if (!(await store.getRelease(request.version))) throw new RolloutRefusedError(`version ${request.version} is not in the release catalog`);
   const settings = FleetSettings.parse(fleet.config ?? {});
-  const hosts = await deps.store.listHosts({ fleetId: fleet.id });
+  const hosts = await store.listHosts({ fleetId: fleet.id });
   if (hosts.length === 0) throw new RolloutRefusedError(`fleet ${fleet.id} has no hosts`);
   const specs: WaveSpec[] = settings.waves ?? DEFAULT_WAVES;
   const waves = planWaves(fleet.id, hosts.map((h) => ({ id: h.id, tier: h.tier, wave: h.wave })), specs);
   const rolloutId = request.rolloutId ?? defaultRolloutId(fleet.id, request.version);
-  const { rollout, resumed } = await deps.rollouts.createOrResume({
+  const { rollout, resumed } = await store.startRollout({
     id: rolloutId,
     fleetId: fleet.id,
     targetVersion: request.version,
@@ -98,9 +101,9 @@ export async function planRollout(requestIn: unknown, executionArn: string, deps
     plan: { waves: waves.map((w) => ({ index: w.index, name: w.name, tier: w.tier, hosts: w.hostIds.length, maxFailures: w.maxFailures })) },
     waves,
   });
-  const planned = await deps.rollouts.waves(rolloutId);
+  const planned = await store.listRolloutWaves(rolloutId);
   const actor = request.requestedBy ?? executionArn;
-  await deps.store.appendAudit({
+  await store.appendAudit({
     actor,
     action: resumed ? 'rollout.resumed' : 'rollout.started',
     rolloutId,
@@ -127,10 +130,14 @@ export async function planRollout(requestIn: unknown, executionArn: string, deps
 const isFailure = (r: RolloutHostResult, ctx: RolloutContext) =>
   r === 'failed' || r === 'refused' || r === 'rollback-failed' || (r === 'unreachable' && ctx.unreachableCountsAsFailure);
 
-/** Count this attempt's results in a wave; earlier attempts' failures are retried, not counted. */
+/**
+ * Count a wave's results for this attempt. A host that succeeded (or was
+ * rolled back) in any attempt is done; an earlier attempt's failure is not
+ * counted, so a resumed rollout retries that host with the full budget.
+ */
 async function tally(ctx: RolloutContext, wave: number, deps: RolloutDeps) {
-  const w = await deps.rollouts.wave(ctx.rolloutId, wave);
-  const results = await deps.rollouts.hosts(ctx.rolloutId, wave);
+  const w = await deps.store.getRolloutWave(ctx.rolloutId, wave);
+  const results = await deps.store.listRolloutHosts(ctx.rolloutId, { wave });
   const done = new Set<string>();
   let failed = 0;
   let succeeded = 0;
@@ -148,25 +155,34 @@ async function tally(ctx: RolloutContext, wave: number, deps: RolloutDeps) {
   return { wave: w, done, failed, succeeded, unreachable, exceeded: failed > w.maxFailures };
 }
 
-export const WaveEvent = z.object({ rollout: RolloutContext, wave: z.number().int().nonnegative() });
+const stopRequested = async (rolloutId: string, deps: RolloutDeps) =>
+  (await deps.store.getRollout(rolloutId)).status === 'stop-requested';
 
-export async function nextBatch(eventIn: unknown, deps: RolloutDeps) {
-  const { rollout, wave } = parseInput(WaveEvent, eventIn, 'next-batch event');
+const WaveIndex = z.number().int().nonnegative();
+const TaskError = z.object({ Error: z.string(), Cause: z.string().optional() });
+
+export const WaveEvent = z.object({ rollout: RolloutContext, wave: WaveIndex });
+export type WaveEvent = z.infer<typeof WaveEvent>;
+
+/** The next hosts of a wave to start; none once the wave is over budget or the rollout is stopping. */
+export async function nextBatch({ rollout, wave }: WaveEvent, deps: RolloutDeps) {
   const t = await tally(rollout, wave, deps);
-  const stopRequested = (await deps.rollouts.get(rollout.rolloutId)).status === 'stop-requested';
+  const stopping = await stopRequested(rollout.rolloutId, deps);
   const pending = t.wave.hostIds.filter((h) => !t.done.has(h));
-  const items = t.exceeded || stopRequested ? [] : pending.slice(0, BATCH_SIZE).map((hostId) => ({ hostId }));
-  return { wave, items, more: items.length > 0, stopRequested, failed: t.failed, maxFailures: t.wave.maxFailures, pending: pending.length };
+  const items = t.exceeded || stopping ? [] : pending.slice(0, BATCH_SIZE).map((hostId) => ({ hostId }));
+  return { wave, items, more: items.length > 0, stopRequested: stopping, failed: t.failed, maxFailures: t.wave.maxFailures, pending: pending.length };
 }
 
-export const HostEvent = WaveEvent.extend({ hostId: z.string() });
+export const HostEvent = WaveEvent.extend({ hostId: HostId });
+export type HostEvent = z.infer<typeof HostEvent>;
+
+export type ClaimResult = { action: 'run'; executionName: string } | { action: 'skip'; reason: string };
 
 /** Right before a host's HostUpgrade: run it only if the wave is still within budget and the host not done. */
-export async function claimHost(eventIn: unknown, deps: RolloutDeps) {
-  const { rollout, wave, hostId } = parseInput(HostEvent, eventIn, 'claim-host event');
+export async function claimHost({ rollout, wave, hostId }: HostEvent, deps: RolloutDeps): Promise<ClaimResult> {
   const t = await tally(rollout, wave, deps);
   if (t.done.has(hostId)) return { action: 'skip', reason: 'already done in this rollout' };
-  if ((await deps.rollouts.get(rollout.rolloutId)).status === 'stop-requested') return { action: 'skip', reason: 'the rollout is stopping' };
+  if (await stopRequested(rollout.rolloutId, deps)) return { action: 'skip', reason: 'the rollout is stopping' };
   if (t.exceeded) return { action: 'skip', reason: `wave ${wave} is over its failure budget (${t.failed} > ${t.wave.maxFailures})` };
   return {
     action: 'run',
@@ -177,13 +193,13 @@ export async function claimHost(eventIn: unknown, deps: RolloutDeps) {
 export const RecordHostEvent = HostEvent.extend({
   /** The child's output (success) or the Catch's error (failure). */
   output: z.unknown().optional(),
-  error: z.object({ Error: z.string(), Cause: z.string().optional() }).optional(),
-  mode: z.enum(['upgrade', 'rollback']).default('upgrade'),
+  error: TaskError.optional(),
+  mode: RunKind.default('upgrade'),
 });
+export type RecordHostEvent = z.input<typeof RecordHostEvent>;
 
 /** Record what happened to a host, from the registry's own record of its run. */
-export async function recordHost(eventIn: unknown, deps: RolloutDeps) {
-  const e = parseInput(RecordHostEvent, eventIn, 'record-host event');
+export async function recordHost(e: RecordHostEvent, deps: RolloutDeps): Promise<{ hostId: string; result: RolloutHostResult }> {
   const [run] = await deps.store.listRuns({ hostId: e.hostId, rolloutId: e.rollout.rolloutId, limit: 1 });
   let result: RolloutHostResult;
   let outcome: string | null = null;
@@ -194,19 +210,20 @@ export async function recordHost(eventIn: unknown, deps: RolloutDeps) {
   } else if (!e.error) {
     result = 'succeeded';
     outcome = (e.output as { outcome?: string } | undefined)?.outcome ?? 'succeeded';
-  } else if (run && run.status !== 'running' && run.startedAt >= 0) {
+  } else if (run && run.status !== 'running') {
     outcome = run.outcome;
     message = run.message;
     result = run.outcome === 'unreachable' ? 'unreachable' : run.outcome === 'rollback-failed' ? 'rollback-failed' : 'failed';
   } else {
+    // No finished run: the host was refused before one began (locked, quarantined, bad input) or its claim failed.
     result = 'refused';
     outcome = 'refused';
     message = e.error.Error;
   }
-  await deps.rollouts.recordHost({
+  await deps.store.recordRolloutHost({
     rolloutId: e.rollout.rolloutId,
     hostId: e.hostId,
-    waveIndex: e.wave,
+    wave: e.wave,
     attempt: e.rollout.attempt,
     result,
     outcome,
@@ -216,12 +233,12 @@ export async function recordHost(eventIn: unknown, deps: RolloutDeps) {
   return { hostId: e.hostId, result };
 }
 
-export async function evaluateWave(eventIn: unknown, deps: RolloutDeps) {
-  const { rollout, wave } = parseInput(WaveEvent, eventIn, 'evaluate-wave event');
+/** Judge a wave once its batches are done: ok when within budget and every host done. */
+export async function evaluateWave({ rollout, wave }: WaveEvent, deps: RolloutDeps) {
   const t = await tally(rollout, wave, deps);
   const pending = t.wave.hostIds.filter((h) => !t.done.has(h)).length;
   const ok = !t.exceeded && pending === 0;
-  await deps.rollouts.updateWave(rollout.rolloutId, wave, { status: ok ? 'succeeded' : 'failed', failed: t.failed, succeeded: t.succeeded });
+  await deps.store.updateRolloutWave(rollout.rolloutId, wave, { status: ok ? 'succeeded' : 'failed', failed: t.failed, succeeded: t.succeeded });
   await deps.store.appendAudit({
     actor: rollout.requestedBy,
     action: ok ? 'rollout.wave-succeeded' : 'rollout.wave-failed',
@@ -231,9 +248,11 @@ export async function evaluateWave(eventIn: unknown, deps: RolloutDeps) {
   return { wave, name: t.wave.name, ok, failed: t.failed, succeeded: t.succeeded, unreachable: t.unreachable, notStarted: pending, maxFailures: t.wave.maxFailures };
 }
 
-export async function awaitApproval(eventIn: unknown, deps: RolloutDeps) {
-  const e = parseInput(z.object({ rollout: RolloutContext, taskToken: z.string().min(1) }), eventIn, 'await-approval event');
-  await deps.rollouts.setApprovalToken(e.rollout.rolloutId, e.taskToken);
+export const AwaitApprovalEvent = z.object({ rollout: RolloutContext, taskToken: TaskToken });
+export type AwaitApprovalEvent = z.infer<typeof AwaitApprovalEvent>;
+
+export async function awaitApproval(e: AwaitApprovalEvent, deps: RolloutDeps) {
+  await deps.store.requestApproval(e.rollout.rolloutId, e.taskToken);
   await deps.alerts.publish(`fleetwave: rollout ${e.rollout.rolloutId} waits for approval`, {
     event: 'ROLLOUT_AWAITING_APPROVAL',
     rolloutId: e.rollout.rolloutId,
@@ -246,17 +265,17 @@ export async function awaitApproval(eventIn: unknown, deps: RolloutDeps) {
 
 export const FinishRolloutEvent = z.object({
   rollout: RolloutContext,
-  status: z.enum(['succeeded', 'halted', 'rolled-back', 'failed', 'stopped']),
+  status: RolloutEnd,
   wave: emptyAsNull(z.record(z.string(), z.unknown())),
-  error: emptyAsNull(z.object({ Error: z.string(), Cause: z.string().optional() })),
+  error: emptyAsNull(TaskError),
 });
+export type FinishRolloutEvent = z.infer<typeof FinishRolloutEvent>;
 
-export async function finishRollout(eventIn: unknown, deps: RolloutDeps) {
-  const e = parseInput(FinishRolloutEvent, eventIn, 'finish-rollout event');
+export async function finishRollout(e: FinishRolloutEvent, deps: RolloutDeps) {
   const { rollout } = e;
-  await deps.rollouts.setStatus(rollout.rolloutId, e.status);
+  await deps.store.setRolloutStatus(rollout.rolloutId, e.status);
   if (e.status === 'succeeded') await deps.store.setDesiredVersion(rollout.fleetId, rollout.version);
-  const hosts = await deps.rollouts.hosts(rollout.rolloutId);
+  const hosts = await deps.store.listRolloutHosts(rollout.rolloutId);
   const counts = hosts.reduce<Record<string, number>>((acc, h) => ({ ...acc, [h.result]: (acc[h.result] ?? 0) + 1 }), {});
   const summary = { rolloutId: rollout.rolloutId, fleetId: rollout.fleetId, version: rollout.version, attempt: rollout.attempt, status: e.status, hosts: counts, wave: e.wave ?? null, error: e.error?.Error ?? null };
   await deps.store.appendAudit({ actor: rollout.requestedBy, action: `rollout.${e.status}`, rolloutId: rollout.rolloutId, details: summary });
@@ -268,31 +287,31 @@ export async function finishRollout(eventIn: unknown, deps: RolloutDeps) {
 export const RolloutRollbackRequest = z
   .object({
     rolloutId: RolloutId,
-    wave: z.number().int().nonnegative().optional(),
+    wave: WaveIndex.optional(),
     reason: Reason.optional(),
     requestedBy: Reason.optional(),
     /** Set by Step Functions when FleetRollout's failure policy starts the rollback. */
     AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),
   })
   .strict();
+export type RolloutRollbackRequest = z.infer<typeof RolloutRollbackRequest>;
 
 /** The hosts a rollout upgraded (not noop, not restored), with the backup each run took. */
 async function upgradedHosts(rolloutId: string, wave: number | undefined, deps: RolloutDeps) {
-  const results = await deps.rollouts.hosts(rolloutId, wave);
+  const results = await deps.store.listRolloutHosts(rolloutId, wave === undefined ? {} : { wave });
   const out: { hostId: string; backupId: string; wave: number; done: boolean }[] = [];
   for (const r of results) {
     if (r.result !== 'succeeded' && r.result !== 'rolled-back' && r.result !== 'rollback-failed') continue;
     const runs = await deps.store.listRuns({ hostId: r.hostId, rolloutId });
     const upgraded = runs.find((run) => run.kind === 'upgrade' && run.outcome === 'succeeded');
     if (!upgraded) continue; // already on the version (noop): nothing to undo
-    out.push({ hostId: r.hostId, backupId: upgraded.id, wave: r.waveIndex, done: r.result !== 'succeeded' });
+    out.push({ hostId: r.hostId, backupId: upgraded.id, wave: r.wave, done: r.result !== 'succeeded' });
   }
   return out;
 }
 
-export async function planRolloutRollback(requestIn: unknown, executionArn: string, deps: RolloutDeps) {
-  const request = parseInput(RolloutRollbackRequest, requestIn, 'RolloutRollback input');
-  const rollout = await deps.rollouts.get(request.rolloutId);
+export async function planRolloutRollback(request: RolloutRollbackRequest, executionArn: string, deps: RolloutDeps): Promise<RolloutContext> {
+  const rollout = await deps.store.getRollout(request.rolloutId);
   const hosts = await upgradedHosts(rollout.id, request.wave, deps);
   await deps.store.appendAudit({
     actor: request.requestedBy ?? executionArn,
@@ -318,15 +337,35 @@ export async function planRolloutRollback(requestIn: unknown, executionArn: stri
   });
 }
 
-export async function nextRollbackBatch(eventIn: unknown, deps: RolloutDeps) {
-  const e = parseInput(
-    z.object({ rollout: RolloutContext, request: z.object({ wave: z.number().int().nonnegative().optional() }).passthrough() }),
-    eventIn,
-    'next-rollback-batch event',
-  );
+export const NextRollbackBatchEvent = z.object({
+  rollout: RolloutContext,
+  /** RolloutRollback's own input: only `wave` matters here. */
+  request: z.object({ wave: WaveIndex.optional() }).passthrough(),
+});
+export type NextRollbackBatchEvent = z.infer<typeof NextRollbackBatchEvent>;
+
+export async function nextRollbackBatch(e: NextRollbackBatchEvent, deps: RolloutDeps) {
   const hosts = (await upgradedHosts(e.rollout.rolloutId, e.request.wave, deps)).filter((h) => !h.done);
   const items = hosts.slice(0, BATCH_SIZE).map((h) => ({ hostId: h.hostId, backupId: h.backupId, wave: h.wave }));
   return { items, more: items.length > 0 };
 }
 
-export { compareVersions, firstProductionWave };
+// ── the rollout Lambda's event ──────────────────────────────────────────────
+/**
+ * Every task the state machines send the rollout Lambda (FleetRollout,
+ * RolloutBatch, RolloutRollback), one shape per `action`. Plan tasks carry
+ * the execution that owns the attempt; it is required, since a rollout keyed
+ * on a made-up execution would look retried forever.
+ */
+export const RolloutTaskEvent = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('plan'), request: FleetRolloutRequest, executionArn: ExecutionArn }),
+  WaveEvent.extend({ action: z.literal('next-batch') }),
+  HostEvent.extend({ action: z.literal('claim-host') }),
+  RecordHostEvent.extend({ action: z.literal('record-host') }),
+  WaveEvent.extend({ action: z.literal('evaluate-wave') }),
+  AwaitApprovalEvent.extend({ action: z.literal('await-approval') }),
+  FinishRolloutEvent.extend({ action: z.literal('finish') }),
+  z.object({ action: z.literal('plan-rollback'), request: RolloutRollbackRequest, executionArn: ExecutionArn }),
+  NextRollbackBatchEvent.extend({ action: z.literal('next-rollback-batch') }),
+]);
+export type RolloutTaskEvent = z.infer<typeof RolloutTaskEvent>;

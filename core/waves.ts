@@ -4,7 +4,7 @@
  * keeps its waves and a host is in exactly one wave.
  */
 import { createHash } from 'node:crypto';
-import type { Tier } from './models';
+import { TIERS, type Tier } from './models';
 
 export interface PlanHost {
   id: string;
@@ -73,9 +73,8 @@ export function planWaves(fleetId: string, hosts: PlanHost[], specs: WaveSpec[] 
     if (ids.has(h.id)) throw new WavePlanError(`host ${h.id} appears twice`);
     ids.add(h.id);
   }
-  const tiers: Tier[] = ['staging', 'production'];
   const planned: PlannedWave[] = [];
-  for (const tier of tiers) {
+  for (const tier of TIERS) {
     const tierSpecs = specs.map((s, i) => ({ s, i })).filter(({ s }) => s.tier === tier);
     const tierHosts = hosts.filter((h) => h.tier === tier);
     if (tierHosts.length === 0) continue;

@@ -16,7 +16,6 @@ import { table } from '../cli/output';
 import { createLabFleet, LAB_HEALTH_CHECK, stopLabFleet, type LabFleetHost, type LabHostSpec } from './fleet';
 import { dataChecksums, runningVersions } from './hosts';
 import { startLab, type Lab } from './lab';
-import { PgRolloutStore } from '../core/registry/rollout-store';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const t0 = Date.now();
@@ -83,11 +82,11 @@ export async function runDemo(): Promise<number> {
     // the fleet rollout: staging, then a production canary, then the rest, each wave judged before the next
     const beforeAll = new Map(await Promise.all(hosts.map(async (h) => [h.id, await dataChecksums(h.root)] as const)));
     out(`[${elapsed()}] FleetRollout demo → 1.5.0 (waves: staging 100%, canary 1, production rest)`);
-    const rollouts = new PgRolloutStore(lab.pool);
     const { executionArn } = await startExecution(sfn, lab.stateMachines.fleetRollout!, 'demo-1-5-0--a1', { fleetId: 'demo', version: '1.5.0', requestedBy: 'demo' });
+    const store = lab.store;
     let last = '';
     const ticker = setInterval(() => {
-      void Promise.all([rollouts.waves('demo-1-5-0'), rollouts.hosts('demo-1-5-0')])
+      void Promise.all([store.listRolloutWaves('demo-1-5-0'), store.listRolloutHosts('demo-1-5-0')])
         .then(([waves, results]) => {
           const done = new Map(results.map((r) => [r.hostId, r.result]));
           const line = waves.map((w) => `${w.name} ${w.hostIds.filter((h) => done.has(h)).length}/${w.hostIds.length}`).join('  ');
@@ -101,7 +100,7 @@ export async function runDemo(): Promise<number> {
     if (rolled.status !== 'SUCCEEDED') problems.push(`rollout to 1.5.0 ended ${rolled.status} ${rolled.error ?? ''} ${rolled.cause ?? ''}`);
     for (const h of hosts) {
       const row = rows.get(h.id)!;
-      const result = (await rollouts.hosts('demo-1-5-0')).find((r) => r.hostId === h.id);
+      const result = (await store.listRolloutHosts('demo-1-5-0')).find((r) => r.hostId === h.id);
       row.outcome = result?.result === 'succeeded' ? 'upgraded' : (result?.result ?? 'not run');
       const after = await dataChecksums(h.root);
       row.data = Object.keys(beforeAll.get(h.id)!).every((t) => t in after) ? 'migrated' : 'TABLE MISSING';

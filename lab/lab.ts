@@ -40,8 +40,6 @@ export interface LabOptions {
 export interface Lab {
   dir: string;
   databaseUrl: string;
-  /** The lab's registry pool (for stores beyond PgRegistryStore, e.g. rollouts). */
-  pool: pg.Pool;
   store: PgRegistryStore;
   template: LabTemplate;
   s3: LabS3;
@@ -202,7 +200,6 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const lab: Lab = {
       dir,
       databaseUrl,
-      pool,
       store,
       template,
       s3,

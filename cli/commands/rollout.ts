@@ -2,18 +2,15 @@
  * `rollout start|status|approve|stop` and `rollback --rollout`: fleets.
  */
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { FleetId, Reason, RolloutId, Version } from '../../core/models';
-import { PgRolloutStore } from '../../core/registry/rollout-store';
+import { FleetId, Reason, RolloutId, Version, type RolloutStatus } from '../../core/models';
 import { defaultRolloutId } from '../../core/rollout';
 import { startExecution, waitForExecution } from '../executions';
 import { ago, CliError, EXIT, info, print, printJson, table } from '../output';
 import { checkOption, type HostCommandDeps } from './host';
 
-export interface RolloutDeps extends HostCommandDeps {
-  rollouts: PgRolloutStore;
-}
+export type RolloutDeps = HostCommandDeps;
 
-const ACTIVE = new Set(['running', 'awaiting-approval', 'stop-requested']);
+const ACTIVE = new Set<RolloutStatus>(['running', 'awaiting-approval', 'stop-requested']);
 
 async function follow(deps: RolloutDeps, sfn: SFNClient, executionArn: string, rolloutId: string, json: boolean): Promise<number> {
   // live progress: a line each time a wave's counts change
@@ -50,7 +47,7 @@ export async function rolloutStart(
   });
   if (!(await deps.store.getRelease(version))) throw new CliError(`--version: ${version} is not in the release catalog`, EXIT.invalidInput);
   const rolloutId = defaultRolloutId(fleetId, version);
-  const existing = await deps.rollouts.find(rolloutId);
+  const existing = await deps.store.findRollout(rolloutId);
   const sfn = deps.sfn ?? new SFNClient({});
   if (existing && ACTIVE.has(existing.status) && existing.executionArn) {
     info(`rollout ${rolloutId} is already ${existing.status} (${existing.executionArn}); nothing new was started`);
@@ -78,10 +75,10 @@ export async function rolloutStart(
 }
 
 export async function rolloutSummary(deps: RolloutDeps, rolloutId: string) {
-  const rollout = await deps.rollouts.find(rolloutId);
+  const rollout = await deps.store.findRollout(rolloutId);
   if (!rollout) throw new CliError(`--rollout: no rollout ${rolloutId}`, EXIT.invalidInput);
-  const waves = await deps.rollouts.waves(rolloutId);
-  const results = new Map((await deps.rollouts.hosts(rolloutId)).map((h) => [h.hostId, h]));
+  const waves = await deps.store.listRolloutWaves(rolloutId);
+  const results = new Map((await deps.store.listRolloutHosts(rolloutId)).map((h) => [h.hostId, h]));
   return {
     rolloutId,
     fleetId: rollout.fleetId,
@@ -133,7 +130,7 @@ export async function rolloutStatus(deps: RolloutDeps, opts: { rollout?: string;
   let rolloutId = opts.rollout ? checkOption(RolloutId, opts.rollout, '--rollout') : undefined;
   if (!rolloutId) {
     const fleetId = opts.fleet ? checkOption(FleetId, opts.fleet, '--fleet') : undefined;
-    const [latest] = await deps.rollouts.list(fleetId);
+    const [latest] = await deps.store.listRollouts({ fleetId });
     if (!latest) throw new CliError('no rollout found (give --rollout R or --fleet F)', EXIT.invalidInput);
     rolloutId = latest.id;
   }
@@ -145,13 +142,13 @@ export async function rolloutStatus(deps: RolloutDeps, opts: { rollout?: string;
 
 export async function rolloutApprove(deps: RolloutDeps, opts: { rollout: string; json?: boolean }): Promise<number> {
   const rolloutId = checkOption(RolloutId, opts.rollout, '--rollout');
-  const rollout = await deps.rollouts.find(rolloutId);
+  const rollout = await deps.store.findRollout(rolloutId);
   if (!rollout) throw new CliError(`--rollout: no rollout ${rolloutId}`, EXIT.invalidInput);
   if (!rollout.approvalToken) throw new CliError(`rollout ${rolloutId} is ${rollout.status}, not waiting for an approval`, EXIT.failed);
   const by = `cli:${process.env.USER ?? 'operator'}`;
   const sfn = deps.sfn ?? new SFNClient({});
   await sfn.send(new SendTaskSuccessCommand({ taskToken: rollout.approvalToken, output: JSON.stringify({ approvedBy: by }) }));
-  await deps.rollouts.markApproved(rolloutId, by);
+  await deps.store.approveRollout(rolloutId, by);
   await deps.store.appendAudit({ actor: by, action: 'rollout.approved', rolloutId, details: {} });
   if (opts.json) printJson({ rolloutId, approved: true });
   else print(`rollout ${rolloutId}: production approved`);
@@ -161,12 +158,12 @@ export async function rolloutApprove(deps: RolloutDeps, opts: { rollout: string;
 /** A graceful stop: hosts being upgraded finish, no new host starts; start again to resume. */
 export async function rolloutStop(deps: RolloutDeps, opts: { rollout: string; json?: boolean }): Promise<number> {
   const rolloutId = checkOption(RolloutId, opts.rollout, '--rollout');
-  const rollout = await deps.rollouts.find(rolloutId);
+  const rollout = await deps.store.findRollout(rolloutId);
   if (!rollout) throw new CliError(`--rollout: no rollout ${rolloutId}`, EXIT.invalidInput);
   if (!ACTIVE.has(rollout.status)) throw new CliError(`rollout ${rolloutId} is ${rollout.status}; nothing to stop`, EXIT.failed);
   const by = `cli:${process.env.USER ?? 'operator'}`;
   const token = rollout.approvalToken;
-  await deps.rollouts.setStatus(rolloutId, 'stop-requested');
+  await deps.store.setRolloutStatus(rolloutId, 'stop-requested');
   if (token) {
     const sfn = deps.sfn ?? new SFNClient({});
     await sfn.send(new SendTaskFailureCommand({ taskToken: token, error: 'RolloutStopped', cause: `stopped by ${by}` }));
@@ -179,7 +176,7 @@ export async function rolloutStop(deps: RolloutDeps, opts: { rollout: string; js
 
 export async function rolloutRollback(deps: RolloutDeps, opts: { rollout: string; reason?: string; wait?: boolean; json?: boolean }): Promise<number> {
   const rolloutId = checkOption(RolloutId, opts.rollout, '--rollout');
-  const rollout = await deps.rollouts.find(rolloutId);
+  const rollout = await deps.store.findRollout(rolloutId);
   if (!rollout) throw new CliError(`--rollout: no rollout ${rolloutId}`, EXIT.invalidInput);
   if (ACTIVE.has(rollout.status)) throw new CliError(`rollout ${rolloutId} is ${rollout.status}: stop it first (fleetwave rollout stop)`, EXIT.failed);
   const sfn = deps.sfn ?? new SFNClient({});

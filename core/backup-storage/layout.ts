@@ -1,5 +1,5 @@
 /** Backup keys (docs/contracts.md, "S3 layout") and part sizing; pure. */
-import type { BackupFormat } from './ports';
+import type { DataFormat } from '../models';
 import { BackupTooLargeError, InvalidBackupKeyError } from './errors';
 import { ID_PATTERN } from '../models';
 
@@ -11,7 +11,7 @@ export const MAX_PART_SIZE_MB = 5 * 1024;
 /** Estimates are of the raw data; compression usually shrinks it, a growing database may not. */
 export const ESTIMATE_HEADROOM = 1.5;
 
-export function backupKeys(hostId: string, backupId: string, format: BackupFormat) {
+export function backupKeys(hostId: string, backupId: string, format: DataFormat) {
   const base = `backups/${hostId}/${backupId}`;
   return { dataKey: `${base}/data.${format}`, configKey: `${base}/config.tar.gz` };
 }

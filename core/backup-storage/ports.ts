@@ -3,10 +3,9 @@
  * orchestrator verifies it end to end. `S3BackupStorage` is the adapter.
  */
 import { z } from 'zod';
-import { DatabaseMode, HostId, ID_PATTERN, Sha256 } from '../models';
+import { DatabaseMode, HostId, ID_PATTERN, Sha256, type DataFormat } from '../models';
 
 export const BackupId = z.string().regex(ID_PATTERN, { message: `backup id must match ${ID_PATTERN.source}` });
-export type BackupFormat = 'tar.gz' | 'pgdump';
 
 export const PrepareBackupInput = z.object({
   hostId: HostId,
@@ -21,7 +20,7 @@ export type PrepareBackupInput = z.infer<typeof PrepareBackupInput>;
 export interface BackupUpload {
   backupId: string;
   hostId: string;
-  format: BackupFormat;
+  format: DataFormat;
   dataKey: string;
   configKey: string;
   uploadId: string;

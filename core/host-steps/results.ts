@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { UploadedPart } from '../backup-storage/ports';
-import { DatabaseMode, Sha256 } from '../models';
+import { DatabaseMode, DataFormat, Sha256 } from '../models';
 
 export const PreflightResult = z.object({
   currentVersion: z.string().nullable().optional(),
@@ -25,7 +25,7 @@ export const BackupResult = z.looseObject({
     bytes: z.number().int().min(0),
     sha256: Sha256,
     parts: z.array(UploadedPart).min(1),
-    format: z.enum(['tar.gz', 'pgdump']).optional(),
+    format: DataFormat.optional(),
     /** Entries the archive listed (`tar -tz` / `pg_restore -l`) on the same stream. */
     entries: z.number().int().min(0).optional(),
   }),

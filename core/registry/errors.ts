@@ -45,6 +45,11 @@ export class RolloutNotFoundError extends RegistryError {
   }
 }
 
+/** A rollout id was reused for another fleet or version: one rollout per fleet and version. */
+export class RolloutConflictError extends RegistryError {
+  override name = 'RolloutConflictError';
+}
+
 export class RunNotFoundError extends RegistryError {
   override name = 'RunNotFoundError';
   constructor(readonly runId: string) {

@@ -15,7 +15,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
-import { SERVICES, type ServiceName } from '../../core/models';
+import { DatabaseMode, SERVICES, type ServiceName } from '../../core/models';
 
 export const COMPOSE_SUBDIR = 'semaphor';
 /** Lab-only path of the app answering its host id (not part of Semaphor's API). */
@@ -51,7 +51,7 @@ export function faultApplies(value: boolean | string | undefined, runningVersion
 
 export const HostInfo = z.object({
   hostId: z.string(),
-  mode: z.enum(['embedded', 'external']),
+  mode: DatabaseMode,
   composeFlavor: z.enum(['v1', 'v2']),
 });
 export type HostInfo = z.infer<typeof HostInfo>;

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { checkBackupKeys, S3BackupStorage, type AbortResult, type BackupStorage, type BackupVerification } from '../../core/backup-storage';
 import { parseInput } from '../../core/errors';
 import { BackupResult } from '../../core/host-steps/results';
-import { HostRunContext } from '../../core/models';
+import { DataFormat, HostRunContext } from '../../core/models';
 import { s3Client } from '../shared/clients';
 import { CompleteBackupEnv } from '../shared/env';
 import { defineTask } from '../shared/task';
@@ -22,7 +22,7 @@ const Target = z.looseObject({
   configKey: z.string().min(1),
   uploadId: z.string().min(1),
   backupId: z.string().optional(),
-  format: z.enum(['tar.gz', 'pgdump']).optional(),
+  format: DataFormat.optional(),
 });
 
 const CompleteEvent = z.object({ run: HostRunContext, target: Target, backupResult: z.unknown() });

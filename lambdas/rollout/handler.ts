@@ -1,6 +1,7 @@
 /**
  * rollout: the registry tasks of FleetRollout, RolloutBatch and
- * RolloutRollback, one function since they share one permission set.
+ * RolloutRollback, one function since they share one permission set. The
+ * event is core/rollout.ts `RolloutTaskEvent`, one shape per action:
  *   {action: "plan", request, executionArn}              → RolloutContext
  *   {action: "next-batch", rollout, wave}                → {items: [{hostId}], more, failed, maxFailures, pending}
  *   {action: "claim-host", rollout, wave, hostId}        → {action: "run"|"skip", executionName?, reason?}
@@ -9,10 +10,9 @@
  *   {action: "await-approval", rollout, taskToken}       → {waiting} (the execution waits for SendTaskSuccess)
  *   {action: "finish", rollout, status, wave?, error?}   → summary (SNS message sent)
  *   {action: "plan-rollback", request, executionArn}     → RolloutContext
- *   {action: "next-rollback-batch", rollout, wave?}      → {items: [{hostId, backupId, wave}], more}
+ *   {action: "next-rollback-batch", rollout, request}    → {items: [{hostId, backupId, wave}], more}
  */
-import { z } from 'zod';
-import { PgRolloutStore } from '../../core/registry/rollout-store';
+import { assertNever } from '../../core/errors';
 import {
   awaitApproval,
   claimHost,
@@ -23,55 +23,45 @@ import {
   planRollout,
   planRolloutRollback,
   recordHost,
+  RolloutTaskEvent,
   type RolloutDeps,
 } from '../../core/rollout';
 import { RolloutEnv } from '../shared/env';
 import { alertSink, openRegistry } from '../shared/registry';
 import { defineTask } from '../shared/task';
 
-const Event = z.object({ action: z.string(), executionArn: z.string().optional(), request: z.unknown().optional() }).passthrough();
+async function run(e: RolloutTaskEvent, deps: RolloutDeps): Promise<unknown> {
+  switch (e.action) {
+    case 'plan':
+      return planRollout(e.request, e.executionArn, deps);
+    case 'next-batch':
+      return nextBatch(e, deps);
+    case 'claim-host':
+      return claimHost(e, deps);
+    case 'record-host':
+      return recordHost(e, deps);
+    case 'evaluate-wave':
+      return evaluateWave(e, deps);
+    case 'await-approval':
+      return awaitApproval(e, deps);
+    case 'finish':
+      return finishRollout(e, deps);
+    case 'plan-rollback':
+      return planRolloutRollback(e.request, e.executionArn, deps);
+    case 'next-rollback-batch':
+      return nextRollbackBatch(e, deps);
+    default:
+      return assertNever(e, 'rollout action');
+  }
+}
 
 export const { handler, createHandler } = defineTask({
   name: 'rollout',
-  event: Event,
+  event: RolloutTaskEvent,
   env: RolloutEnv,
-  deps: async (env, log): Promise<RolloutDeps> => {
-    const { store, pool } = await openRegistry(env, log);
-    return { store, rollouts: new PgRolloutStore(pool), alerts: alertSink(env) };
-  },
+  deps: async (env, log): Promise<RolloutDeps> => ({ store: (await openRegistry(env, log)).store, alerts: alertSink(env) }),
   run: async (e, deps, log) => {
-    let result: unknown;
-    switch (e.action) {
-      case 'plan':
-        result = await planRollout(e.request, e.executionArn ?? 'unknown', deps);
-        break;
-      case 'next-batch':
-        result = await nextBatch(e, deps);
-        break;
-      case 'claim-host':
-        result = await claimHost(e, deps);
-        break;
-      case 'record-host':
-        result = await recordHost(e, deps);
-        break;
-      case 'evaluate-wave':
-        result = await evaluateWave(e, deps);
-        break;
-      case 'await-approval':
-        result = await awaitApproval(e, deps);
-        break;
-      case 'finish':
-        result = await finishRollout(e, deps);
-        break;
-      case 'plan-rollback':
-        result = await planRolloutRollback(e.request, e.executionArn ?? 'unknown', deps);
-        break;
-      case 'next-rollback-batch':
-        result = await nextRollbackBatch(e, deps);
-        break;
-      default:
-        throw new Error(`unknown rollout action ${e.action}`);
-    }
+    const result = await run(e, deps);
     log.info('rollout task', { action: e.action });
     return result;
   },

@@ -6,7 +6,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgRegistryStore } from '../../core/registry/pg-store';
-import { PgRolloutStore } from '../../core/registry/rollout-store';
 import { BATCH_SIZE, claimHost, nextBatch, planRollout, type RolloutDeps } from '../../core/rollout';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { definitionOf, synthApp, type AslDefinition } from '../support/synth';
@@ -38,7 +37,7 @@ beforeAll(async () => {
      FROM generate_series(1, $1) AS i`,
     [HOSTS],
   );
-  deps = { store, rollouts: new PgRolloutStore(pool), alerts: { publish: async () => undefined } };
+  deps = { store, alerts: { publish: async () => undefined } };
   const s = synthApp();
   fleetRollout = definitionOf(s, 'FleetRollout');
   rolloutBatch = definitionOf(s, 'RolloutBatch');
@@ -55,7 +54,7 @@ describe('a 10,000-host rollout', () => {
   it('keeps the plan in the registry and the execution state small', async () => {
     const ctx = await planRollout({ fleetId: 'big', version: '1.5.0' }, 'arn:aws:states:us-east-1:1:execution:FleetRollout:big', deps);
     expect(ctx.waveCount).toBe(4);
-    const waves = await deps.rollouts.waves(ctx.rolloutId);
+    const waves = await deps.store.listRolloutWaves(ctx.rolloutId);
     expect(waves.reduce((n, w) => n + w.hostIds.length, 0)).toBe(HOSTS);
     expect(size(ctx)).toBeLessThan(2 * 1024); // the context carries no host list
     const batch = await nextBatch({ rollout: ctx, wave: 2 }, deps);

@@ -5,6 +5,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { PgRegistryStore } from '../../core/registry/pg-store';
+import type { DatabaseMode } from '../../core/models';
 import type { Host } from '../../core/registry/store';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -36,7 +37,7 @@ const instanceId = () => `i-${randomBytes(8).toString('hex')}`;
 
 export async function seedHost(
   store: PgRegistryStore,
-  overrides: Partial<{ fleetId: string; hostId: string; mode: 'embedded' | 'external' }> = {},
+  overrides: Partial<{ fleetId: string; hostId: string; mode: DatabaseMode }> = {},
 ): Promise<Host> {
   const fleetId = overrides.fleetId ?? `fleet-${suffix()}`;
   await store.upsertFleet({ id: fleetId, config: {} });

@@ -4,7 +4,6 @@ import {
   FleetNotFoundError,
   HostNotFoundError,
   InvalidRegistryInputError,
-  RolloutNotFoundError,
 } from '../../core/registry/errors';
 import { openRegistry, seedHost, type Registry } from './fixtures';
 
@@ -113,24 +112,5 @@ describe('releases', () => {
     await expect(reg.store.upsertRelease({ version: '3.0.0', destructive: true, requires: ['3.0.0'] })).rejects.toThrow(
       /cannot require itself/,
     );
-  });
-});
-
-describe('rollouts (minimal)', () => {
-  it('creates a rollout once and records its waves', async () => {
-    const h = await seedHost(reg.store, { fleetId: 'ro-fleet' });
-    const input = { id: 'ro-1', fleetId: 'ro-fleet', targetVersion: '1.5.0', status: 'planned', failurePolicy: 'halt' } as const;
-    const first = await reg.store.createRollout(input);
-    const again = await reg.store.createRollout(input);
-    await reg.store.upsertRolloutWave({ rolloutId: 'ro-1', waveIndex: 0, tier: 'staging', hostIds: [h.id], status: 'pending' });
-    await reg.store.upsertRolloutWave({ rolloutId: 'ro-1', waveIndex: 0, tier: 'staging', hostIds: [h.id], status: 'done', succeeded: 1 });
-    const running = await reg.store.updateRolloutStatus('ro-1', 'running', 'arn:exec');
-
-    expect(again).toEqual(first);
-    expect(running).toMatchObject({ status: 'running', executionArn: 'arn:exec' });
-    expect(await reg.store.listRolloutWaves('ro-1')).toEqual([
-      { rolloutId: 'ro-1', waveIndex: 0, tier: 'staging', hostIds: [h.id], status: 'done', failed: 0, succeeded: 1 },
-    ]);
-    await expect(reg.store.getRollout('ro-missing')).rejects.toBeInstanceOf(RolloutNotFoundError);
   });
 });

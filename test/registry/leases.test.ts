@@ -5,7 +5,7 @@ import {
   HostQuarantinedError,
   StaleLeaseError,
 } from '../../core/registry/errors';
-import { assertLease } from '../../core/registry/pg-store';
+import { assertLease } from '../../core/registry/leases/pg-lease-store';
 import { openRegistry, randomUUID, seedHost, sha, stepOutcome, type Registry } from './fixtures';
 
 let reg: Registry;

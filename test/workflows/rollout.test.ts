@@ -4,20 +4,16 @@
  * resume. Independent fleets run concurrently to keep the file short.
  */
 import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rolloutApprove, rolloutStart, rolloutStop, type RolloutDeps } from '../../cli/commands/rollout';
 import { startExecution, waitForExecution, type ExecutionResult } from '../../cli/executions';
 import type { Target } from '../../cli/target';
 import { LAB_HEALTH_CHECK, type LabHostSpec } from '../../lab/fleet';
 import { dataChecksums, runningVersions, setFaults } from '../../lab/hosts';
-import { PgRolloutStore } from '../../core/registry/rollout-store';
 import { planWaves } from '../../core/waves';
 import { startTestLab, type TestLab } from '../support/lab';
 
 let t: TestLab;
-let pool: pg.Pool;
-let rollouts: PgRolloutStore;
 
 const versions = (hostId: string) => Object.values(runningVersions(t.hosts.find((h) => h.id === hostId)!.root));
 const root = (hostId: string) => t.hosts.find((h) => h.id === hostId)!.root;
@@ -57,8 +53,6 @@ let canaryId = '';
 
 beforeAll(async () => {
   t = await startTestLab();
-  pool = new pg.Pool({ connectionString: t.lab.databaseUrl, max: 2 });
-  rollouts = new PgRolloutStore(pool);
   const clean = await fleet('clean', 4, 16, { concurrency: 8 });
   const canary = await fleet('canary', 1, 3, { concurrency: 3 });
   canaryId = planWaves('canary', canary.map((h) => ({ id: h.id, tier: h.tier }))).find((w) => w.name === 'canary')!.hostIds[0]!;
@@ -78,14 +72,13 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await pool?.end();
   await t?.close();
 });
 
 describe('FleetRollout', () => {
   it('rolls a 20-host fleet through staging, the canary and two production waves', async () => {
     expect(results.clean!.status, `${results.clean!.error}: ${results.clean!.cause}`).toBe('SUCCEEDED');
-    const waves = await rollouts.waves('clean-1-5-0');
+    const waves = await t.lab.store.listRolloutWaves('clean-1-5-0');
     expect(waves.map((w) => [w.name, w.tier, w.hostIds.length, w.status])).toEqual([
       ['staging', 'staging', 4, 'succeeded'],
       ['canary', 'production', 1, 'succeeded'],
@@ -123,7 +116,7 @@ describe('FleetRollout', () => {
       expect(await dataChecksums(root(id))).toEqual(before[id]);
     }
     expect(versions('rbw-s1')).toEqual(['1.5.0', '1.5.0', '1.5.0']); // staging was a good wave: kept
-    const hosts = await rollouts.hosts('rbw-1-5-0');
+    const hosts = await t.lab.store.listRolloutHosts('rbw-1-5-0');
     expect(hosts.filter((h) => h.result === 'rolled-back').map((h) => h.hostId).sort()).toEqual(['rbw-p1', 'rbw-p2']);
   });
 
@@ -133,7 +126,7 @@ describe('FleetRollout', () => {
       expect(versions(id)).toEqual(['1.4.0', '1.4.0', '1.4.0']);
       expect(await dataChecksums(root(id))).toEqual(before[id]);
     }
-    const hosts = await rollouts.hosts('rba-1-5-0');
+    const hosts = await t.lab.store.listRolloutHosts('rba-1-5-0');
     expect(hosts.filter((h) => h.result === 'rolled-back').map((h) => h.hostId).sort()).toEqual(['rba-p1', 'rba-p2', 'rba-s1']);
   });
 });
@@ -142,7 +135,6 @@ describe('operating a rollout', () => {
   const deps = (): RolloutDeps => ({
     target: { kind: 'lab', region: 'us-east-1', databaseUrl: t.lab.databaseUrl, stateMachines: t.lab.stateMachines, backupBucket: t.lab.backupBucket } as Target,
     store: t.lab.store,
-    rollouts,
     sfn: t.sfn,
   });
 
@@ -151,7 +143,7 @@ describe('operating a rollout', () => {
     expect(await rolloutStart(deps(), { fleet: 'gate', version: '1.5.0', json: true })).toBe(0);
     const waitFor = async (status: string) => {
       for (let i = 0; i < 600; i++) {
-        if ((await rollouts.find('gate-1-5-0'))?.status === status) return;
+        if ((await t.lab.store.findRollout('gate-1-5-0'))?.status === status) return;
         await new Promise((r) => setTimeout(r, 250));
       }
       throw new Error(`rollout never became ${status}`);
@@ -177,6 +169,6 @@ describe('operating a rollout', () => {
     expect(versions('gate-p1')).toEqual(['1.5.0', '1.5.0', '1.5.0']);
     expect(versions('gate-p2')).toEqual(['1.5.0', '1.5.0', '1.5.0']);
     expect((await hostExecutions('gate')).filter((n) => n.includes('gate-s1'))).toHaveLength(1);
-    expect((await rollouts.get('gate-1-5-0')).attempt).toBe(2);
+    expect((await t.lab.store.getRollout('gate-1-5-0')).attempt).toBe(2);
   }, 600_000);
 });

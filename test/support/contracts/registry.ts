@@ -1,0 +1,273 @@
+/**
+ * The behaviour every adapter of a registry port must show, written once and
+ * run against PostgreSQL (test/registry/contract.test.ts) and against the
+ * in-memory adapters (test/unit/registry-memory.test.ts), so a unit test on
+ * the in-memory store proves what it would prove on the real one.
+ */
+import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DuplicateInstanceError,
+  FleetNotFoundError,
+  HostNotFoundError,
+  InvalidRegistryInputError,
+  RolloutConflictError,
+  RolloutNotFoundError,
+} from '../../../core/registry/errors';
+import type { AuditStore, FleetStore, ReleaseStore, RolloutStore, StartRolloutInput } from '../../../core/registry/store';
+
+export type ContractStore = FleetStore & ReleaseStore & AuditStore & RolloutStore;
+
+const suffix = () => randomBytes(4).toString('hex');
+const instanceId = () => `i-${randomBytes(8).toString('hex')}`;
+const ARN = (n: number) => `arn:aws:states:us-east-1:111122223333:execution:FleetRollout:run-${n}`;
+
+export function registryContract(adapter: string, open: () => Promise<ContractStore>): void {
+  let store: ContractStore;
+  beforeAll(async () => {
+    store = await open();
+  });
+
+  async function fleetWithHosts(n: number, tier: 'staging' | 'production' = 'staging') {
+    const fleetId = `fleet-${suffix()}`;
+    await store.upsertFleet({ id: fleetId, config: {} });
+    const hostIds: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const h = await store.upsertHost({
+        id: `${fleetId}-h${i}`,
+        fleetId,
+        instanceId: instanceId(),
+        tier,
+        databaseMode: 'embedded',
+        composeDir: '/opt/semaphor',
+        healthUrl: 'http://10.0.0.1:3000/api/health',
+      });
+      hostIds.push(h.id);
+    }
+    return { fleetId, hostIds };
+  }
+
+  function rolloutInput(fleetId: string, hostIds: string[], overrides: Partial<StartRolloutInput> = {}): StartRolloutInput {
+    return {
+      id: `${fleetId}-1-5-0`,
+      fleetId,
+      targetVersion: '1.5.0',
+      failurePolicy: 'halt',
+      allowDestructive: false,
+      concurrency: 3,
+      executionArn: ARN(1),
+      plan: { waves: 2 },
+      waves: [
+        { index: 0, name: 'staging', tier: 'staging', hostIds: hostIds.slice(0, 1), maxFailures: 0 },
+        { index: 1, name: 'rest', tier: 'staging', hostIds: hostIds.slice(1), maxFailures: 1 },
+      ],
+      ...overrides,
+    };
+  }
+
+  describe(`${adapter}: fleets and hosts`, () => {
+    it('keeps a fleet desired version when an update does not give one', async () => {
+      const id = `fleet-${suffix()}`;
+      await store.upsertFleet({ id, desiredVersion: '1.4.0', config: { a: 1 } });
+
+      const updated = await store.upsertFleet({ id, config: { a: 2 } });
+
+      expect(updated).toMatchObject({ id, appProfile: 'semaphor', desiredVersion: '1.4.0', config: { a: 2 } });
+      expect((await store.setDesiredVersion(id, '1.5.0')).desiredVersion).toBe('1.5.0');
+      await expect(store.getFleet(`nope-${suffix()}`)).rejects.toBeInstanceOf(FleetNotFoundError);
+    });
+
+    it('keeps observed version and lock when a host is applied again', async () => {
+      const { hostIds } = await fleetWithHosts(1);
+      const host = await store.getHost(hostIds[0]!);
+      await store.recordObservedVersion(host.id, '1.4.0');
+      await store.lockHost(host.id, 'restore failed: postgresql://app:hunter2@db/semaphor');
+
+      const again = await store.upsertHost({ ...host, composeDir: '/srv/semaphor' });
+
+      expect(again).toMatchObject({ composeDir: '/srv/semaphor', observedVersion: '1.4.0', locked: true, wave: null });
+      expect(again.lockedReason).not.toContain('hunter2');
+      const unlocked = await store.unlockHost(host.id, 'cli:alice');
+      expect(unlocked).toMatchObject({ locked: false, lockedReason: null });
+      const trail = await store.listAudit({ hostId: host.id });
+      expect(trail.map((a) => [a.action, a.actor])).toEqual([
+        ['host.unlocked', 'cli:alice'],
+        ['host.locked', 'fleetwave'],
+      ]);
+      expect(trail[0]!.details).toMatchObject({ wasLocked: true });
+    });
+
+    it('refuses a second host on one instance, an unknown fleet and a hostile value', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(1);
+      const taken = (await store.getHost(hostIds[0]!)).instanceId;
+      const input = { id: `h-${suffix()}`, fleetId, instanceId: taken, tier: 'staging', databaseMode: 'embedded', composeDir: '/opt/semaphor', healthUrl: 'http://h/' } as const;
+
+      await expect(store.upsertHost(input)).rejects.toBeInstanceOf(DuplicateInstanceError);
+      await expect(store.upsertHost({ ...input, instanceId: instanceId(), fleetId: `nope-${suffix()}` })).rejects.toBeInstanceOf(FleetNotFoundError);
+      await expect(store.upsertHost({ ...input, instanceId: instanceId(), composeDir: '/opt/../etc' })).rejects.toBeInstanceOf(InvalidRegistryInputError);
+      await expect(store.getHost(input.id)).rejects.toBeInstanceOf(HostNotFoundError);
+    });
+
+    it('lists a fleet by pinned wave, unpinned hosts last, then by id', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(3);
+      const pin = async (id: string, wave: number) => store.upsertHost({ ...(await store.getHost(id)), wave });
+      await pin(hostIds[2]!, 0);
+      await pin(hostIds[1]!, 1);
+
+      const hosts = await store.listHosts({ fleetId });
+
+      expect(hosts.map((h) => h.id)).toEqual([hostIds[2], hostIds[1], hostIds[0]]);
+    });
+  });
+
+  describe(`${adapter}: releases`, () => {
+    it('lists versions in numeric order and refuses a release that requires itself', async () => {
+      const major = 100 + Number.parseInt(randomBytes(1).toString('hex'), 16);
+      for (const minor of [10, 9, 2]) await store.upsertRelease({ version: `${major}.${minor}.0`, destructive: minor === 9 });
+
+      const mine = (await store.listReleases()).filter((r) => r.version.startsWith(`${major}.`));
+
+      expect(mine.map((r) => r.version)).toEqual([`${major}.2.0`, `${major}.9.0`, `${major}.10.0`]);
+      expect(await store.getRelease(`${major}.9.0`)).toMatchObject({ destructive: true, requires: [], notes: '' });
+      expect(await store.getRelease(`${major}.99.0`)).toBeNull();
+      await expect(store.upsertRelease({ version: `${major}.11.0`, destructive: false, requires: [`${major}.11.0`] })).rejects.toBeInstanceOf(
+        InvalidRegistryInputError,
+      );
+    });
+  });
+
+  describe(`${adapter}: audit log`, () => {
+    it('lists newest first, filtered and limited, with secrets redacted', async () => {
+      const { fleetId } = await fleetWithHosts(0);
+      const rolloutId = `ro-${suffix()}`;
+      await store.appendAudit({ actor: 'cli:alice', action: 'rollout.approved', rolloutId, details: { n: 1 } });
+      await store.appendAudit({ actor: 'cli:bob', action: 'rollout.stop-requested', rolloutId, details: { url: 'postgres://u:hunter2@h/db' } });
+
+      const entries = await store.listAudit({ rolloutId });
+
+      expect(entries.map((a) => a.action)).toEqual(['rollout.stop-requested', 'rollout.approved']);
+      expect(JSON.stringify(entries)).not.toContain('hunter2');
+      expect(await store.listAudit({ rolloutId, limit: 1 })).toHaveLength(1);
+      await expect(store.appendAudit({ actor: fleetId, action: 'DROP TABLE', details: {} })).rejects.toBeInstanceOf(InvalidRegistryInputError);
+    });
+  });
+
+  describe(`${adapter}: rollouts`, () => {
+    it('starts a rollout at attempt 1 with its waves pending; the same execution again changes nothing', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(3);
+
+      const first = await store.startRollout(rolloutInput(fleetId, hostIds));
+      const retried = await store.startRollout(rolloutInput(fleetId, hostIds));
+
+      expect(first.resumed).toBe(false);
+      expect(first.rollout).toMatchObject({ fleetId, status: 'running', attempt: 1, concurrency: 3, failurePolicy: 'halt', executionArn: ARN(1), plan: { waves: 2 } });
+      expect(retried).toEqual(first);
+      expect(await store.listRolloutWaves(first.rollout.id)).toEqual([
+        { rolloutId: first.rollout.id, index: 0, name: 'staging', tier: 'staging', hostIds: hostIds.slice(0, 1), status: 'pending', failed: 0, succeeded: 0, maxFailures: 0 },
+        { rolloutId: first.rollout.id, index: 1, name: 'rest', tier: 'staging', hostIds: hostIds.slice(1), status: 'pending', failed: 0, succeeded: 0, maxFailures: 1 },
+      ]);
+    });
+
+    it('resumes with a new execution: next attempt, consent and token renewed, unfinished waves pending again', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(3);
+      const { rollout } = await store.startRollout(rolloutInput(fleetId, hostIds));
+      await store.updateRolloutWave(rollout.id, 0, { status: 'succeeded', failed: 0, succeeded: 1 });
+      await store.updateRolloutWave(rollout.id, 1, { status: 'failed', failed: 2, succeeded: 0 });
+      await store.requestApproval(rollout.id, 'token-1');
+
+      const next = await store.startRollout(rolloutInput(fleetId, hostIds, { executionArn: ARN(2), allowDestructive: true, waves: [] }));
+      const retried = await store.startRollout(rolloutInput(fleetId, hostIds, { executionArn: ARN(2), allowDestructive: true }));
+
+      expect(next.resumed).toBe(true);
+      expect(next.rollout).toMatchObject({ attempt: 2, status: 'running', executionArn: ARN(2), allowDestructive: true, approvalToken: null });
+      expect(retried).toMatchObject({ resumed: true, rollout: { attempt: 2 } });
+      expect((await store.listRolloutWaves(rollout.id)).map((w) => [w.status, w.failed, w.hostIds.length])).toEqual([
+        ['succeeded', 0, 1],
+        ['pending', 2, 2],
+      ]);
+    });
+
+    it('refuses to reuse a rollout id for another version, and a rollout of an unknown fleet', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(2);
+      await store.startRollout(rolloutInput(fleetId, hostIds));
+
+      await expect(store.startRollout(rolloutInput(fleetId, hostIds, { targetVersion: '1.6.0', executionArn: ARN(2) }))).rejects.toBeInstanceOf(
+        RolloutConflictError,
+      );
+      await expect(store.startRollout(rolloutInput(`nope-${suffix()}`, hostIds))).rejects.toBeInstanceOf(FleetNotFoundError);
+      await expect(store.startRollout(rolloutInput(fleetId, hostIds, { failurePolicy: 'retry' as never, id: `x-${suffix()}` }))).rejects.toBeInstanceOf(
+        InvalidRegistryInputError,
+      );
+    });
+
+    it('finds, gets and lists rollouts; an unknown one is null or RolloutNotFoundError', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(2);
+      const a = await store.startRollout(rolloutInput(fleetId, hostIds, { id: `${fleetId}-a` }));
+      const b = await store.startRollout(rolloutInput(fleetId, hostIds, { id: `${fleetId}-b`, targetVersion: '1.6.0' }));
+
+      expect((await store.listRollouts({ fleetId })).map((r) => r.id)).toEqual([b.rollout.id, a.rollout.id]);
+      expect(await store.getRollout(a.rollout.id)).toEqual(a.rollout);
+      expect(await store.findRollout(`ghost-${suffix()}`)).toBeNull();
+      await expect(store.getRollout(`ghost-${suffix()}`)).rejects.toBeInstanceOf(RolloutNotFoundError);
+    });
+
+    it('waits for approval with a token, records the approver, and clears the token on any other status', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(2);
+      const { rollout } = await store.startRollout(rolloutInput(fleetId, hostIds));
+
+      await store.requestApproval(rollout.id, 'token-1');
+      const waiting = await store.getRollout(rollout.id);
+      await store.approveRollout(rollout.id, 'cli:alice');
+      const approved = await store.getRollout(rollout.id);
+      await store.requestApproval(rollout.id, 'token-2');
+      await store.setRolloutStatus(rollout.id, 'stop-requested');
+      const stopping = await store.getRollout(rollout.id);
+
+      expect(waiting).toMatchObject({ status: 'awaiting-approval', approvalToken: 'token-1' });
+      expect(approved).toMatchObject({ status: 'running', approvalToken: null, approvedBy: 'cli:alice' });
+      expect(approved.approvedAt).toEqual(expect.any(Number));
+      expect(stopping).toMatchObject({ status: 'stop-requested', approvalToken: null });
+      await expect(store.setRolloutStatus(`ghost-${suffix()}`, 'halted')).rejects.toBeInstanceOf(RolloutNotFoundError);
+      await expect(store.setRolloutStatus(rollout.id, 'exploded' as never)).rejects.toBeInstanceOf(InvalidRegistryInputError);
+    });
+
+    it('updates a wave and refuses a wave the rollout does not have', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(2);
+      const { rollout } = await store.startRollout(rolloutInput(fleetId, hostIds));
+
+      await store.updateRolloutWave(rollout.id, 1, { status: 'failed', failed: 2, succeeded: 1 });
+
+      expect(await store.getRolloutWave(rollout.id, 1)).toMatchObject({ index: 1, status: 'failed', failed: 2, succeeded: 1 });
+      await expect(store.getRolloutWave(rollout.id, 7)).rejects.toBeInstanceOf(RolloutNotFoundError);
+      await expect(store.updateRolloutWave(rollout.id, 7, { status: 'failed', failed: 0, succeeded: 0 })).rejects.toBeInstanceOf(RolloutNotFoundError);
+    });
+
+    it('keeps one result per host: a later attempt replaces the earlier one; messages are redacted and cut', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(3);
+      const { rollout } = await store.startRollout(rolloutInput(fleetId, hostIds));
+      const base = { rolloutId: rollout.id, outcome: null, executionArn: null };
+      await store.recordRolloutHost({ ...base, hostId: hostIds[2]!, wave: 1, attempt: 1, result: 'failed', message: `postgresql://app:hunter2@db/x ${'x'.repeat(3000)}` });
+      await store.recordRolloutHost({ ...base, hostId: hostIds[0]!, wave: 0, attempt: 1, result: 'succeeded', outcome: 'succeeded', message: '' });
+      const failedFirst = (await store.listRolloutHosts(rollout.id, { wave: 1 }))[0]!;
+      await store.recordRolloutHost({ ...base, hostId: hostIds[2]!, wave: 1, attempt: 2, result: 'unreachable', message: 'agent offline' });
+
+      expect(failedFirst.message).not.toContain('hunter2');
+      expect(failedFirst.message).toHaveLength(2000);
+      expect((await store.listRolloutHosts(rollout.id)).map((h) => [h.hostId, h.wave, h.attempt, h.result, h.message])).toEqual([
+        [hostIds[0], 0, 1, 'succeeded', null],
+        [hostIds[2], 1, 2, 'unreachable', 'agent offline'],
+      ]);
+      expect(await store.listRolloutHosts(rollout.id, { wave: 0 })).toHaveLength(1);
+    });
+
+    it('refuses a host result for an unknown rollout or host, or with an unknown result', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(1);
+      const { rollout } = await store.startRollout(rolloutInput(fleetId, hostIds));
+      const r = { rolloutId: rollout.id, hostId: hostIds[0]!, wave: 0, attempt: 1, result: 'failed', outcome: null, message: null, executionArn: null } as const;
+
+      await expect(store.recordRolloutHost({ ...r, rolloutId: `ghost-${suffix()}` })).rejects.toBeInstanceOf(RolloutNotFoundError);
+      await expect(store.recordRolloutHost({ ...r, hostId: `ghost-${suffix()}` })).rejects.toBeInstanceOf(HostNotFoundError);
+      await expect(store.recordRolloutHost({ ...r, result: 'exploded' as never })).rejects.toBeInstanceOf(InvalidRegistryInputError);
+    });
+  });
+}
