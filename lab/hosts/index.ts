@@ -12,7 +12,7 @@ import { isAbsolute, join } from 'node:path';
 import pg from 'pg';
 import { COMPOSE_DIR_PATTERN, SERVICES, type DatabaseMode, type ServiceName } from '../../core/models';
 import { getRelease, imageName } from './catalog';
-import { EmbeddedStore, ExternalStore, openStore, seedRows } from './data-store';
+import { EmbeddedStore, ExternalStore, openStore, seedRows, type DataStore, type HostData } from './data-store';
 import { runningImageOf } from './docker-cli';
 import { prepareLabBin } from './bin';
 import {
@@ -34,6 +34,7 @@ import {
 export { prepareLabBin } from './bin';
 export { CATALOG, RELEASES, IMAGE_REPOSITORY_PREFIX, imageName } from './catalog';
 export { Faults } from './state';
+export { keptRows, type HostData, type TableSummary } from './data-store';
 
 export class HostSetupError extends Error {
   override name = 'HostSetupError';
@@ -181,28 +182,31 @@ export async function setFaults(root: string, faults: Faults): Promise<void> {
   writeJsonAtomic(paths(root).faults, Faults.parse(faults));
 }
 
-/** Row-level checksums of the host's data: per table, sha256 over rows sorted by id. */
-export async function dataChecksums(root: string): Promise<Record<string, string>> {
+/** Open the store the host's compose dir points at, run `fn` on it, close it. */
+async function withStore<T>(root: string, fn: (store: DataStore) => Promise<T>): Promise<T> {
   const p = paths(root);
   const env = readEnvFile(join(p.composeDir, 'semaphor.env'));
   const store = await openStore({ databaseUrl: env.DATABASE_URL, volumeDir: p.volume(volumeName(readContainers(root)?.project ?? 'semaphor')) });
   try {
-    return await store.checksums();
+    return await fn(store);
   } finally {
     await store.close();
   }
 }
 
+/** Row-level checksums of the host's data: per table, sha256 over rows sorted by id, every column. */
+export async function dataChecksums(root: string): Promise<Record<string, string>> {
+  return withStore(root, (s) => s.checksums());
+}
+
+/** The host's data, table by table: columns and rows (compare an upgrade's with `keptRows`). */
+export async function dataTables(root: string): Promise<HostData> {
+  return withStore(root, (s) => s.tables());
+}
+
 /** Schema version the host's data is on (null: empty). */
 export async function dataSchemaVersion(root: string): Promise<string | null> {
-  const p = paths(root);
-  const env = readEnvFile(join(p.composeDir, 'semaphor.env'));
-  const store = await openStore({ databaseUrl: env.DATABASE_URL, volumeDir: p.volume(volumeName(readContainers(root)?.project ?? 'semaphor')) });
-  try {
-    return await store.schemaVersion();
-  } finally {
-    await store.close();
-  }
+  return withStore(root, (s) => s.schemaVersion());
 }
 
 /** Version each service runs right now (null: not running), as `docker inspect` would say. */
