@@ -9,7 +9,7 @@
  * and whether it is healthy, row-level checksums of its data, the SSM
  * documents sent to it, and whether anything on it was restarted.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -397,6 +397,9 @@ export function faultMatrix(mode: DatabaseMode): void {
       expect(dataKeys).toEqual([previous.dataKey]);
       const previousObject = (listed.Contents ?? []).find((o) => o.Key === previous.dataKey);
       expect(previousObject?.Size).toBe(previous.dataBytes);
+      // the failed backup's multipart upload was aborted, not left open with its parts
+      const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: t.lab.backupBucket, Prefix: `backups/${r.host.id}/` }));
+      expect(open.Uploads ?? []).toEqual([]);
       s3.destroy();
       // services were started again after the failed backup; nothing else changed
       expect(readFileSync(join(r.host.composeDir, 'docker-compose.yml'), 'utf8')).toBe(r.before.compose);
