@@ -7,7 +7,8 @@
  *   https://docs.aws.amazon.com/AmazonS3/latest/API/API_AbortMultipartUpload.html
  *   ("After a multipart upload is aborted, no additional parts can be uploaded
  *   using that upload ID. The storage consumed by any previously uploaded
- *   parts will be freed." To check, "call the ListParts action".)
+ *   parts will be freed." To check, "call the ListParts action"; the same
+ *   text is in @aws-sdk/client-s3's AbortMultipartUploadCommand docs.)
  * - ListParts (`GET /bucket/key?uploadId=`), so a test can see the parts.
  * - ListMultipartUploads (`GET /bucket?uploads`), so a test can see that no
  *   upload was left open.
@@ -23,7 +24,7 @@ import { readFile, readdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- s3rver ships no types */
+// s3rver ships no types: its Koa context is `any` here.
 type Next = () => Promise<void>;
 type Middleware = (ctx: any, next: Next) => Promise<void>;
 const fromS3rver = createRequire(createRequire(import.meta.url).resolve('s3rver'));
