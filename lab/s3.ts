@@ -4,6 +4,9 @@
  * Clients reach it with path-style addressing (`forcePathStyle: true`) and
  * the credentials s3rver checks signatures against (`S3RVER`/`S3RVER`).
  *
+ * s3rver 3.7 has no AbortMultipartUpload, ListParts or ListMultipartUploads;
+ * ./s3-multipart.ts adds them in front of its router, as AWS answers them.
+ *
  * Known gap: s3rver 3.7 answers `PutBucketVersioning` with `NotImplemented`,
  * so lab buckets are unversioned; the versioning guarantee of the backup
  * bucket is asserted on the synthesized template instead.
@@ -14,12 +17,15 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { multipartRoutes } from './s3-multipart';
 
 /** The part of s3rver's (untyped, CommonJS) API the lab uses. */
 interface S3rverInstance {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   httpServer?: Server;
+  /** Koa's middleware list; s3rver's router is the last one. */
+  middleware: { name: string }[];
 }
 type S3rverConstructor = new (options: {
   address: string;
@@ -60,6 +66,9 @@ export async function startS3(options: StartS3Options): Promise<LabS3> {
     vhostBuckets: false,
     configureBuckets: buckets.map((name) => ({ name, configs: [] })),
   });
+  const router = server.middleware.length - 1;
+  if (server.middleware[router]?.name !== 'dispatch') throw new Error('s3rver changed: its router is not the last Koa middleware');
+  server.middleware.splice(router, 0, multipartRoutes());
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,

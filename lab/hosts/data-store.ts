@@ -24,18 +24,51 @@ export interface DataStore {
   insertRows(table: string, rows: Row[]): Promise<void>;
   /** Per table: sha256 over its rows sorted by id, every column included. */
   checksums(): Promise<Record<string, string>>;
+  /** Every table with its columns and rows. */
+  tables(): Promise<HostData>;
   close(): Promise<void>;
 }
 
-function rowDigest(rows: Row[]): string {
+export interface TableData {
+  columns: string[];
+  rows: Row[];
+}
+export type HostData = Record<string, TableData>;
+
+/** sha256 over `rows` sorted by id; over `columns` only when given, else every column a row has. */
+function rowDigest(rows: Row[], columns?: string[]): string {
   const h = createHash('sha256');
   const sorted = [...rows].sort((a, b) => Number(a.id) - Number(b.id));
   for (const row of sorted) {
-    const cols = Object.keys(row).sort();
+    const cols = [...(columns ?? Object.keys(row))].sort();
     h.update(JSON.stringify(cols.map((c) => [c, row[c] === null || row[c] === undefined ? null : String(row[c])])));
     h.update('\n');
   }
   return h.digest('hex');
+}
+
+export interface TableSummary {
+  rows: number;
+  checksum: string;
+}
+
+/**
+ * What an upgrade must keep of the data it found: for every table of
+ * `before`, its row count and a checksum over the columns that are still
+ * there in `after` (a destructive release may drop a column; its other
+ * columns keep their values). `lostColumns` names the columns that did not
+ * survive, `table.column`, so a test states which drops it expects.
+ */
+export function keptRows(before: HostData, after: HostData): { before: Record<string, TableSummary>; after: Record<string, TableSummary>; lostColumns: string[] } {
+  const out = { before: {} as Record<string, TableSummary>, after: {} as Record<string, TableSummary>, lostColumns: [] as string[] };
+  for (const [table, was] of Object.entries(before)) {
+    const now = after[table];
+    const columns = was.columns.filter((c) => now?.columns.includes(c));
+    out.lostColumns.push(...was.columns.filter((c) => !columns.includes(c)).map((c) => `${table}.${c}`));
+    out.before[table] = { rows: was.rows.length, checksum: rowDigest(was.rows, columns) };
+    if (now) out.after[table] = { rows: now.rows.length, checksum: rowDigest(now.rows, columns) };
+  }
+  return out;
 }
 
 /** Deterministic sample rows for a version's schema, different per host. */
@@ -148,6 +181,16 @@ export class EmbeddedStore implements DataStore {
     return Object.fromEntries(tables.sort().map((t) => [t, rowDigest(this.readTable(t))]));
   }
 
+  async tables(): Promise<HostData> {
+    const current = this.readSchema();
+    if (!current) return {};
+    const out: HostData = {};
+    for (const [table, columns] of Object.entries(current.tables).sort(([a], [b]) => a.localeCompare(b))) {
+      out[table] = { columns: columns.map((c) => c.name), rows: this.readTable(table) };
+    }
+    return out;
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -238,6 +281,22 @@ export class ExternalStore implements DataStore {
     for (const { table_name } of t.rows as { table_name: string }[]) {
       const r = await this.client.query(`SELECT * FROM ${ident(table_name)}`);
       out[table_name] = rowDigest(r.rows as Row[]);
+    }
+    return out;
+  }
+
+  async tables(): Promise<HostData> {
+    const c = await this.client.query(
+      `SELECT table_name, column_name FROM information_schema.columns
+       WHERE table_schema = 'public' AND table_name <> 'semaphor_meta'
+       ORDER BY table_name, ordinal_position`,
+    );
+    const out: HostData = {};
+    for (const { table_name, column_name } of c.rows as { table_name: string; column_name: string }[]) {
+      (out[table_name] ??= { columns: [], rows: [] }).columns.push(column_name);
+    }
+    for (const table of Object.keys(out)) {
+      out[table]!.rows = (await this.client.query(`SELECT * FROM ${ident(table)}`)).rows as Row[];
     }
     return out;
   }

@@ -12,7 +12,7 @@ import { isAbsolute, join } from 'node:path';
 import pg from 'pg';
 import { COMPOSE_DIR_PATTERN, SERVICES, type DatabaseMode, type ServiceName } from '../../core/models';
 import { getRelease, imageName } from './catalog';
-import { EmbeddedStore, ExternalStore, openStore, seedRows, type DataStore } from './data-store';
+import { EmbeddedStore, ExternalStore, openStore, seedRows, type DataStore, type HostData } from './data-store';
 import { runningImageOf } from './docker-shared';
 import { prepareLabBin } from './bin';
 import {
@@ -34,6 +34,7 @@ import {
 export { prepareLabBin } from './bin';
 export { CATALOG, RELEASES, IMAGE_REPOSITORY_PREFIX, imageName } from './catalog';
 export { Faults } from './state';
+export { keptRows, type HostData, type TableSummary } from './data-store';
 
 export class HostSetupError extends Error {
   override name = 'HostSetupError';
@@ -193,9 +194,14 @@ async function withHostData<T>(root: string, read: (store: DataStore) => Promise
   }
 }
 
-/** Row-level checksums of the host's data: per table, sha256 over rows sorted by id. */
+/** Row-level checksums of the host's data: per table, sha256 over rows sorted by id, every column. */
 export async function dataChecksums(root: string): Promise<Record<string, string>> {
   return withHostData(root, (store) => store.checksums());
+}
+
+/** The host's data, table by table: columns and rows (compare an upgrade's with `keptRows`). */
+export async function dataTables(root: string): Promise<HostData> {
+  return withHostData(root, (store) => store.tables());
 }
 
 /** Schema version the host's data is on (null: empty). */

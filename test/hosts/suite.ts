@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatabaseMode, HostStep } from '../../core/models';
 import { createHost, dataChecksums, dataSchemaVersion, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../lab/hosts';
+import { readApp, readContainers } from '../../lab/hosts/state';
 import { freePort } from '../../lab/postgres';
 import { completeBackup, health, objectSha256, prepareBackup, presignGet, runStep, startS3, type BackupTarget, type TestS3 } from './support';
 
@@ -23,7 +24,7 @@ export function hostStepSuite(mode: DatabaseMode): void {
     let base: string;
     let adminUrl: string;
     /** The backup of the 1.4.0 host taken in the upgrade test, reused by later restores. */
-    let backup: { target: BackupTarget; dataSha: string; configSha: string; checksums: Record<string, string> } | undefined;
+    let backup: { target: BackupTarget; dataSha: string; configSha: string; checksums: Record<string, string>; compose: string } | undefined;
 
     const step = (s: HostStep, params: Record<string, string | string[]> = {}) => runStep(s, host.root, { ComposeDir: host.composeDir, ...params });
     const composeFile = () => join(host.composeDir, 'docker-compose.yml');
@@ -113,7 +114,7 @@ export function hostStepSuite(mode: DatabaseMode): void {
       expect(await objectSha256(s3, target.dataKey)).toEqual({ sha256: b.result.data.sha256, bytes: b.result.data.bytes });
       expect((await objectSha256(s3, target.configKey)).sha256).toBe(b.result.config.sha256);
       expect(b.stdout + b.stderr).not.toMatch(/postgres:\/\/[^*\s]*:[^*@\s]+@/);
-      backup = { target, dataSha: b.result.data.sha256, configSha: b.result.config.sha256, checksums };
+      backup = { target, dataSha: b.result.data.sha256, configSha: b.result.config.sha256, checksums, compose: originalCompose };
       await waitHealthy(host.healthUrl, 10_000);
 
       expect((await step('pull-images', { Version: '1.6.0' })).result).toMatchObject({ ok: true });
@@ -158,18 +159,48 @@ export function hostStepSuite(mode: DatabaseMode): void {
       expect((await healthCheck('1.4.0')).result.ok).toBe(true);
     });
 
+    /** What a refused or broken restore may not change unnoticed: files, data, the app process and what runs. */
+    const hostState = async () => ({
+      compose: readFileSync(composeFile(), 'utf8'),
+      env: readFileSync(join(host.composeDir, 'semaphor.env'), 'utf8'),
+      checksums: await dataChecksums(host.root),
+      schema: await dataSchemaVersion(host.root),
+      app: readApp(host.root),
+      containers: readContainers(host.root),
+      versions: runningVersions(host.root),
+    });
+
     it('a restore from a backup with the wrong checksum touches nothing', async () => {
-      const before = sha(composeFile());
+      // the host runs 1.5.0 on data migrated past the backup, so a restore would show
+      expect((await step('pull-images', { Version: '1.5.0' })).result.ok).toBe(true);
+      expect((await step('pin-tags', { Version: '1.5.0' })).result.changed).toBe(true);
+      expect((await step('restart')).result.ok).toBe(true);
+      expect((await step('watch-schema', { PollSeconds: '1', TimeoutSeconds: '30' })).result).toMatchObject({ ok: true, synced: true });
+      const before = await hostState();
+      expect(before.checksums).not.toEqual(backup!.checksums);
+
       const r = await step('restore', { ...(await restoreParams()), DataSha256: 'a'.repeat(64) });
+
       expect(r.result).toMatchObject({ ok: false, error: 'verify-failed' });
-      expect(sha(composeFile())).toBe(before);
+      expect(await hostState()).toEqual(before);
       expect(await health(host.healthUrl)).toBe(200);
     });
-    it('a restore whose data cannot be applied reports restore-failed, never success', async () => {
+
+    it('a restore whose data cannot be applied reports restore-failed, never success, and leaves the services stopped', async () => {
+      const before = await hostState();
       await setFaults(host.root, { restoreFails: true });
+
       const r = await step('restore', await restoreParams());
+
       expect(r.code).toBe(1);
       expect(r.result).toMatchObject({ step: 'restore', ok: false, error: 'restore-failed' });
+      // the backup's configuration is back (1.4.0 pins), but nothing runs on data that may be half restored
+      expect(readFileSync(composeFile(), 'utf8')).toBe(backup!.compose);
+      expect(runningVersions(host.root)).toEqual(ALL(null));
+      expect(await health(host.healthUrl)).toBe(0);
+      // external: pg_restore runs in one transaction, so the database is as it was; embedded: the
+      // volume holds whatever half an archive extracted, which is why the services stay stopped
+      if (mode === 'external') expect(await dataChecksums(host.root)).toEqual(before.checksums);
     });
 
   });

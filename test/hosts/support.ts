@@ -8,8 +8,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,12 +15,13 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   PutObjectCommand,
-  S3Client,
+  type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { HostStep } from '../../core/models';
 import { hostEnv } from '../../lab/hosts';
+import { labS3Client, startS3 as startLabS3 } from '../../lab/s3';
 import { loadDocument } from '../../ssm-documents';
 
 export interface StepRun {
@@ -70,31 +69,18 @@ export async function runStep(step: HostStep, root: string, params: Record<strin
 
 // ------------------------------------------------------------------ S3
 
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: object) => S3rverInstance;
-
-export const BUCKET = 'b';
+export const BUCKET = 'backups';
 
 export interface TestS3 {
   client: S3Client;
   close(): Promise<void>;
 }
 
+/** The lab's S3 (s3rver with multipart abort) on a free port, and a client for it. */
 export async function startS3(): Promise<TestS3> {
   const directory = mkdtempSync(join(tmpdir(), 'fw-s3-'));
-  const server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: BUCKET }] });
-  const addr = await server.run();
-  const client = new S3Client({
-    endpoint: `http://127.0.0.1:${addr.port}`,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  const server = await startLabS3({ directory, buckets: [BUCKET] });
+  const client = labS3Client(server.endpoint);
   return {
     client,
     async close() {

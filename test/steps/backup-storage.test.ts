@@ -1,6 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CompleteMultipartUploadCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import {
   BackupTooLargeError,
   checkBackupKeys,
@@ -72,6 +79,17 @@ describe('S3BackupStorage against s3rver', () => {
     storage = new S3BackupStorage(s3.client, { bucket: 'backups', presignSeconds: 600, maxParts: 32 });
   });
   afterAll(async () => s3?.close());
+
+  /** Everything the bucket holds: objects with their ETags, and the multipart uploads still open. */
+  const bucketState = async () => {
+    const objects = await s3.client.send(new ListObjectsV2Command({ Bucket: 'backups' }));
+    const uploads = await s3.client.send(new ListMultipartUploadsCommand({ Bucket: 'backups' }));
+    return {
+      objects: (objects.Contents ?? []).map((o) => `${o.Key} ${o.ETag}`).sort(),
+      uploads: (uploads.Uploads ?? []).map((u) => `${u.Key} ${u.UploadId}`).sort(),
+    };
+  };
+  const errorName = (p: Promise<unknown>) => p.then(() => 'no error', (e: { name?: string }) => e.name);
 
   const exists = (Key: string) =>
     s3.client.send(new HeadObjectCommand({ Bucket: 'backups', Key })).then(
@@ -159,15 +177,27 @@ describe('S3BackupStorage against s3rver', () => {
     expect(v).toMatchObject({ verified: false, reason: 'empty-backup' });
   });
 
-  it('aborts a failed backup so no data object appears, and can be repeated', async () => {
+  it('aborts a failed backup: its parts are freed, the upload is gone, no data object appears, and it can be repeated', async () => {
     const target = await storage.prepareBackup({ hostId: RUN.hostId, backupId: 'b-abort', mode: 'embedded', estimatedBytes: 5000 });
-    await fetch(target.partUrls[0]!, { method: 'PUT', body: randomBytes(5000) });
+    const put = await fetch(target.partUrls[0]!, { method: 'PUT', body: randomBytes(5000) });
+    const upload = { Bucket: 'backups', Key: target.dataKey, UploadId: target.uploadId };
+    const listed = await s3.client.send(new ListPartsCommand(upload));
+    expect(listed.Parts?.map((p) => ({ n: p.PartNumber, size: p.Size }))).toEqual([{ n: 1, size: 5000 }]);
+
     const first = await storage.abortBackup({ dataKey: target.dataKey, uploadId: target.uploadId });
     const again = await storage.abortBackup({ dataKey: target.dataKey, uploadId: target.uploadId });
-    for (const r of [first, again]) expect(r.objectExists).toBe(false);
-    // s3rver has no AbortMultipartUpload (405); the adapter reports it rather than pretending.
-    expect(first.reason === null || first.reason === 'abort-unsupported').toBe(true);
+
+    expect(first).toEqual({ aborted: true, objectExists: false, reason: null });
+    expect(again).toEqual({ aborted: false, objectExists: false, reason: 'no-such-upload' });
     expect(await exists(target.dataKey)).toBe(false);
+    // the upload is gone with its parts: nothing can list, complete or extend it
+    expect(await errorName(s3.client.send(new ListPartsCommand(upload)))).toBe('NoSuchUpload');
+    const complete = new CompleteMultipartUploadCommand({ ...upload, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: put.headers.get('etag')! }] } });
+    expect(await errorName(s3.client.send(complete))).toBe('NoSuchUpload');
+    const late = await fetch(target.partUrls[0]!, { method: 'PUT', body: randomBytes(10) });
+    expect(late.status).toBe(404);
+    expect(await late.text()).toContain('<Code>NoSuchUpload</Code>');
+    expect((await bucketState()).uploads.filter((u) => u.startsWith(target.dataKey))).toEqual([]);
   });
 
   it('refuses to presign with an S3 client that would sign an empty-body checksum', async () => {
@@ -195,9 +225,12 @@ describe('S3BackupStorage against s3rver', () => {
     ).rejects.toMatchObject({ name: 'BackupObjectMissingError' });
   });
 
-  it('creates nothing for a backup too large to fit', async () => {
+  it('creates nothing for a backup too large to fit: no object, no open upload', async () => {
+    const before = await bucketState();
     await expect(
       storage.prepareBackup({ hostId: RUN.hostId, backupId: 'b-huge', mode: 'embedded', estimatedBytes: 200 * 1024 * 1024 * MIB }),
     ).rejects.toMatchObject({ name: 'BackupTooLargeError' });
+    expect(before.uploads.length).toBeGreaterThan(0); // earlier tests left uploads open: the listing sees them
+    expect(await bucketState()).toEqual(before);
   });
 });

@@ -1,11 +1,10 @@
 /** Shared fixtures for the step-task tests. */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { HostRunContext } from '../../core/models';
+import { labS3Client, startS3 as startLabS3 } from '../../lab/s3';
 
 export const RUN: HostRunContext = {
   runId: '7f1c2a9e-3b4d-4c5e-8f60-0123456789ab',
@@ -23,39 +22,19 @@ export const RUN: HostRunContext = {
   startedAt: Date.UTC(2024, 5, 1, 12, 0, 0),
 };
 
-// s3rver ships no types; required untyped so no ambient declaration can clash with the lab's.
-const S3rver = createRequire(import.meta.url)('s3rver') as new (options: object) => {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-};
-
 export interface TestS3 {
   endpoint: string;
   client: S3Client;
   close(): Promise<void>;
 }
 
-/** A real s3rver on a free port with the given buckets, and a path-style client for it. */
+/** The lab's S3 (s3rver with multipart abort) on a free port with the given buckets, and a client for it. */
 export async function startS3(buckets: string[]): Promise<TestS3> {
   const directory = mkdtempSync(join(tmpdir(), 'fw-steps-s3-'));
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory,
-    configureBuckets: buckets.map((name) => ({ name, configs: [] })),
-  });
-  const address = await server.run();
-  const endpoint = `http://127.0.0.1:${address.port}`;
-  const client = new S3Client({
-    endpoint,
-    forcePathStyle: true,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
+  const server = await startLabS3({ directory, buckets });
+  const client = labS3Client(server.endpoint);
   return {
-    endpoint,
+    endpoint: server.endpoint,
     client,
     async close() {
       client.destroy();

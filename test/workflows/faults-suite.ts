@@ -9,7 +9,7 @@
  * and whether it is healthy, row-level checksums of its data, the SSM
  * documents sent to it, and whether anything on it was restarted.
  */
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { startExecution, type ExecutionResult } from '../../cli/executions';
 import type { DatabaseMode } from '../../core/models';
 import type { Backup, HostRun } from '../../core/registry/store';
 import type { LabFleetHost, LabHostSpec } from '../../lab/fleet';
-import { dataChecksums, dataSchemaVersion, runningVersions, setFaults } from '../../lab/hosts';
+import { dataChecksums, dataSchemaVersion, dataTables, keptRows, runningVersions, setFaults, type HostData } from '../../lab/hosts';
 import { paths, readApp, readContainers, type AppState, type ContainersState } from '../../lab/hosts/state';
 import { labS3Client } from '../../lab/s3';
 import { startTestLab, type TestLab } from '../support/lab';
@@ -37,6 +37,7 @@ const TARGET = '1.5.0';
 /** What a host looked like before the upgrade under test. */
 interface Snapshot {
   checksums: Record<string, string>;
+  tables: HostData;
   schema: string | null;
   app: AppState | null;
   containers: ContainersState | null;
@@ -48,6 +49,7 @@ interface Snapshot {
 async function snapshot(host: LabFleetHost): Promise<Snapshot> {
   return {
     checksums: await dataChecksums(host.root),
+    tables: await dataTables(host.root),
     schema: await dataSchemaVersion(host.root),
     app: readApp(host.root),
     containers: readContainers(host.root),
@@ -82,6 +84,14 @@ async function healthStatus(host: LabFleetHost): Promise<number> {
   } catch {
     return 0; // not listening
   }
+}
+
+/** When the host's app logged each line (its own ISO timestamps), in the order it wrote them. */
+function appLog(host: LabFleetHost): { at: number; text: string }[] {
+  return readFileSync(paths(host.root).log('api-service'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => ({ at: Date.parse(l.slice(0, l.indexOf(' '))), text: l.slice(l.indexOf(' ') + 1) }));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -355,8 +365,18 @@ export function faultMatrix(mode: DatabaseMode): void {
       expect(Object.values(runningVersions(r.host.root))).toEqual([TARGET, TARGET, TARGET]);
       expect(await healthStatus(r.host)).toBe(200);
       expect(r.documents).not.toContain('Fleetwave-Restore');
-      // 1.5.0 only adds a column: same tables, and the row counts did not change
-      expect(Object.keys(await dataChecksums(r.host.root))).toEqual(Object.keys(r.before.checksums));
+      // the fault held the new version's start for its 3 s before schema sync, and watch-schema waited it out
+      const log = appLog(r.host);
+      const banner = log.map((l) => l.text).lastIndexOf(`Semaphor v${TARGET} starting`);
+      expect(banner).toBeGreaterThanOrEqual(0);
+      const sync = log.slice(banner).find((l) => l.text.startsWith('Schema sync:'));
+      expect(sync!.at - log[banner]!.at).toBeGreaterThanOrEqual(3000);
+      expect(log.slice(banner).map((l) => l.text)).toContain('Schema sync complete');
+      // 1.5.0 only adds users.last_login: every row keeps every value it had
+      const kept = keptRows(r.before.tables, await dataTables(r.host.root));
+      expect(kept.lostColumns).toEqual([]);
+      expect(kept.before).toMatchObject({ dashboards: { rows: 6 }, users: { rows: 4 } });
+      expect(kept.after).toEqual(kept.before);
     });
 
     it('disk full during backup: backup-failed, no data object, stopped before any pull, the previous backup untouched', async () => {
@@ -377,6 +397,9 @@ export function faultMatrix(mode: DatabaseMode): void {
       expect(dataKeys).toEqual([previous.dataKey]);
       const previousObject = (listed.Contents ?? []).find((o) => o.Key === previous.dataKey);
       expect(previousObject?.Size).toBe(previous.dataBytes);
+      // the failed backup's multipart upload was aborted, not left open with its parts
+      const open = await s3.send(new ListMultipartUploadsCommand({ Bucket: t.lab.backupBucket, Prefix: `backups/${r.host.id}/` }));
+      expect(open.Uploads ?? []).toEqual([]);
       s3.destroy();
       // services were started again after the failed backup; nothing else changed
       expect(readFileSync(join(r.host.composeDir, 'docker-compose.yml'), 'utf8')).toBe(r.before.compose);

@@ -3,7 +3,7 @@
  * bundled Lambda tasks, the SSM documents in bash against simulated hosts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dataChecksums, runningVersions } from '../../lab/hosts';
+import { dataTables, keptRows, runningVersions } from '../../lab/hosts';
 import { startTestLab, type TestLab } from '../support/lab';
 
 let t: TestLab;
@@ -17,7 +17,7 @@ afterAll(async () => {
 describe.each(['embedded', 'external'] as const)('HostUpgrade, %s database', (mode) => {
   it('upgrades, records a verified backup and the new version, and keeps every row', async () => {
     const [host] = await t.addHosts(`ok-${mode}`, [{ id: `ok-${mode}`, tier: 'staging', mode, version: '1.4.0' }]);
-    const before = await dataChecksums(host!.root);
+    const before = await dataTables(host!.root);
 
     const r = await t.upgrade(host!.id, '1.5.0');
 
@@ -27,8 +27,13 @@ describe.each(['embedded', 'external'] as const)('HostUpgrade, %s database', (mo
     expect((await t.lab.store.getHost(host!.id)).observedVersion).toBe('1.5.0');
     const [backup] = await t.lab.store.listBackups(host!.id);
     expect(backup).toMatchObject({ status: 'verified', version: '1.4.0', mode });
-    // 1.5.0 only adds a column: the tables that existed keep their rows
-    expect(Object.keys(await dataChecksums(host!.root))).toEqual(Object.keys(before));
+    // 1.5.0 only adds users.last_login: every row keeps every value it had
+    const after = await dataTables(host!.root);
+    const kept = keptRows(before, after);
+    expect(kept.lostColumns).toEqual([]);
+    expect(kept.before).toMatchObject({ dashboards: { rows: 6 }, users: { rows: 4 } });
+    expect(kept.after).toEqual(kept.before);
+    expect(after.users?.columns).toContain('last_login');
   });
 
   it('is a no-op that only verifies when the host already runs the target', async () => {

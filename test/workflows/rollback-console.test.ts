@@ -2,11 +2,13 @@
  * HostRollback started the way an operator starts it from the Step Functions
  * console: exactly the documented input (state-machines/host-rollback.ts),
  * `{"hostId", "reason"}` and `{"hostId", "backupId", "reason"}`, after a
- * successful upgrade. Both database modes; the modes run side by side.
+ * successful upgrade. Both database modes; the modes run side by side. And an
+ * operator's HostRollback whose restore fails: it quarantines the host and
+ * raises its own ROLLBACK_FAILED alert (no HostUpgrade above it to do so).
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { dataChecksums, dataSchemaVersion, runningVersions } from '../../lab/hosts';
+import { dataChecksums, dataSchemaVersion, runningVersions, setFaults } from '../../lab/hosts';
 import { openStore } from '../../lab/hosts/data-store';
 import { paths, readContainers, readEnvFile, volumeName } from '../../lab/hosts/state';
 import type { LabFleetHost } from '../../lab/fleet';
@@ -97,5 +99,35 @@ describe.concurrent.each(['embedded', 'external'] as const)('HostRollback from t
       [second.id, '1.4.0', mode, true],
       [first!.id, '1.4.0', mode, true],
     ]);
+  }, 150_000);
+});
+
+describe('an operator\'s HostRollback that fails', () => {
+  it('ends RollbackFailed: the host quarantined, its own ROLLBACK_FAILED alert, the lease released, services stopped', async ({ expect }) => {
+    const [host] = await t.addHosts('rbc-fails', [{ id: 'rbc-fails', tier: 'production', mode: 'embedded', version: '1.4.0' }]);
+    const h = host!;
+    expect((await t.upgrade(h.id, '1.5.0')).status).toBe('SUCCEEDED');
+    const [backup] = await t.lab.store.listBackups(h.id);
+    await setFaults(h.root, { restoreFails: true });
+
+    const rb = await t.rollback({ hostId: h.id, reason: 'console: roll back 1.5.0' });
+
+    expect({ status: rb.status, error: rb.error }, `cause: ${rb.cause}`).toEqual({ status: 'FAILED', error: 'RollbackFailed' });
+    const [run] = await t.lab.store.listRuns({ hostId: h.id, limit: 1 });
+    expect(run).toMatchObject({ kind: 'rollback', status: 'failed', outcome: 'rollback-failed', failedStep: 'restore', executionArn: rb.executionArn });
+    const quarantined = await t.lab.store.getHost(h.id);
+    expect(quarantined.locked).toBe(true);
+    expect(quarantined.lockedReason).toContain(`rollback failed during run ${run!.id}`);
+    // no HostUpgrade above this rollback: it raises the one alert itself
+    const alerts = t.lab.sns.published().filter((a) => a.subject?.includes(h.id));
+    expect(alerts).toHaveLength(1);
+    expect(JSON.parse(alerts[0]!.message)).toMatchObject({ event: 'ROLLBACK_FAILED', hostId: h.id, runId: run!.id, execution: rb.executionArn });
+    expect(await t.lab.store.getLease(h.id)).toBeNull();
+    expect(Object.values(runningVersions(h.root))).toEqual([null, null, null]);
+    // the backup is untouched, and the quarantine holds: the next upgrade is refused before anything is sent
+    expect(await t.lab.store.listBackups(h.id)).toEqual([backup]);
+    await setFaults(h.root, {});
+    const retry = await t.upgrade(h.id, '1.5.0');
+    expect({ status: retry.status, error: retry.error }).toEqual({ status: 'FAILED', error: 'HostQuarantinedError' });
   }, 150_000);
 });
