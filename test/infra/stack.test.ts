@@ -263,7 +263,7 @@ describe('HostUpgrade flow', () => {
     const seen = new Set<string>();
     let cur: string | undefined = def.StartAt;
     while (cur && !seen.has(cur)) {
-      const st = def.States[cur];
+      const st: AslState | undefined = def.States[cur];
       if (!st) throw new Error(`success path reaches missing state ${cur}`);
       seen.add(cur);
       order.push(cur);
