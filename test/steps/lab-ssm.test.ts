@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startSsm, type LabSsm } from '../../lab/ssm';
 import { pollStep, S3CommandOutputReader, sendStep, SsmCommandRunner, type PollStepDeps, type SendStepDeps } from '../../core/host-steps';
 import type { HostRunContext, SentCommand, StepOutcome } from '../../core/models';
@@ -92,6 +92,10 @@ describe('send-step and poll-step against the lab SSM endpoint', () => {
       const retried = await sendStep({ run: r, step: 'inventory' }, sendDeps());
       expect(retried.commandId).toBe(first.commandId);
       expect(ssm.sentCommands().filter((c) => c.documentName === 'Test-Inventory')).toHaveLength(1);
+      // the endpoint does not know the invocation yet, and poll-step reads that as "not yet"
+      await expect(client.send(new GetCommandInvocationCommand({ CommandId: first.commandId, InstanceId: ONLINE }))).rejects.toMatchObject({
+        name: 'InvocationDoesNotExist',
+      });
       firstPoll = await pollStep({ run: r, command: first }, pollDeps());
     } finally {
       clock.mockRestore();
