@@ -370,8 +370,18 @@ describe('delivery', () => {
     ssm.setOnline(HOST_B, false);
     const out = await client.send(new SendCommandCommand({ DocumentName: 'Lab-Quick', InstanceIds: [HOST_B] }));
     const commandId = out.Command!.CommandId!;
-    await waitForStatus(commandId, HOST_B, 'Delayed');
-    ssm.setOnline(HOST_B, true);
+    // One read with the lab's clock past the visibility window: no 300 ms wait and no polling
+    // inside the 1.5 s delivery timeout, however loaded the machine.
+    const real = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => real() + 1000);
+    let seen: string | undefined;
+    try {
+      seen = (await client.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: HOST_B }))).Status;
+    } finally {
+      clock.mockRestore();
+      ssm.setOnline(HOST_B, true);
+    }
+    expect(seen).toBe('Delayed');
     const result = await waitForInvocation(commandId, HOST_B);
     expect(result.Status).toBe('Success');
   });
