@@ -176,7 +176,7 @@ describe('a check over scripted SSM', () => {
     const out = await finishCheck({ checkId: plan.checkId }, deps);
     expect(out).toMatchObject({ compliant: 0, nonCompliant: 2, unknown: 2 });
     const results = await reg.store.listComplianceResults(plan.checkId);
-    expect(results.every((r) => r.state === 'UNKNOWN' && r.unknownCause === 'no-inventory')).toBe(true);
+    expect(results.map((r) => [r.hostId, r.state, r.unknownCause])).toEqual(hosts.map((h) => [h.id, 'UNKNOWN', 'no-inventory']));
   });
 
   it('marks a check failed, and leaves a completed one alone', async () => {
@@ -189,5 +189,17 @@ describe('a check over scripted SSM', () => {
     expect((await reg.store.getComplianceCheck(plan.checkId))!.message).toBe('States.Timeout: too slow');
     // a failed check never becomes "the latest" one a report shows
     expect(await reg.store.latestComplianceCheck({ fleetId: hosts[0]!.fleetId })).toBeNull();
+
+    // a check that completed, then sees a late failure (a retried MarkFailed), stays completed
+    const doneArn = `arn:aws:states:us-east-1:000000000000:execution:ComplianceCheck:${hex()}`;
+    const done = await planCheck({ request: { fleetId: hosts[0]!.fleetId }, executionArn: doneArn }, { store: reg.store, objects });
+    const alerts: { subject: string }[] = [];
+    await finishCheck({ checkId: done.checkId }, finishDeps(objects, alerts).deps);
+    const completed = await reg.store.getComplianceCheck(done.checkId);
+    expect(completed!.status).toBe('completed');
+    const late = await failCheck({ executionArn: doneArn, error: { Error: 'States.Timeout', Cause: 'late' } }, { store: reg.store });
+    expect(late).toMatchObject({ checkId: done.checkId, status: 'completed' });
+    expect(await reg.store.getComplianceCheck(done.checkId)).toEqual(completed);
+    expect((await reg.store.latestComplianceCheck({ fleetId: hosts[0]!.fleetId }))?.id).toBe(done.checkId);
   });
 });

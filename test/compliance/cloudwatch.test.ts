@@ -49,7 +49,18 @@ describe('lab CloudWatch', () => {
 
   it('accepts a gzip-compressed request of a thousand datapoints', async () => {
     const MetricData = Array.from({ length: 1000 }, (_, i) => ({ MetricName: 'Bulk', Dimensions: [{ Name: 'Fleet', Value: `fleet-${i}` }], Value: i }));
-    await client.send(new PutMetricDataCommand({ Namespace: 'Bulk', MetricData }));
+    // what went over the wire, after the SDK's own request compression
+    const encodings: (string | undefined)[] = [];
+    const command = new PutMetricDataCommand({ Namespace: 'Bulk', MetricData });
+    command.middlewareStack.add(
+      (next) => async (args) => {
+        encodings.push((args.request as { headers: Record<string, string> }).headers['content-encoding']);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'recordContentEncoding' },
+    );
+    await client.send(command);
+    expect(encodings).toEqual(['gzip']);
     const got = cw.datapoints({ namespace: 'Bulk' });
     expect(got).toHaveLength(1000);
     expect(got.reduce((n, p) => n + p.value, 0)).toBe((999 * 1000) / 2);

@@ -11,8 +11,8 @@ import {
   UnknownReleaseError,
   type HostRunDeps,
 } from '../../core/host-run';
-import { BeginRunEvent } from '../../core/host-run';
-import { InvalidTaskInputError, parseInput } from '../../core/errors';
+import { createHandler as createBeginRun } from '../../lambdas/begin-run/handler';
+import { InvalidTaskInputError } from '../../core/errors';
 import type { HostRunContext, StepOutcome } from '../../core/models';
 import { PgRegistryStore } from '../../core/registry/pg-store';
 import { createTestDatabase, type TestDatabase } from '../support/database';
@@ -123,11 +123,29 @@ describe('beginUpgrade', () => {
   });
 
   it('refuses latest and hostile values before touching the registry', async () => {
+    // the begin-run task itself, over a store that records every call made to it
+    const touched: string[] = [];
+    const watched = new Proxy(store, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          touched.push(String(prop));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    const beginRun = createBeginRun(() => ({ ...deps, store: watched }));
     for (const version of ['latest', '1.5.0; rm -rf /', '$(id)']) {
-      // refused at the task's edge: begin-run parses its event before any core function runs
-      expect(() => parseInput(BeginRunEvent, { kind: 'upgrade', request: { hostId, version }, executionArn: exec('bad') }, 'begin-run event')).toThrow(InvalidTaskInputError);
+      const err = await beginRun({ kind: 'upgrade', request: { hostId, version }, executionArn: exec('bad') }).catch((e: Error) => e);
+      expect(err, version).toBeInstanceOf(InvalidTaskInputError);
+      expect([...new Set((err as InvalidTaskInputError).fields)], version).toEqual(['request.version']);
     }
+    expect(touched).toEqual([]);
     expect(await store.getLease(hostId)).toBeNull();
+    // the same task with a good version does reach the registry: the spy sees calls when there are any
+    await beginRun({ kind: 'upgrade', request: { hostId, version: '1.5.0' }, executionArn: exec('good') });
+    expect(touched).toContain('acquireLease');
   });
 
   it('refuses unknown versions and destructive jumps without consent', async () => {
@@ -159,7 +177,7 @@ describe('recordStepOutcome', () => {
     expect(v.message).toMatch(/use a rollback/);
   });
 
-  it('marks a verified backup and refuses to verify one that listed nothing', async () => {
+  it('marks a verified backup, and a retried begin-run for the same execution returns the same run', async () => {
     const run = await beginUpgrade({ hostId, version: '1.5.0' }, exec('b'), deps);
     expect(await upgradeThroughBackup(run)).toMatchObject({ ok: true });
     expect((await store.getBackup(run.runId)).status).toBe('verified');

@@ -12,11 +12,13 @@ import { definitionOf, reachable, synthApp, type AslDefinition, type AslState, t
 let s: Synthesized;
 let upgrade: AslDefinition;
 let rollback: AslDefinition;
+const rollouts: Record<string, AslDefinition> = {};
 
 beforeAll(() => {
   s = synthApp();
   upgrade = definitionOf(s, 'HostUpgrade');
   rollback = definitionOf(s, 'HostRollback');
+  for (const name of ['FleetRollout', 'RolloutBatch', 'RolloutRollback']) rollouts[name] = definitionOf(s, name);
 }, 120_000);
 
 const resourcesOfType = (type: string) => Object.entries(s.json.Resources).filter(([, r]) => r.Type === type);
@@ -163,31 +165,138 @@ describe.each([
   });
 });
 
+/** The definition and every Map's ItemProcessor inside it (RolloutBatch runs its hosts in one). */
+const scopesOf = (def: AslDefinition): AslDefinition[] => [
+  def,
+  ...Object.values(def.States).flatMap((st) => {
+    const inner = (st.ItemProcessor ?? st.Iterator) as AslDefinition | undefined;
+    return inner ? scopesOf(inner) : [];
+  }),
+];
+const allStates = (def: AslDefinition): [string, AslState][] => scopesOf(def).flatMap((d) => Object.entries(d.States));
+const isChildExecution = (st: AslState) => /^arn:aws:states:::states:startExecution\.sync/.test(st.Resource ?? '');
+
+describe.each(['FleetRollout', 'RolloutBatch', 'RolloutRollback'])('%s definition', (name) => {
+  const def = () => rollouts[name]!;
+
+  it('is valid Amazon States Language', () => {
+    const { isValid, errorsText } = aslValidator(def() as never);
+    expect(isValid, errorsText?.()).toBe(true);
+  });
+
+  it('has every state reachable, inside each Map too, and every transition pointing at a real state', () => {
+    for (const scope of scopesOf(def())) expect([...reachable(scope)].sort()).toEqual(Object.keys(scope.States).sort());
+  });
+
+  it('gives every Task a timeout, a Retry on transient errors with backoff, and a Catch', () => {
+    const taskStates = allStates(def()).filter(([, st]) => st.Type === 'Task');
+    expect(taskStates.length).toBeGreaterThan(2);
+    for (const [stateName, st] of taskStates) {
+      expect(st.TimeoutSeconds, `${stateName} TimeoutSeconds`).toBeGreaterThan(0);
+      expect(st.Catch?.some((c) => c.ErrorEquals.includes('States.ALL')), `${stateName} Catch`).toBe(true);
+      // a child execution is retried on the Step Functions service errors, a Lambda on the house list
+      const transient = isChildExecution(st) ? ['StepFunctions.ExecutionLimitExceeded', 'StepFunctions.SdkClientException'] : [...TRANSIENT_ERRORS];
+      const retry = st.Retry?.find((r) => transient.every((e) => r.ErrorEquals.includes(e)));
+      expect(retry, `${stateName} Retry on ${transient.join(', ')}`).toBeDefined();
+      expect(retry!.BackoffRate, `${stateName} BackoffRate`).toBeGreaterThan(1);
+      expect(retry!.MaxAttempts, `${stateName} MaxAttempts`).toBeGreaterThanOrEqual(3);
+    }
+  });
+
+  it('polls nothing itself: child executions are .sync, and any Poll state follows its Wait', () => {
+    for (const [stateName, st] of allStates(def())) {
+      if (st.Resource?.includes(':states:::states:startExecution')) expect(isChildExecution(st), `${stateName} waits for its child`).toBe(true);
+    }
+    for (const scope of scopesOf(def())) {
+      for (const stateName of Object.keys(scope.States).filter((n) => n.startsWith('Poll'))) {
+        expect(scope.States[`Wait${stateName.slice(4)}`]?.Next, `Wait before ${stateName}`).toBe(stateName);
+      }
+    }
+  });
+});
+
+describe('FleetRollout approval and bake', () => {
+  const rollout = () => rollouts.FleetRollout!;
+
+  it('waits for an approval token at most seven days, then finishes failed; a stop finishes stopped', () => {
+    const approval = rollout().States.AwaitApproval!;
+    expect(approval.Resource).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+    expect(approval.TimeoutSeconds).toBe(7 * 24 * 3600);
+    expect(approval.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['RolloutStopped'], 'FinishStopped'],
+      [['States.ALL'], 'FinishFailed'],
+    ]);
+    // the timeout of the whole rollout leaves room for the approval wait
+    expect(rollout().TimeoutSeconds).toBeGreaterThan(approval.TimeoutSeconds!);
+    expect(approval.Next).toBe('NextBatch');
+  });
+
+  it('asks for the approval only before the first production wave', () => {
+    const nextWave = rollout().States.NextWave!;
+    const toApproval = (nextWave.Choices as { Next: string; And?: { Variable: string; BooleanEquals?: boolean; NumericEqualsPath?: string }[] }[]).find(
+      (c) => c.Next === 'AwaitApproval',
+    )!;
+    expect(toApproval.And).toEqual([
+      { Variable: '$.rollout.approvalBeforeProduction', BooleanEquals: true },
+      { Variable: '$.pos.wave', NumericEqualsPath: '$.rollout.firstProductionWave' },
+    ]);
+  });
+
+  it('bakes the fleet\'s bake time after a good wave and before the next one', () => {
+    const waveOk = rollout().States.WaveOk!;
+    expect(waveOk.Choices).toEqual([{ Variable: '$.waveResult.ok', BooleanEquals: true, Next: 'Bake' }]);
+    expect(waveOk.Default).toBe('FailurePolicy');
+    const bake = rollout().States.Bake!;
+    expect(bake).toMatchObject({ Type: 'Wait', SecondsPath: '$.rollout.bakeSeconds', Next: 'Advance' });
+    expect(rollout().States.Advance!.Next).toBe('NextWave');
+  });
+});
+
 describe('HostUpgrade flow', () => {
-  it('backs up and verifies before anything is pulled', () => {
+  /**
+   * The success path, walked through the parsed definition: a step's `<X>Done` Choice goes on
+   * once the command is no longer Pending (its Default); a verdict Choice takes the branch whose
+   * only condition is `$.verdict.ok == true`. Any other Choice shape stops the walk loudly.
+   */
+  const successPath = (def: AslDefinition): string[] => {
     const order: string[] = [];
-    let cur: string | undefined = upgrade.StartAt;
     const seen = new Set<string>();
-    // follow the success path: Next, or the first Choice branch that is not a failure/noop
+    let cur: string | undefined = def.StartAt;
     while (cur && !seen.has(cur)) {
+      const st: AslState | undefined = def.States[cur];
+      if (!st) throw new Error(`success path reaches missing state ${cur}`);
       seen.add(cur);
       order.push(cur);
-      const st: Record<string, any> = upgrade.States[cur]!;
-      if (st.Type === 'Choice') {
-        const ok = (st.Choices as { Next: string; BooleanEquals?: boolean; Variable?: string; StringEquals?: string }[]).find(
-          (c) => !/Noop|Verify/.test(c.Next) && !/TimedOut/.test(JSON.stringify(c)),
-        );
-        cur = st.Choices[0].Next.startsWith('Wait') ? st.Default : ok?.Next ?? st.Default;
-      } else cur = st.Next;
+      if (st.Type !== 'Choice') {
+        cur = st.Next;
+        continue;
+      }
+      const choices = st.Choices as { Next: string; Variable?: string; BooleanEquals?: boolean; StringEquals?: string }[];
+      const ok = choices.find((c) => c.Variable === '$.verdict.ok' && c.BooleanEquals === true);
+      if (ok) cur = ok.Next;
+      else if (choices.every((c) => c.StringEquals === 'Pending')) cur = st.Default;
+      else throw new Error(`${cur}: no success branch in ${JSON.stringify(choices)}`);
     }
-    const idx = (n: string) => order.indexOf(n);
-    expect(idx('SendBackup')).toBeGreaterThan(idx('SendPreflight'));
-    expect(idx('CompleteBackup')).toBeGreaterThan(idx('SendBackup'));
-    expect(idx('RecordVerification')).toBeGreaterThan(idx('CompleteBackup'));
-    expect(idx('SendPullImages')).toBeGreaterThan(idx('RecordVerification'));
-    expect(idx('SendPinTags')).toBeGreaterThan(idx('SendPullImages'));
-    expect(idx('SendRestart')).toBeGreaterThan(idx('SendPinTags'));
-    expect(idx('FinishSucceeded')).toBeGreaterThan(idx('SendHealthCheck'));
+    return order;
+  };
+
+  it('backs up and verifies before anything is pulled, and watches the schema before the health check', () => {
+    const milestones = [
+      'SendPreflight',
+      'SendBackup',
+      'CompleteBackup',
+      'RecordVerification',
+      'SendPullImages',
+      'SendPinTags',
+      'SendRestart',
+      'SendWatchSchema',
+      'SendHealthCheck',
+      'FinishSucceeded',
+    ];
+    const order = successPath(upgrade);
+    // exactly these, in this order: a missing, repeated or swapped milestone fails
+    expect(order.filter((n) => milestones.includes(n))).toEqual(milestones);
+    expect(upgrade.States[order.at(-1)!]!.Type).toBe('Succeed');
   });
 
   it('restores through HostRollback as a child execution', () => {

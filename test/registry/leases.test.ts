@@ -19,6 +19,16 @@ afterAll(async () => {
 const ARN_A = 'arn:aws:states:us-east-1:000000000000:execution:HostUpgrade:a';
 const ARN_B = 'arn:aws:states:us-east-1:000000000000:execution:HostUpgrade:b';
 
+const num = (v: unknown) => Number(v);
+/** Poll a condition (no guessed sleeps): a loaded machine only makes it slower, never wrong. */
+async function until(condition: () => Promise<boolean>, what = 'condition', timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > end) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('host leases', () => {
   it('refuses a second holder with a message naming the holder and the expiry', async () => {
     const { store } = reg;
@@ -76,7 +86,7 @@ describe('host leases', () => {
     const old = await store.acquireLease(host.id, ARN_A, 1);
     await expect(store.acquireLease(host.id, ARN_B, 60)).rejects.toBeInstanceOf(HostLockedError);
 
-    await new Promise((r) => setTimeout(r, 1100));
+    await until(async () => (await reg.pool.query('SELECT expires_at <= now() AS over FROM host_leases WHERE host_id = $1', [host.id])).rows[0].over === true);
     const taken = await store.acquireLease(host.id, ARN_B, 60);
 
     expect(taken.token).toBeGreaterThan(old.token);
@@ -92,13 +102,16 @@ describe('host leases', () => {
     try {
       await writer.query('BEGIN');
       await assertLease(writer, host.id, old.token);
-      await new Promise((r) => setTimeout(r, 1100)); // the lease expires mid-write
+      const writerPid = num((await writer.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+      // the lease expires mid-write: wait until the database itself says so, not for a guessed time
+      await until(async () => (await pool.query('SELECT expires_at <= now() AS over FROM host_leases WHERE host_id = $1', [host.id])).rows[0].over === true);
 
       let settled = false;
       const takeover = store.acquireLease(host.id, ARN_B, 60).finally(() => {
         settled = true;
       });
-      await new Promise((r) => setTimeout(r, 200));
+      // the takeover is seen waiting on the writer's lock (pg_blocking_pids), or it settled without waiting
+      await until(async () => settled || (await pool.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [writerPid])).rowCount! > 0);
       expect(settled).toBe(false); // blocked on the writer's share lock
 
       await writer.query('COMMIT');

@@ -75,13 +75,22 @@ describe('send-step and poll-step handlers', () => {
   });
 
   it('poll-step refuses a command that belongs to another instance', async () => {
+    const getInvocation = vi.fn();
     const handler = pollStepHandler(() => ({
-      runner: { send: vi.fn(), findByComment: vi.fn(), getInvocation: vi.fn(), cancel: vi.fn() },
+      runner: { send: vi.fn(), findByComment: vi.fn(), getInvocation, cancel: vi.fn() },
       output: { readStdoutTail: vi.fn() },
       outputBucket: 'b',
     }));
     const command = { step: 'restart', commandId: 'c', instanceId: 'i-0aaaaaaaaaaaaaaaa', documentName: 'Fw-Restart', sentAt: 1, deadline: 2 };
-    await expect(handler({ run: RUN, command })).rejects.toMatchObject({ name: 'InvalidTaskInputError' });
+    expect(RUN.instanceId).not.toBe(command.instanceId);
+    const err = await handler({ run: RUN, command }).catch((e: Error) => e);
+    expect(err).toMatchObject({ name: 'InvalidTaskInputError' });
+    expect((err as unknown as { fields: string[] }).fields).toEqual(['command.instanceId']);
+    expect((err as Error).message).toContain('command.instanceId differs from run.instanceId');
+    // the same command for the run's own instance is polled: the refusal is about the instance alone
+    expect(getInvocation).not.toHaveBeenCalled();
+    await handler({ run: RUN, command: { ...command, instanceId: RUN.instanceId } }).catch(() => undefined);
+    expect(getInvocation).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SSMClient } from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startSsm, type LabSsm } from '../../lab/ssm';
 import { pollStep, S3CommandOutputReader, sendStep, SsmCommandRunner, type PollStepDeps, type SendStepDeps } from '../../core/host-steps';
 import type { HostRunContext, SentCommand, StepOutcome } from '../../core/models';
@@ -82,13 +82,27 @@ async function pollUntilDone(r: HostRunContext, command: SentCommand): Promise<{
 describe('send-step and poll-step against the lab SSM endpoint', () => {
   it('sends once even when the task runs twice, and reads the result line past the inline limit from S3', async () => {
     const r = run(ONLINE);
-    const first = await sendStep({ run: r, step: 'inventory' }, sendDeps());
-    const retried = await sendStep({ run: r, step: 'inventory' }, sendDeps());
-    expect(retried.commandId).toBe(first.commandId);
-    expect(ssm.sentCommands().filter((c) => c.documentName === 'Test-Inventory')).toHaveLength(1);
+    // The lab's clock is held from before the send through the first poll, so that poll falls in the
+    // InvocationDoesNotExist window however slowly the machine answers.
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(Date.now());
+    let first: SentCommand;
+    let firstPoll: StepOutcome;
+    try {
+      first = await sendStep({ run: r, step: 'inventory' }, sendDeps());
+      const retried = await sendStep({ run: r, step: 'inventory' }, sendDeps());
+      expect(retried.commandId).toBe(first.commandId);
+      expect(ssm.sentCommands().filter((c) => c.documentName === 'Test-Inventory')).toHaveLength(1);
+      // the endpoint does not know the invocation yet, and poll-step reads that as "not yet"
+      await expect(client.send(new GetCommandInvocationCommand({ CommandId: first.commandId, InstanceId: ONLINE }))).rejects.toMatchObject({
+        name: 'InvocationDoesNotExist',
+      });
+      firstPoll = await pollStep({ run: r, command: first }, pollDeps());
+    } finally {
+      clock.mockRestore();
+    }
+    expect(firstPoll).toMatchObject({ status: 'Pending' }); // InvocationDoesNotExist: not yet, not a failure
 
-    const { outcome, polls } = await pollUntilDone(r, first);
-    expect(polls[0]!.status).toBe('Pending'); // InvocationDoesNotExist window, then running
+    const { outcome } = await pollUntilDone(r, first);
     expect(outcome).toMatchObject({
       status: 'Success',
       result: { step: 'inventory', ok: true, dir: RUN.composeDir },

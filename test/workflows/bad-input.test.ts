@@ -233,7 +233,7 @@ describe('the fleet file', () => {
     }
     expect(problems).toEqual([]);
     expect((await t.lab.store.listHosts()).map((h) => h.id)).toEqual([hostId]);
-    await expect(t.lab.store.getFleet('hostile')).rejects.toThrow();
+    await expect(t.lab.store.getFleet('hostile')).rejects.toMatchObject({ name: 'FleetNotFoundError' });
     expectNoCommands();
   }, 60_000);
 });

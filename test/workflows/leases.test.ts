@@ -111,11 +111,10 @@ describe('a HostUpgrade that outlives its lease', () => {
     expect(runs[0]!.status).not.toBe('succeeded');
   });
 
-  // Issue #12 item 3: finish-run writes the fenced run first and only then quarantines
-  // and alerts, so an expired lease ends it (StaleLeaseError) with the host neither
-  // quarantined nor announced, its lease free for the next upgrade. Quarantine and
-  // alert must not depend on still holding the lease. Remove `.fails` with that fix.
-  it.fails('quarantines the host and raises ROLLBACK_FAILED although its lease expired (issue #12 item 3)', async () => {
+  // Issue #12 item 3: quarantine and alert must not depend on still holding the lease
+  // (finish-run used to write the fenced run first, so StaleLeaseError ended it with the
+  // host neither quarantined nor announced; this test was it.fails until the fix).
+  it('quarantines the host and raises ROLLBACK_FAILED although its lease expired (issue #12 item 3)', async () => {
     const host = await t.lab.store.getHost(h.id);
     expect(host.locked).toBe(true);
     const alerts = t.lab.sns.published().filter((a) => a.subject?.includes(h.id));

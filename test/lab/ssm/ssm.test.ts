@@ -3,7 +3,7 @@
  * client-s3 against the lab's servers, real `sh`/`bash` scripts on simulated
  * hosts. Each assertion names the AWS behaviour it mirrors.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -21,7 +21,7 @@ import {
   type CommandFilterKey,
   type GetCommandInvocationCommandOutput,
 } from '@aws-sdk/client-ssm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { labS3Client, startS3, type LabS3 } from '../../../lab/s3';
 import { startSsm, type LabSsm } from '../../../lab/ssm';
 
@@ -82,6 +82,24 @@ const documents = new Map<string, object | string>([
   [
     'Lab-Big',
     shellDoc({}, ["head -c 30000 /dev/zero | tr '\\0' 'a'", 'echo', "head -c 9000 /dev/zero | tr '\\0' 'e' >&2"]),
+  ],
+  [
+    // Checks in under Dir, then waits (at most 50 s) until Count scripts have checked in there.
+    'Lab-Barrier',
+    shellDoc(
+      {
+        Dir: { type: 'String', interpolationType: 'ENV_VAR', allowedPattern: '^/[A-Za-z0-9/_.-]{1,200}$' },
+        Count: { type: 'String', interpolationType: 'ENV_VAR', allowedPattern: '^[0-9]{1,2}$' },
+      },
+      [
+        'touch "$SSM_Dir/$SSM_COMMAND_ID"',
+        'for _ in $(seq 1 1000); do',
+        '  [ "$(ls "$SSM_Dir" | wc -l)" -ge "$SSM_Count" ] && { echo together; exit 0; }',
+        '  sleep 0.05',
+        'done',
+        'echo alone >&2; exit 1',
+      ],
+    ),
   ],
   ['Lab-ListA', shellDoc({}, ['echo a'])],
   ['Lab-ListB', shellDoc({}, ['exit 2'])],
@@ -298,11 +316,20 @@ describe('SendCommand and the agent', () => {
   });
 
   it('answers InvocationDoesNotExist right after SendCommand, then the invocation appears and succeeds', async () => {
-    const { commandId } = await send('Lab-Quick');
-    // Real SSM needs a moment before GetCommandInvocation knows a new invocation; pollers must treat it as pending.
-    await expect(client.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: HOST_A }))).rejects.toMatchObject({
-      name: 'InvocationDoesNotExist',
-    });
+    // The lab's clock is held still from before the send until the first read, so the read falls
+    // inside the visibility window however slowly this machine answers.
+    const held = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(held);
+    let commandId: string;
+    try {
+      ({ commandId } = await send('Lab-Quick'));
+      // Real SSM needs a moment before GetCommandInvocation knows a new invocation; pollers must treat it as pending.
+      await expect(client.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: HOST_A }))).rejects.toMatchObject({
+        name: 'InvocationDoesNotExist',
+      });
+    } finally {
+      clock.mockRestore();
+    }
     const result = await waitForInvocation(commandId, HOST_A);
     expect(result.Status).toBe('Success');
     expect(result.StandardOutputContent).toBe('done\n');
@@ -343,8 +370,18 @@ describe('delivery', () => {
     ssm.setOnline(HOST_B, false);
     const out = await client.send(new SendCommandCommand({ DocumentName: 'Lab-Quick', InstanceIds: [HOST_B] }));
     const commandId = out.Command!.CommandId!;
-    await waitForStatus(commandId, HOST_B, 'Delayed');
-    ssm.setOnline(HOST_B, true);
+    // One read with the lab's clock past the visibility window: no 300 ms wait and no polling
+    // inside the 1.5 s delivery timeout, however loaded the machine.
+    const real = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => real() + 1000);
+    let seen: string | undefined;
+    try {
+      seen = (await client.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: HOST_B }))).Status;
+    } finally {
+      clock.mockRestore();
+      ssm.setOnline(HOST_B, true);
+    }
+    expect(seen).toBe('Delayed');
     const result = await waitForInvocation(commandId, HOST_B);
     expect(result.Status).toBe('Success');
   });
@@ -359,18 +396,23 @@ describe('delivery', () => {
   });
 
   it('runs several commands on one instance and on several instances at the same time', async () => {
-    const started = Date.now();
+    // A barrier instead of a stopwatch: each script checks in, then waits until every script of its
+    // instance has checked in. Run one after another, the first would wait alone and fail.
+    const barrier = mkdtempSync(join(root, 'barrier-'));
+    const targets = [HOST_A, HOST_A, HOST_A, HOST_A, HOST_B];
     const sends = await Promise.all(
-      [HOST_A, HOST_A, HOST_A, HOST_A, HOST_B].map((id) =>
-        client.send(new SendCommandCommand({ DocumentName: 'Lab-Quick', InstanceIds: [id], Parameters: { Seconds: ['1'] } })).then((o) => ({ id, commandId: o.Command!.CommandId! })),
-      ),
+      targets.map((id) => {
+        const dir = join(barrier, id);
+        mkdirSync(dir, { recursive: true });
+        const count = String(targets.filter((t) => t === id).length);
+        return client
+          .send(new SendCommandCommand({ DocumentName: 'Lab-Barrier', InstanceIds: [id], Parameters: { Dir: [dir], Count: [count] } }))
+          .then((o) => ({ id, commandId: o.Command!.CommandId! }));
+      }),
     );
-    const results = await Promise.all(sends.map((s) => waitForInvocation(s.commandId, s.id)));
-    expect(results.map((r) => r.Status)).toEqual(['Success', 'Success', 'Success', 'Success', 'Success']);
-    // Four 1-second scripts on one agent run side by side (the agent runs up to 5 documents at
-    // once); one after another they would need more than 4 s.
-    expect(Date.now() - started).toBeLessThan(3000);
-  });
+    const results = await Promise.all(sends.map((s) => waitForInvocation(s.commandId, s.id, 60_000)));
+    expect(results.map((r) => [r.Status, r.StandardOutputContent])).toEqual(targets.map(() => ['Success', 'together\n']));
+  }, 90_000);
 });
 
 describe('ListCommands, ListCommandInvocations and CancelCommand', () => {
