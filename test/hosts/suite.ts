@@ -183,7 +183,7 @@ export function hostStepSuite(mode: DatabaseMode): void {
 
       expect(r.result).toMatchObject({ ok: false, error: 'verify-failed' });
       expect(await hostState()).toEqual(before);
-      expect(await health(host.healthUrl)).toBe(200);
+      await waitHealthy(host.healthUrl, 10_000);
     });
 
     it('a restore whose data cannot be applied reports restore-failed, never success, and puts the host back as it was', async () => {
@@ -206,7 +206,7 @@ export function hostStepSuite(mode: DatabaseMode): void {
         schema: before.schema,
         versions: before.versions,
       });
-      expect(await health(host.healthUrl)).toBe(200);
+      await waitHealthy(host.healthUrl, 10_000);
     });
 
   });
