@@ -125,13 +125,14 @@ describe('beginUpgrade', () => {
   it('refuses latest and hostile values before touching the registry', async () => {
     // the begin-run task itself, over a store that records every call made to it
     const touched: string[] = [];
-    const watched = new Proxy(store, {
-      get: (target, prop, receiver) => {
-        const value = Reflect.get(target, prop, receiver);
+    // an empty target: the store's own properties may be read-only, which a Proxy must mirror
+    const watched = new Proxy({} as typeof store, {
+      get: (_target, prop) => {
+        const value = Reflect.get(store, prop, store) as unknown;
         if (typeof value !== 'function') return value;
         return (...args: unknown[]) => {
           touched.push(String(prop));
-          return (value as (...a: unknown[]) => unknown).apply(target, args);
+          return (value as (...a: unknown[]) => unknown).apply(store, args);
         };
       },
     });

@@ -103,11 +103,12 @@ describe.concurrent.each(['embedded', 'external'] as const)('HostRollback from t
 });
 
 describe('an operator\'s HostRollback that fails', () => {
-  it('ends RollbackFailed: the host quarantined, its own ROLLBACK_FAILED alert, the lease released, services stopped', async ({ expect }) => {
+  it('ends RollbackFailed: the host quarantined, its own ROLLBACK_FAILED alert, the lease released, the host put back as it was', async ({ expect }) => {
     const [host] = await t.addHosts('rbc-fails', [{ id: 'rbc-fails', tier: 'production', mode: 'embedded', version: '1.4.0' }]);
     const h = host!;
     expect((await t.upgrade(h.id, '1.5.0')).status).toBe('SUCCEEDED');
     const [backup] = await t.lab.store.listBackups(h.id);
+    const upgraded = await dataChecksums(h.root);
     await setFaults(h.root, { restoreFails: true });
 
     const rb = await t.rollback({ hostId: h.id, reason: 'console: roll back 1.5.0' });
@@ -123,7 +124,9 @@ describe('an operator\'s HostRollback that fails', () => {
     expect(alerts).toHaveLength(1);
     expect(JSON.parse(alerts[0]!.message)).toMatchObject({ event: 'ROLLBACK_FAILED', hostId: h.id, runId: run!.id, execution: rb.executionArn });
     expect(await t.lab.store.getLease(h.id)).toBeNull();
-    expect(Object.values(runningVersions(h.root))).toEqual([null, null, null]);
+    // the failed restore put the host back as it was before it began (issue #12 item 2): 1.5.0 running on its data
+    expect(Object.values(runningVersions(h.root))).toEqual(['1.5.0', '1.5.0', '1.5.0']);
+    expect(await dataChecksums(h.root)).toEqual(upgraded);
     // the backup is untouched, and the quarantine holds: the next upgrade is refused before anything is sent
     expect(await t.lab.store.listBackups(h.id)).toEqual([backup]);
     await setFaults(h.root, {});
