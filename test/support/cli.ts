@@ -6,7 +6,7 @@
  */
 import { writeLabFile } from '../../lab/lab';
 import { main } from '../../cli/program';
-import type { TestLab } from '../support/lab';
+import type { TestLab } from './lab';
 
 export interface CliRun {
   code: number;

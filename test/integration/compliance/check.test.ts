@@ -17,8 +17,8 @@ import {
   type HostCompliance,
   type InventoryCommands,
   type JsonObjects,
-} from '../../core/compliance';
-import type { Invocation } from '../../core/host-steps/ports';
+} from '../../../core/compliance';
+import type { Invocation } from '../../../core/host-steps/ports';
 import { openRegistry, type Registry } from '../registry/fixtures';
 
 let reg: Registry;

@@ -11,10 +11,10 @@ import {
   runIdFor,
   UnknownReleaseError,
   type HostRunDeps,
-} from '../../core/host-run';
-import type { HostRunContext, StepOutcome } from '../../core/models';
-import { PgRegistryStore } from '../../core/registry/pg-store';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+} from '../../../core/host-run';
+import type { HostRunContext, StepOutcome } from '../../../core/models';
+import { PgRegistryStore } from '../../../core/registry/pg-store';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 let db: TestDatabase;
 let pool: pg.Pool;

@@ -5,11 +5,11 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgRegistryStore } from '../../core/registry/pg-store';
-import { PgRolloutStore } from '../../core/registry/rollout-store';
-import { BATCH_SIZE, claimHost, nextBatch, planRollout, type RolloutDeps } from '../../core/rollout';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { definitionOf, synthApp, type AslDefinition } from '../support/synth';
+import { PgRegistryStore } from '../../../core/registry/pg-store';
+import { PgRolloutStore } from '../../../core/registry/rollout-store';
+import { BATCH_SIZE, claimHost, nextBatch, planRollout, type RolloutDeps } from '../../../core/rollout';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
+import { definitionOf, synthApp, type AslDefinition } from '../../support/synth';
 
 const HOSTS = 10_000;
 const MAX_PAYLOAD = 256 * 1024;

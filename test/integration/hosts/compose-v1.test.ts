@@ -9,10 +9,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planSync } from '../../lab/hosts/catalog';
-import { renderTemplate } from '../../lab/hosts/docker-cli';
-import { createHost, destroyHost, hostEnv, runningVersions, setFaults, waitHealthy, type LabHost } from '../../lab/hosts';
-import { freePort } from '../../lab/postgres';
+import { planSync } from '../../../lab/hosts/catalog';
+import { renderTemplate } from '../../../lab/hosts/docker-cli';
+import { createHost, destroyHost, hostEnv, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
+import { freePort } from '../../../lab/postgres';
 import { prepareBackup, runStep, startS3, type TestS3 } from './support';
 
 describe('a docker-compose v1 host', () => {

@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { DatabaseMode, HostStep } from '../../core/models';
-import { createHost, dataChecksums, dataSchemaVersion, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../lab/hosts';
-import { freePort } from '../../lab/postgres';
+import type { DatabaseMode, HostStep } from '../../../core/models';
+import { createHost, dataChecksums, dataSchemaVersion, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
+import { freePort } from '../../../lab/postgres';
 import { completeBackup, health, objectSha256, prepareBackup, presignGet, runStep, startS3, type BackupTarget, type TestS3 } from './support';
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');

@@ -21,9 +21,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import type { HostStep } from '../../core/models';
-import { hostEnv } from '../../lab/hosts';
-import { loadDocument } from '../../ssm-documents';
+import type { HostStep } from '../../../core/models';
+import { hostEnv } from '../../../lab/hosts';
+import { loadDocument } from '../../../ssm-documents';
 
 export interface StepRun {
   code: number;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackupNotFoundError, BackupStateError, InvalidRegistryInputError } from '../../core/registry/errors';
-import type { Backup, Host, LeaseGrant } from '../../core/registry/store';
+import { BackupNotFoundError, BackupStateError, InvalidRegistryInputError } from '../../../core/registry/errors';
+import type { Backup, Host, LeaseGrant } from '../../../core/registry/store';
 import { openRegistry, randomUUID, seedHost, sha, type Registry } from './fixtures';
 
 let reg: Registry;

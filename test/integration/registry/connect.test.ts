@@ -1,10 +1,10 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { createRegistryPool, redactSecrets } from '../../core/registry/connect';
-import { RegistrySecretError } from '../../core/registry/errors';
-import { PgRegistryStore } from '../../core/registry/pg-store';
-import { createTestDatabase } from '../support/database';
+import { createRegistryPool, redactSecrets } from '../../../core/registry/connect';
+import { RegistrySecretError } from '../../../core/registry/errors';
+import { PgRegistryStore } from '../../../core/registry/pg-store';
+import { createTestDatabase } from '../../support/database';
 
 const sm = mockClient(SecretsManagerClient);
 afterEach(() => sm.reset());

@@ -4,9 +4,9 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { PgRegistryStore } from '../../core/registry/pg-store';
-import type { Host } from '../../core/registry/store';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { PgRegistryStore } from '../../../core/registry/pg-store';
+import type { Host } from '../../../core/registry/store';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 export interface Registry {
   db: TestDatabase;

@@ -5,7 +5,7 @@ import {
   HostNotFoundError,
   InvalidRegistryInputError,
   RolloutNotFoundError,
-} from '../../core/registry/errors';
+} from '../../../core/registry/errors';
 import { openRegistry, seedHost, type Registry } from './fixtures';
 
 let reg: Registry;

@@ -4,8 +4,8 @@ import {
   HostNotFoundError,
   HostQuarantinedError,
   StaleLeaseError,
-} from '../../core/registry/errors';
-import { assertLease } from '../../core/registry/pg-store';
+} from '../../../core/registry/errors';
+import { assertLease } from '../../../core/registry/pg-store';
 import { openRegistry, randomUUID, seedHost, sha, stepOutcome, type Registry } from './fixtures';
 
 let reg: Registry;

@@ -2,11 +2,11 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MigrationChecksumError, MigrationFailedError } from '../../core/registry/errors';
-import { migrationChecksum, runMigrations } from '../../core/registry/migrate';
-import { MIGRATIONS, type Migration } from '../../core/registry/migrations/index';
-import { PgRegistryStore } from '../../core/registry/pg-store';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { MigrationChecksumError, MigrationFailedError } from '../../../core/registry/errors';
+import { migrationChecksum, runMigrations } from '../../../core/registry/migrate';
+import { MIGRATIONS, type Migration } from '../../../core/registry/migrations/index';
+import { PgRegistryStore } from '../../../core/registry/pg-store';
+import { createTestDatabase, type TestDatabase } from '../../support/database';
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -32,7 +32,7 @@ async function appliedRows(pool: pg.Pool) {
 
 describe('registry migrations', () => {
   it('exports one module per migration, numbered 1..n in file-name order', () => {
-    const dir = fileURLToPath(new URL('../../core/registry/migrations/', import.meta.url));
+    const dir = fileURLToPath(new URL('../../../core/registry/migrations/', import.meta.url));
     const files = readdirSync(dir).filter((f) => /^\d{3}_.+\.ts$/.test(f)).sort();
     expect(files.map((f) => f.replace(/\.ts$/, ''))).toEqual(
       MIGRATIONS.map((m) => `${String(m.id).padStart(3, '0')}_${m.name}`),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidRegistryInputError, RunAlreadyFinishedError, RunConflictError, RunNotFoundError } from '../../core/registry/errors';
-import type { Host, LeaseGrant } from '../../core/registry/store';
+import { InvalidRegistryInputError, RunAlreadyFinishedError, RunConflictError, RunNotFoundError } from '../../../core/registry/errors';
+import type { Host, LeaseGrant } from '../../../core/registry/store';
 import { openRegistry, randomUUID, seedHost, stepOutcome, type Registry } from './fixtures';
 
 let reg: Registry;

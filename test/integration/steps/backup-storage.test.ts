@@ -10,9 +10,9 @@ import {
   PresignConfigurationError,
   S3BackupStorage,
   type BackupTarget,
-} from '../../core/backup-storage';
-import { buildStepParameters } from '../../core/host-steps';
-import { RUN, startS3, type TestS3 } from './fixtures';
+} from '../../../core/backup-storage';
+import { buildStepParameters } from '../../../core/host-steps';
+import { RUN, startS3, type TestS3 } from '../../support/steps';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

@@ -2,14 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { CompleteBackupEnv, parseEnv, PrepareBackupEnv, SendStepEnv } from '../../lambdas/shared/env';
-import { resetClients } from '../../lambdas/shared/clients';
-import { createHandler as sendStepHandler } from '../../lambdas/send-step/handler';
-import { createHandler as pollStepHandler } from '../../lambdas/poll-step/handler';
-import { createHandler as prepareBackupHandler } from '../../lambdas/prepare-backup/handler';
-import { createHandler as completeBackupHandler } from '../../lambdas/complete-backup/handler';
-import type { BackupUpload } from '../../core/backup-storage';
-import { RUN, startS3, type TestS3 } from './fixtures';
+import { CompleteBackupEnv, parseEnv, PrepareBackupEnv, SendStepEnv } from '../../../lambdas/shared/env';
+import { resetClients } from '../../../lambdas/shared/clients';
+import { createHandler as sendStepHandler } from '../../../lambdas/send-step/handler';
+import { createHandler as pollStepHandler } from '../../../lambdas/poll-step/handler';
+import { createHandler as prepareBackupHandler } from '../../../lambdas/prepare-backup/handler';
+import { createHandler as completeBackupHandler } from '../../../lambdas/complete-backup/handler';
+import type { BackupUpload } from '../../../core/backup-storage';
+import { RUN, startS3, type TestS3 } from '../../support/steps';
 
 /** One mock for the file: every SSMClient the handlers make is stubbed. */
 const ssmMock = mockClient(SSMClient);

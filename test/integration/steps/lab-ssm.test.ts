@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SSMClient } from '@aws-sdk/client-ssm';
-import { startSsm, type LabSsm } from '../../lab/ssm';
-import { pollStep, S3CommandOutputReader, sendStep, SsmCommandRunner, type PollStepDeps, type SendStepDeps } from '../../core/host-steps';
-import type { HostRunContext, SentCommand, StepOutcome } from '../../core/models';
-import { RUN, startS3, type TestS3 } from './fixtures';
+import { startSsm, type LabSsm } from '../../../lab/ssm';
+import { pollStep, S3CommandOutputReader, sendStep, SsmCommandRunner, type PollStepDeps, type SendStepDeps } from '../../../core/host-steps';
+import type { HostRunContext, SentCommand, StepOutcome } from '../../../core/models';
+import { RUN, startS3, type TestS3 } from '../../support/steps';
 
 const ONLINE = 'i-0aaaaaaaaaaaaaaa1';
 const OFFLINE = 'i-0aaaaaaaaaaaaaaa2';

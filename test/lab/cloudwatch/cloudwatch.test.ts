@@ -5,7 +5,7 @@
  */
 import { CloudWatchClient, GetMetricStatisticsCommand, ListMetricsCommand, PutMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCloudWatch, type LabCloudWatch } from '../../lab/cloudwatch';
+import { startCloudWatch, type LabCloudWatch } from '../../../lab/cloudwatch';
 
 let cw: LabCloudWatch;
 let client: CloudWatchClient;

@@ -3,7 +3,7 @@
  * edges are checked here, fast.
  */
 import { describe, expect, it } from 'vitest';
-import { countFleet, driftEvent, evaluateHost, planBatches, checkIdFor, severityOf, type HostObservation, type InventoryResult } from '../../core/compliance';
+import { countFleet, driftEvent, evaluateHost, planBatches, checkIdFor, severityOf, type HostObservation, type InventoryResult } from '../../../core/compliance';
 
 const SVC = ['api-service', 'data-service', 'data-service-sidecar'] as const;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareVersions, decideUpgradePath, type ReleaseInfo } from '../../core/release-rules';
-import { classifyError, classifyStep } from '../../core/classify';
+import { compareVersions, decideUpgradePath, type ReleaseInfo } from '../../../core/release-rules';
+import { classifyError, classifyStep } from '../../../core/classify';
 
 const catalog: ReleaseInfo[] = [
   { version: '1.4.0', destructive: false, requires: [] },

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { COMPOSE_DIR_PATTERN, HEALTH_URL_PATTERN, HOST_STEPS, SHA256_PATTERN, VERSION_PATTERN } from '../../core/models';
-import { documentName, loadAllDocuments, loadDocument, validateParameters } from '../../ssm-documents';
+import { COMPOSE_DIR_PATTERN, HEALTH_URL_PATTERN, HOST_STEPS, SHA256_PATTERN, VERSION_PATTERN } from '../../../core/models';
+import { documentName, loadAllDocuments, loadDocument, validateParameters } from '../../../ssm-documents';
 
 const docs = loadAllDocuments();
 const work = mkdtempSync(join(tmpdir(), 'fw-docs-'));

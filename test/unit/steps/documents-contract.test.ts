@@ -3,16 +3,16 @@
  * this test keeps the two sides of docs/contracts.md in step.
  */
 import { describe, expect, it } from 'vitest';
-import { documentName, documentParameters, stepTimeoutSeconds, validateParameters } from '../../ssm-documents';
+import { documentName, documentParameters, stepTimeoutSeconds, validateParameters } from '../../../ssm-documents';
 import {
   buildStepParameters,
   documentNameFor,
   PARAMETER_PATTERNS,
   STEP_EXECUTION_TIMEOUT_SECONDS,
   STEP_PARAMETERS,
-} from '../../core/host-steps';
-import { HOST_STEPS } from '../../core/models';
-import { RUN } from './fixtures';
+} from '../../../core/host-steps';
+import { HOST_STEPS } from '../../../core/models';
+import { RUN } from '../../support/steps';
 
 const URL = 'https://b.s3.us-east-1.amazonaws.com/backups/acme-prod-1/x/data.tar.gz?partNumber=1&uploadId=u&X-Amz-Signature=ab';
 const SHA = 'f'.repeat(64);

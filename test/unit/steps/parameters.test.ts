@@ -5,9 +5,9 @@ import {
   InvalidStepInputError,
   PARAMETER_PATTERNS,
   STEP_PARAMETERS,
-} from '../../core/host-steps';
-import { HOST_STEPS } from '../../core/models';
-import { RUN } from './fixtures';
+} from '../../../core/host-steps';
+import { HOST_STEPS } from '../../../core/models';
+import { RUN } from '../../support/steps';
 
 const decode = (b64url: string) => Buffer.from(b64url, 'base64url').toString('utf8');
 const URL_A = 'https://backups.s3.us-east-1.amazonaws.com/backups/acme-prod-1/x/data.tar.gz?partNumber=1&uploadId=abc&X-Amz-Signature=00ff';

@@ -22,9 +22,9 @@ import {
   SsmCommandRunner,
   type PollStepDeps,
   type SendStepDeps,
-} from '../../core/host-steps';
-import { StepOutcome, type SentCommand } from '../../core/models';
-import { RUN, startS3, type TestS3 } from './fixtures';
+} from '../../../core/host-steps';
+import { StepOutcome, type SentCommand } from '../../../core/models';
+import { RUN, startS3, type TestS3 } from '../../support/steps';
 
 const ssmMock = mockClient(SSMClient);
 const NOW = RUN.startedAt + 5 * 60_000;

@@ -3,7 +3,7 @@
  * CreateDocument refuses) and the agent's rendering rules.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidDocumentContentError, InvalidParametersError, parseCommandDocument, renderSteps, resolveParameters } from '../../../lab/ssm/document';
+import { InvalidDocumentContentError, InvalidParametersError, parseCommandDocument, renderSteps, resolveParameters } from '../../../../lab/ssm/document';
 
 const doc = (parameters: Record<string, unknown>, inputs: Record<string, unknown> = { runCommand: ['true'] }, action = 'aws:runShellScript') => ({
   schemaVersion: '2.2',
