@@ -1,7 +1,8 @@
 /**
  * A whole lab for a workflow test file: real PostgreSQL (the suite's server
  * through DATABASE_URL), s3rver, SSM agents running the real documents with
- * bash against simulated hosts, and the synthesized state machines. One lab
+ * bash against simulated hosts, and the state machines and bundled handlers
+ * of the app synthesized once per run (test/support/app-setup.ts). One lab
  * per file; hosts per test.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -36,7 +37,7 @@ export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> 
   const admin = new URL(inject('databaseUrl'));
   const prev = process.env.DATABASE_URL;
   process.env.DATABASE_URL = admin.toString();
-  const lab = await startLab({ dir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log });
+  const lab = await startLab({ dir, assemblyDir: inject('labAssemblyDir'), waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log });
   if (prev === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = prev;
   for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;
