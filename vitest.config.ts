@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { LongestFirstSequencer } from './test/support/sequencer';
 
 /**
  * Tests by kind, one vitest project each (`vitest run --project unit`):
@@ -9,7 +10,8 @@ import { defineConfig } from 'vitest/config';
  * - workflows: the synthesized state machines run end to end in the lab.
  * Global setups start only for the projects that need them: one PostgreSQL
  * server shared by integration and workflows, and one synthesized app
- * (bundles included) shared by every lab of the run.
+ * (bundles included) shared by every lab of the run. Files run longest
+ * first (test/support/sequencer.ts).
  */
 const POSTGRES = 'test/support/postgres-setup.ts';
 const APP = 'test/support/app-setup.ts';
@@ -21,6 +23,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],
+    sequence: { sequencer: LongestFirstSequencer },
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/support/no-io.ts'] } },
