@@ -10,8 +10,8 @@ import { LongestFirstSequencer } from './test/support/sequencer';
  * - workflows: the synthesized state machines run end to end in the lab.
  * Global setups start only for the projects that need them: one PostgreSQL
  * server shared by integration and workflows, and one synthesized app
- * (bundles included) shared by every lab of the run. Files run longest
- * first (test/support/sequencer.ts).
+ * (bundles included) shared by every lab of the run, made in the background
+ * while the other projects run first (test/support/sequencer.ts).
  */
 const POSTGRES = 'test/support/postgres-setup.ts';
 const APP = 'test/support/app-setup.ts';

@@ -1,8 +1,9 @@
 /**
- * Longest files first, so two workers finish together instead of one
- * starting a minutes-long workflow file at the end. Projects in order of
- * their files' length (workflows, lab, infra, integration, unit); within a
- * project the last run's durations when vitest has them, else the size of
+ * The order files start in. First the projects that do not need the run's
+ * synthesized app (it is made in the background meanwhile, see
+ * test/support/app-setup.ts), then the workflows. Within a project longest
+ * first, so two workers finish together instead of one starting a long file
+ * at the end: the last run's durations when vitest has them, else the size of
  * the test file plus the local files it imports (a fault matrix is a
  * seven-line file over a long shared suite).
  */
@@ -10,7 +11,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
-const PROJECTS = ['workflows', 'lab', 'infra', 'integration', 'unit'];
+const PROJECTS = ['infra', 'lab', 'integration', 'unit', 'workflows'];
 
 function rank(spec: TestSpecification): number {
   const i = PROJECTS.indexOf(spec.project.name);
