@@ -13,12 +13,12 @@ import { PgRegistryStore } from '../core/registry/pg-store';
 import type { LabFile } from '../cli/target';
 import { startPostgres, type PostgresServer } from './postgres';
 import { LAB_S3_CREDENTIALS, startS3, type LabS3 } from './s3';
-import { startSecretsManager, type LabSecrets } from './secrets';
+import { labSecretArn, startSecretsManager, type LabSecrets } from './secrets';
 import { startSns, type LabSns } from './sns';
 import { startCloudWatch, type LabCloudWatch } from './cloudwatch';
 import { startScheduler, type LabScheduler } from './scheduler';
 import { startSsm, type LabSsm } from './ssm';
-import { loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
+import { LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
 import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
 import { startStepFunctions, type StepFunctionsLab } from './sfn/server';
 import { RELEASES } from './hosts/catalog';
@@ -34,6 +34,11 @@ export interface LabOptions {
   keep?: boolean;
   /** Registry database name on the server (default `fleetwave`). */
   databaseName?: string;
+  /**
+   * A cloud assembly made by `synthesize` (the test suite makes one per run
+   * and shares it between labs); default: synthesize into `dir/cdk.out`.
+   */
+  assemblyDir?: string;
   log?: (line: string) => void;
 }
 
@@ -59,6 +64,8 @@ export interface Lab {
 }
 
 const REGISTRY_SECRET_NAME = 'fleetwave-lab-registry';
+/** The same in every lab (see labSecretArn), so one synthesized app fits them all. */
+const REGISTRY_SECRET_ARN = labSecretArn(REGISTRY_SECRET_NAME, LAB_REGION, LAB_ACCOUNT);
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -74,13 +81,23 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
-/** Synthesize the real CDK app, pointed at the lab's registry secret. */
-export function synthesize(outdir: string, registrySecretArn: string): LabTemplate {
+/** Synthesize the real CDK app (bundles included), pointed at the lab's registry secret. */
+export function synthesize(outdir: string): LabTemplate {
   rmSync(outdir, { recursive: true, force: true });
-  const app = new App({ outdir, context: { registrySecretArn, stackName: 'Fleetwave' } });
+  const app = new App({ outdir, context: { registrySecretArn: REGISTRY_SECRET_ARN, stackName: 'Fleetwave' } });
   buildApp(app);
   app.synth();
   return loadCloudAssembly(outdir);
+}
+
+/** An assembly synthesized earlier, refused when it points at another registry secret than the lab's. */
+function loadLabAssembly(assemblyDir: string): LabTemplate {
+  const template = loadCloudAssembly(assemblyDir);
+  const secretArn = template.outputs.RegistrySecretArn;
+  if (secretArn !== REGISTRY_SECRET_ARN) {
+    throw new Error(`the cloud assembly in ${assemblyDir} uses the registry secret ${secretArn ?? '(none)'}, not the lab's ${REGISTRY_SECRET_ARN}: make it with synthesize() from lab/lab.ts`);
+  }
+  return template;
 }
 
 export async function startLab(options: LabOptions): Promise<Lab> {
@@ -114,6 +131,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const dbUrl = new URL(databaseUrl);
     const secrets = await startSecretsManager({
       region: LAB_REGION,
+      accountId: LAB_ACCOUNT,
       secrets: {
         [REGISTRY_SECRET_NAME]: {
           engine: 'postgres',
@@ -128,8 +146,12 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     });
     closers.push(() => secrets.close());
 
-    log('synthesizing the CDK app');
-    const template = synthesize(join(dir, 'cdk.out'), secrets.arnOf(REGISTRY_SECRET_NAME));
+    let template: LabTemplate;
+    if (options.assemblyDir) template = loadLabAssembly(options.assemblyDir);
+    else {
+      log('synthesizing the CDK app');
+      template = synthesize(join(dir, 'cdk.out'));
+    }
     const backupBucket = Object.values(template.buckets).find((b) => b.logicalId.startsWith('BackupsBucket'))?.bucketName;
     if (!backupBucket) throw new Error('the synthesized template has no backup bucket');
 

@@ -3,7 +3,7 @@
  * JSON 1.1 protocol, from secrets the lab hands in. Enough for the Lambda
  * tasks that read the registry's database URL through a secret.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AwsServiceError, epochSeconds, startAwsJsonServer } from './aws-json';
 
@@ -43,9 +43,18 @@ interface StoredSecret {
   createdAt: number;
 }
 
-/** Real ARNs end in `-` plus six random characters, so clients must not build them from names. */
-function secretArn(region: string, accountId: string, name: string): string {
-  const suffix = randomUUID().replace(/-/g, '').slice(0, 6);
+const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+/**
+ * Real ARNs end in `-` plus six random characters, so clients must not build
+ * them from names. The lab derives the six from the name instead: every lab
+ * then gives a secret the same ARN, so an app synthesized once (pointed at
+ * the registry secret's ARN) fits any lab; each lab still serves its own
+ * values from its own endpoint.
+ */
+export function labSecretArn(name: string, region: string, accountId: string): string {
+  const digest = createHash('sha256').update(name).digest();
+  const suffix = Array.from(digest.subarray(0, 6), (b) => SUFFIX_ALPHABET[b % SUFFIX_ALPHABET.length]).join('');
   return `arn:aws:secretsmanager:${region}:${accountId}:secret:${name}-${suffix}`;
 }
 
@@ -54,10 +63,9 @@ export async function startSecretsManager(options: StartSecretsOptions): Promise
   const accountId = options.accountId ?? '000000000000';
   const byName = new Map<string, StoredSecret>();
   const put = (name: string, value: string | Record<string, unknown>) => {
-    const existing = byName.get(name);
     byName.set(name, {
       name,
-      arn: existing?.arn ?? secretArn(region, accountId, name),
+      arn: labSecretArn(name, region, accountId),
       secretString: typeof value === 'string' ? value : JSON.stringify(value),
       versionId: randomUUID(),
       createdAt: Date.now(),

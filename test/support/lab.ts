@@ -1,13 +1,15 @@
 /**
  * A whole lab for a workflow test file: real PostgreSQL (the suite's server
  * through DATABASE_URL), s3rver, SSM agents running the real documents with
- * bash against simulated hosts, and the synthesized state machines. One lab
+ * bash against simulated hosts, and the state machines and bundled handlers
+ * of the app synthesized once per run (test/support/app-setup.ts). One lab
  * per file; hosts per test.
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
 import { startExecution, waitForExecution, type ExecutionResult } from '../../cli/executions';
 import { createLabFleet, stopLabFleet, type LabFleetHost, type LabHostSpec } from '../../lab/fleet';
@@ -30,13 +32,27 @@ export interface TestLabOptions {
 
 let counter = 0;
 
+/** The run's synthesized app (test/support/app-setup.ts), once its synth has finished. */
+async function labAssemblyDir(): Promise<string> {
+  const folder = inject('labAssembly');
+  for (;;) {
+    if (existsSync(join(folder, 'ready'))) return join(folder, 'cdk.out');
+    if (existsSync(join(folder, 'failed'))) {
+      const log = readFileSync(join(folder, 'synth.log'), 'utf8');
+      throw new Error(`synthesizing the app for the labs failed (${readFileSync(join(folder, 'failed'), 'utf8')}):\n${log.slice(-4000)}`);
+    }
+    await sleep(250);
+  }
+}
+
 export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> {
+  const assemblyDir = await labAssemblyDir();
   const dir = mkdtempSync(join(tmpdir(), 'fw-lab-'));
   // each lab gets its own registry database on the suite's server
   const admin = new URL(inject('databaseUrl'));
   const prev = process.env.DATABASE_URL;
   process.env.DATABASE_URL = admin.toString();
-  const lab = await startLab({ dir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log });
+  const lab = await startLab({ dir, assemblyDir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log });
   if (prev === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = prev;
   for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;

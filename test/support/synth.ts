@@ -1,7 +1,12 @@
 /**
- * Synthesizes the real app once per test file (esbuild bundling included) and
- * turns state machine definitions back into objects: intrinsics inside
- * `DefinitionString` become `${LogicalId.Attr}` placeholders.
+ * Synthesizes the real app in-process for template assertions (the construct
+ * tree is what cdk-nag and `Template.fromStack` need) and turns state machine
+ * definitions back into objects: intrinsics inside `DefinitionString` become
+ * `${LogicalId.Attr}` placeholders.
+ *
+ * Without esbuild bundling: that changes only the functions' asset keys
+ * (`Code.S3Key`), which no assertion reads. The bundles are built once per
+ * run, for the labs, by test/support/app-setup.ts.
  */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -16,7 +21,7 @@ export interface Synthesized {
 }
 
 export function synthApp(context: Record<string, string> = {}): Synthesized {
-  const app = new App({ context });
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const stack = buildApp(app);
   const template = Template.fromStack(stack);
   return { app, stack, template, json: template.toJSON() as Synthesized['json'] };

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExecution, waitForExecution, type ExecutionResult } from '../../cli/executions';
-import { jsonOf, pointCliAtLab, runCli } from '../cli/support';
+import { jsonOf, pointCliAtLab, runCli } from '../support/cli';
 import { startTestLab, type TestLab } from '../support/lab';
 
 const OVERLONG = `1.5.0-${'a'.repeat(600)}`;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { dataChecksums, dataSchemaVersion, runningVersions } from '../../lab/hosts';
-import { jsonOf, pointCliAtLab, runCli } from '../cli/support';
+import { jsonOf, pointCliAtLab, runCli } from '../support/cli';
 import { startTestLab, type TestLab } from '../support/lab';
 
 let t: TestLab;

@@ -12,7 +12,7 @@ import { dataChecksums, dataSchemaVersion, runningVersions, setFaults } from '..
 import { openStore } from '../../lab/hosts/data-store';
 import { paths, readContainers, readEnvFile, volumeName } from '../../lab/hosts/state';
 import type { LabFleetHost } from '../../lab/fleet';
-import { jsonOf, pointCliAtLab, runCli } from '../cli/support';
+import { jsonOf, pointCliAtLab, runCli } from '../support/cli';
 import { startTestLab, type TestLab } from '../support/lab';
 
 let t: TestLab;

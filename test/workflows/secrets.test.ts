@@ -18,7 +18,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runningVersions, setFaults } from '../../lab/hosts';
 import type { LabFleetHost } from '../../lab/fleet';
-import { jsonOf, pointCliAtLab, runCli } from '../cli/support';
+import { jsonOf, pointCliAtLab, runCli } from '../support/cli';
 import { startTestLab, type TestLab } from '../support/lab';
 
 const CANARY = `FwCanary${randomBytes(10).toString('hex')}`;

@@ -132,7 +132,7 @@ describe('lab Secrets Manager', () => {
   it('returns a secret by name and by ARN', async () => {
     const byName = await sm.send(new GetSecretValueCommand({ SecretId: 'fleetwave/registry' }));
     expect(JSON.parse(byName.SecretString!)).toMatchObject({ username: 'fleetwave', password: 's3cret' });
-    // Secret ARNs end with a dash and six random characters.
+    // Secret ARNs end with a dash and six characters (random in AWS, derived from the name in the lab).
     expect(byName.ARN).toMatch(/^arn:aws:secretsmanager:us-east-1:\d{12}:secret:fleetwave\/registry-[A-Za-z0-9]{6}$/);
     expect(byName.VersionStages).toEqual(['AWSCURRENT']);
     const byArn = await sm.send(new GetSecretValueCommand({ SecretId: secrets.arnOf('fleetwave/registry') }));
@@ -141,6 +141,23 @@ describe('lab Secrets Manager', () => {
     const plain = await sm.send(new GetSecretValueCommand({ SecretId: 'plain' }));
     expect(plain.SecretString).toBe('just-a-string');
     expect(plain.CreatedDate).toBeInstanceOf(Date);
+  });
+
+  it('gives a secret the same ARN in every lab, derived from its name', async () => {
+    const other = await startSecretsManager({ secrets: { 'fleetwave/registry': 'another lab, another value', plain: 'x' } });
+    try {
+      expect(other.arnOf('fleetwave/registry')).toBe(secrets.arnOf('fleetwave/registry'));
+      expect(other.arnOf('plain').slice(-6)).not.toBe(other.arnOf('fleetwave/registry').slice(-6));
+      // same ARN, each lab's own value behind its own endpoint
+      const client = new SecretsManagerClient({ region: 'us-east-1', endpoint: other.endpoint, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+      const theirs = await client.send(new GetSecretValueCommand({ SecretId: other.arnOf('fleetwave/registry') }));
+      client.destroy();
+      const ours = await sm.send(new GetSecretValueCommand({ SecretId: secrets.arnOf('fleetwave/registry') }));
+      expect(theirs.SecretString).toBe('another lab, another value');
+      expect(JSON.parse(ours.SecretString!)).toMatchObject({ username: 'fleetwave' });
+    } finally {
+      await other.close();
+    }
   });
 
   it('answers ResourceNotFoundException for an unknown secret', async () => {

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mockClient } from 'aws-sdk-client-mock';
+import { ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { CompleteBackupEnv, parseEnv, PrepareBackupEnv, SendStepEnv } from '../../../lambdas/shared/env';
+import { resetClients } from '../../../lambdas/shared/clients';
+import { createHandler as sendStepHandler } from '../../../lambdas/send-step/handler';
+import { createHandler as pollStepHandler } from '../../../lambdas/poll-step/handler';
+import { RUN } from '../../support/steps';
+
+/** One mock for the file: every SSMClient the handlers make is stubbed. */
+const ssmMock = mockClient(SSMClient);
+
+describe('parseEnv', () => {
+  it('applies defaults and converts numbers', () => {
+    expect(parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'Fleetwave-', OUTPUT_BUCKET: 'fw-out', BACKUP_BUCKET: 'fw-out' })).toMatchObject({
+      DELIVERY_TIMEOUT_SECONDS: 120,
+      DEADLINE_GRACE_SECONDS: 120,
+    });
+    expect(parseEnv(PrepareBackupEnv, { BACKUP_BUCKET: 'fw-b', S3_FORCE_PATH_STYLE: 'true' })).toMatchObject({
+      MAX_PARTS: 32,
+      S3_FORCE_PATH_STYLE: true,
+    });
+  });
+
+  it('names the missing and the invalid variable', () => {
+    expect(() => parseEnv(SendStepEnv, { OUTPUT_BUCKET: 'fw-out', BACKUP_BUCKET: 'fw-out', DELIVERY_TIMEOUT_SECONDS: '10' })).toThrow(
+      /DOCUMENT_PREFIX is missing.*DELIVERY_TIMEOUT_SECONDS is invalid/,
+    );
+    expect(() => parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'fw-b', PRESIGN_SECONDS: '7200' })).toThrow(
+      /PRESIGN_SECONDS is invalid/,
+    );
+    expect(() => parseEnv(CompleteBackupEnv, {})).toThrow(expect.objectContaining({ name: 'InvalidEnvironmentError', variables: ['BACKUP_BUCKET'] }));
+  });
+});
+
+describe('send-step and poll-step handlers', () => {
+  afterEach(() => {
+    ssmMock.reset();
+    vi.unstubAllEnvs();
+    resetClients();
+  });
+
+  it('sends with the environment the function was given', async () => {
+    vi.stubEnv('AWS_REGION', 'us-east-1');
+    vi.stubEnv('DOCUMENT_PREFIX', 'Fw-');
+    vi.stubEnv('OUTPUT_BUCKET', 'fw-out');
+    vi.stubEnv('BACKUP_BUCKET', 'fw-out');
+    vi.stubEnv('DELIVERY_TIMEOUT_SECONDS', '45');
+    ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
+    ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
+    const sent = await sendStepHandler()({ run: RUN, step: 'inventory' });
+    expect(sent).toMatchObject({ commandId: 'c-1', documentName: 'Fw-Inventory' });
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input).toMatchObject({ TimeoutSeconds: 45, OutputS3BucketName: 'fw-out' });
+  });
+
+  it('refuses a malformed event with InvalidTaskInputError naming the field, before any SSM call', async () => {
+    const send = vi.fn();
+    const ok = sendStepHandler(() => ({
+      runner: { send, findByComment: send, getInvocation: send, cancel: send },
+      documentPrefix: 'Fw-',
+      outputBucket: 'b',
+      deliveryTimeoutSeconds: 30,
+      graceSeconds: 0,
+    }));
+    const err = await ok({ run: { ...RUN, instanceId: 'i-123; reboot' }, step: 'nuke' }).catch((e: Error) => e);
+    expect(err).toMatchObject({ name: 'InvalidTaskInputError' });
+    expect((err as unknown as { fields: string[] }).fields).toEqual(expect.arrayContaining(['run.instanceId', 'step']));
+    expect((err as Error).message).not.toContain('reboot');
+    expect(send).not.toHaveBeenCalled();
+  });
+
+  it('poll-step refuses a command that belongs to another instance', async () => {
+    const getInvocation = vi.fn();
+    const handler = pollStepHandler(() => ({
+      runner: { send: vi.fn(), findByComment: vi.fn(), getInvocation, cancel: vi.fn() },
+      output: { readStdoutTail: vi.fn() },
+      outputBucket: 'b',
+    }));
+    const command = { step: 'restart', commandId: 'c', instanceId: 'i-0aaaaaaaaaaaaaaaa', documentName: 'Fw-Restart', sentAt: 1, deadline: 2 };
+    expect(RUN.instanceId).not.toBe(command.instanceId);
+    const err = await handler({ run: RUN, command }).catch((e: Error) => e);
+    expect(err).toMatchObject({ name: 'InvalidTaskInputError' });
+    expect((err as unknown as { fields: string[] }).fields).toEqual(['command.instanceId']);
+    expect((err as Error).message).toContain('command.instanceId differs from run.instanceId');
+    // the same command for the run's own instance is polled: the refusal is about the instance alone
+    expect(getInvocation).not.toHaveBeenCalled();
+    await handler({ run: RUN, command: { ...command, instanceId: RUN.instanceId } }).catch(() => undefined);
+    expect(getInvocation).toHaveBeenCalledTimes(1);
+  });
+});
