@@ -6,6 +6,7 @@
  * rollout upgraded. Plain functions of typed input over the registry ports and
  * an alert sink; `RolloutTaskEvent` is what the rollout Lambda accepts.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { FleetWave } from './fleet-file';
 import type { AlertSink } from './alerts';
@@ -178,6 +179,19 @@ export type HostEvent = z.infer<typeof HostEvent>;
 
 export type ClaimResult = { action: 'run'; executionName: string } | { action: 'skip'; reason: string };
 
+/**
+ * A child execution's name: `parts` joined by `--` when that fits Step Functions' 80 characters
+ * of A-Za-z0-9-_ (StartExecution `name`); otherwise the head of it, then a hash of the whole, so
+ * names stay unique (an attempt is never cut off) and deterministic (a retried start finds its
+ * execution).
+ */
+export function childExecutionName(...parts: (string | number)[]): string {
+  const full = parts.join('--');
+  if (full.length <= 80) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 16);
+  return `${full.slice(0, 80 - hash.length - 1)}-${hash}`;
+}
+
 /** Right before a host's HostUpgrade: run it only if the wave is still within budget and the host not done. */
 export async function claimHost({ rollout, wave, hostId }: HostEvent, deps: RolloutDeps): Promise<ClaimResult> {
   const t = await tally(rollout, wave, deps);
@@ -186,7 +200,7 @@ export async function claimHost({ rollout, wave, hostId }: HostEvent, deps: Roll
   if (t.exceeded) return { action: 'skip', reason: `wave ${wave} is over its failure budget (${t.failed} > ${t.wave.maxFailures})` };
   return {
     action: 'run',
-    executionName: `${rollout.rolloutId}--${hostId}--a${rollout.attempt}`.slice(0, 80),
+    executionName: childExecutionName(rollout.rolloutId, hostId, `a${rollout.attempt}`),
   };
 }
 
@@ -346,7 +360,12 @@ export type NextRollbackBatchEvent = z.infer<typeof NextRollbackBatchEvent>;
 
 export async function nextRollbackBatch(e: NextRollbackBatchEvent, deps: RolloutDeps) {
   const hosts = (await upgradedHosts(e.rollout.rolloutId, e.request.wave, deps)).filter((h) => !h.done);
-  const items = hosts.slice(0, BATCH_SIZE).map((h) => ({ hostId: h.hostId, backupId: h.backupId, wave: h.wave }));
+  const items = hosts.slice(0, BATCH_SIZE).map((h) => ({
+    hostId: h.hostId,
+    backupId: h.backupId,
+    wave: h.wave,
+    executionName: childExecutionName(e.rollout.rolloutId, h.hostId, 'rollback'),
+  }));
   return { items, more: items.length > 0 };
 }
 

@@ -87,7 +87,8 @@ export class RolloutBatch extends Construct {
 
     const rollback = childExecution(this, 'RollbackHost', {
       stateMachine: props.hostRollback,
-      name: JsonPath.format('{}--{}--rollback', JsonPath.stringAt('$.rollout.rolloutId'), JsonPath.stringAt('$.item.hostId')),
+      // made by next-rollback-batch (core/rollout.ts childExecutionName): within 80 characters
+      name: JsonPath.stringAt('$.item.executionName'),
       input: TaskInput.fromObject({
         hostId: JsonPath.stringAt('$.item.hostId'),
         backupId: JsonPath.stringAt('$.item.backupId'),

@@ -10,6 +10,7 @@ import { combineStores } from '../../core/registry/combine';
 import type { HostRun, RunStore } from '../../core/registry/store';
 import {
   BATCH_SIZE,
+  childExecutionName,
   claimHost,
   evaluateWave,
   nextBatch,
@@ -246,5 +247,54 @@ describe('stopping a rollout', () => {
 
     expect(batch).toMatchObject({ items: [], more: false, stopRequested: true, pending: 3 });
     expect(claim).toEqual({ action: 'skip', reason: 'the rollout is stopping' });
+  });
+});
+
+// Issue #12 item 11: Step Functions execution names are 1-80 characters of A-Za-z0-9-_
+// (StartExecution `name`); ids are up to 63 characters each, so names must be bounded
+// without cutting off what makes them unique (the attempt).
+describe('child execution names', () => {
+  const NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+  it('stay within 80 characters and differ per attempt for the longest ids', async () => {
+    const rolloutId = `r${'x'.repeat(62)}`;
+    const hostId = `h${'y'.repeat(62)}`;
+    await registry.upsertRelease({ version: '1.5.0', destructive: false });
+    await registry.upsertFleet({ id: FLEET, config: {} });
+    await registry.upsertHost({
+      id: hostId,
+      fleetId: FLEET,
+      instanceId: 'i-00000000000000001',
+      tier: 'staging',
+      databaseMode: 'embedded',
+      composeDir: '/opt/semaphor',
+      healthUrl: 'http://10.0.0.1:3000/api/health',
+    });
+    const ctx = await planRollout({ fleetId: FLEET, version: '1.5.0', rolloutId }, arn(1), deps);
+    const names = [];
+    for (const attempt of [1, 2, 10]) {
+      const claim = await claimHost({ rollout: { ...ctx, attempt }, wave: 0, hostId }, deps);
+      expect(claim.action).toBe('run');
+      names.push(claim.action === 'run' ? claim.executionName : '');
+    }
+    for (const n of names) expect(n).toMatch(NAME);
+    expect(new Set(names).size).toBe(3);
+  });
+
+  it('keep a short name readable', async () => {
+    const { ctx, ids } = await plan(1, 0);
+    expect(await claimHost({ rollout: ctx, wave: 0, hostId: ids[0]! }, deps)).toEqual({ action: 'run', executionName: `${ctx.rolloutId}--${ids[0]}--a1` });
+  });
+});
+
+describe('childExecutionName', () => {
+  it('bounds every rollback name and keeps it unique per host', () => {
+    const long = `r${'x'.repeat(62)}`;
+    const a = childExecutionName(long, `h${'y'.repeat(62)}`, 'rollback');
+    const b = childExecutionName(long, `h${'y'.repeat(61)}z`, 'rollback');
+    expect(a).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    expect(b).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
+    expect(a).not.toBe(b);
+    expect(childExecutionName('acme-1-5-0', 'web-1', 'rollback')).toBe('acme-1-5-0--web-1--rollback');
   });
 });
