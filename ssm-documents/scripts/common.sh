@@ -419,6 +419,44 @@ fw_pg() {
   fi
 }
 
+# SQL dropping what the connecting role owns outside the system schemas: relations (CASCADE
+# takes their dependants), then leftover types and functions. Schemas and privileges are kept.
+FW_PG_DROP_OWNED=$(cat <<'SQL'
+DO $fw$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT n.nspname, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE pg_get_userbyid(c.relowner) = current_user AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+  LOOP
+    EXECUTE format('DROP %s IF EXISTS %I.%I CASCADE',
+      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+      r.nspname, r.relname);
+  END LOOP;
+  FOR r IN SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE pg_get_userbyid(c.relowner) = current_user AND c.relkind = 'S'
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+  LOOP
+    EXECUTE format('DROP SEQUENCE IF EXISTS %I.%I CASCADE', r.nspname, r.relname);
+  END LOOP;
+  FOR r IN SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid) AS args FROM pg_proc p
+           JOIN pg_namespace n ON n.oid = p.pronamespace
+           WHERE pg_get_userbyid(p.proowner) = current_user
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+  LOOP
+    EXECUTE format('DROP ROUTINE IF EXISTS %I.%I(%s) CASCADE', r.nspname, r.proname, r.args);
+  END LOOP;
+  FOR r IN SELECT n.nspname, t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+           WHERE pg_get_userbyid(t.typowner) = current_user AND t.typtype IN ('e', 'd', 'c', 'r')
+             AND (t.typrelid = 0 OR (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+             AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%'
+  LOOP
+    EXECUTE format('DROP TYPE IF EXISTS %I.%I CASCADE', r.nspname, r.typname);
+  END LOOP;
+END $fw$;
+SQL
+)
+
 # Wait until FILE exists (written by a process substitution), up to N seconds.
 fw_wait_file() { local i=0; while [ ! -f "$1" ] && [ "$i" -lt $(( ${2:-60} * 10 )) ]; do sleep 0.1; i=$((i + 1)); done; [ -f "$1" ]; }
 

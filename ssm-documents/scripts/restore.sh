@@ -112,7 +112,16 @@ if [ "$P_Mode" = embedded ]; then
   fw_apply() { fw_helper "rm -rf /data/$FW_NEW && mkdir /data/$FW_NEW && tar -C /data/$FW_NEW -xzf -"; }
 else
   fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || { fw_put_back; fw_fail restore-failed "restored semaphor.env: $FW_URL_ERROR; the host was put back as it was"; }
-  fw_apply() { fw_pg pg_restore --clean --if-exists --no-owner --single-transaction --exit-on-error -d "$PGDATABASE"; }
+  # Exactly the backed-up schema and rows: in one transaction, drop every table, view, sequence,
+  # type and function the connecting role owns (what a newer release created included; pg_restore
+  # --clean would drop only what is in the dump), then replay the dump. COMMIT is sent only after
+  # pg_restore read the whole archive: a broken stream or any SQL error (ON_ERROR_STOP) ends the
+  # session with the transaction open, and PostgreSQL rolls it all back.
+  fw_apply() {
+    { printf '%s\n' 'BEGIN;' "$FW_PG_DROP_OWNED"
+      fw_pg pg_restore --no-owner --exit-on-error -f - && printf '%s\n' 'COMMIT;'
+    } | fw_pg psql -X -q -v ON_ERROR_STOP=1 -d "$PGDATABASE" >/dev/null
+  }
 fi
 set +e
 fw_get "$DATA_URL" | tee >(fw_digest "$FW_TMP/apply.sha") | fw_apply 2>"$FW_TMP/apply.err"
