@@ -10,6 +10,7 @@ import { decideUpgradePath } from '../release-rules';
 import type { HostRunContext } from '../models';
 import { runContext, runIdFor, type HostRunDeps } from './context';
 import { DestructiveConsentRequiredError, NoUsableBackupError, UnknownReleaseError, UpgradePathRefusedError } from './errors';
+import { proveStartedByLeaseHolder } from './parent-proof';
 import { actorOf, healthCheckOf, type HostRollbackRequest, type HostUpgradeRequest } from './requests';
 
 export async function beginUpgrade(request: HostUpgradeRequest, executionArn: string, deps: HostRunDeps): Promise<HostRunContext> {
@@ -121,7 +122,14 @@ export async function beginRollback(
   }
   let leaseToken: number;
   if (request.parentRunId && request.leaseToken) {
-    // the restore branch of HostUpgrade: work under the parent's lease
+    // the restore branch of HostUpgrade: work under the parent's lease, once the parent proved it
+    await proveStartedByLeaseHolder({
+      hostId: host.id,
+      lease: await store.getLease(host.id),
+      parentArn: request.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,
+      childArn: executionArn,
+      history: deps.executions,
+    });
     await store.assertLease(host.id, request.leaseToken);
     leaseToken = request.leaseToken;
   } else {

@@ -8,10 +8,13 @@ import { z } from 'zod';
 import type { AlertSink } from '../alerts';
 import { HostRunContext, type DatabaseMode, type HealthCheckPolicy } from '../models';
 import type { Host, RegistryStore } from '../registry/store';
+import type { ExecutionHistory } from './parent-proof';
 
 export interface HostRunDeps {
   store: RegistryStore;
   alerts: AlertSink;
+  /** Step Functions histories: a restore child proves its parent started it (parent-proof.ts). */
+  executions: ExecutionHistory;
   leaseTtlSeconds: number;
   now?: () => number;
 }

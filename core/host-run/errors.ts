@@ -16,3 +16,11 @@ export class UpgradePathRefusedError extends Error {
 export class NoUsableBackupError extends Error {
   override readonly name = 'NoUsableBackupError';
 }
+/**
+ * A HostRollback asked to work under another run's lease (parentRunId + leaseToken) but could
+ * not prove that run started it: the parent must hold the lease and its own history must show
+ * it started this execution. Nothing was done.
+ */
+export class NotStartedByLeaseHolderError extends Error {
+  override readonly name = 'NotStartedByLeaseHolderError';
+}

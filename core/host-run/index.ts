@@ -12,3 +12,4 @@ export * from './begin';
 export * from './record';
 export * from './finish';
 export * from './summary';
+export * from './parent-proof';

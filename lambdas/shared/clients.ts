@@ -8,6 +8,7 @@
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 
@@ -17,6 +18,7 @@ let s3: S3Client | undefined;
 let sns: SNSClient | undefined;
 let cloudwatch: CloudWatchClient | undefined;
 let secrets: SecretsManagerClient | undefined;
+let sfn: SFNClient | undefined;
 
 const region = () => process.env.AWS_REGION;
 
@@ -50,10 +52,11 @@ export function s3Client(): S3Client {
 
 export const snsClient = (): SNSClient => (sns ??= new SNSClient({ region: region() }));
 export const cloudwatchClient = (): CloudWatchClient => (cloudwatch ??= new CloudWatchClient({ region: region() }));
+export const sfnClient = (): SFNClient => (sfn ??= new SFNClient({ region: region() }));
 export const secretsManagerClient = (): SecretsManagerClient => (secrets ??= new SecretsManagerClient({ region: region() }));
 
 /** Tests: forget the cached clients so the next call reads the environment again. */
 export function resetClients(): void {
-  for (const c of [ssm, ssmSend, s3, sns, cloudwatch, secrets]) c?.destroy();
-  ssm = ssmSend = s3 = sns = cloudwatch = secrets = undefined;
+  for (const c of [ssm, ssmSend, s3, sns, cloudwatch, secrets, sfn]) c?.destroy();
+  ssm = ssmSend = s3 = sns = cloudwatch = secrets = sfn = undefined;
 }

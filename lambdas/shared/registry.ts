@@ -6,11 +6,11 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type pg from 'pg';
 import { SnsAlertSink, type AlertSink } from '../../core/alerts';
-import type { HostRunDeps } from '../../core/host-run';
+import { SfnExecutionHistory, type HostRunDeps } from '../../core/host-run';
 import { createRegistryPool } from '../../core/registry/connect';
 import { PgRegistryStore } from '../../core/registry/pg-store';
 import type { RegistryStore } from '../../core/registry/store';
-import { secretsManagerClient, snsClient } from './clients';
+import { secretsManagerClient, sfnClient, snsClient } from './clients';
 import type { FinishRunEnv, RegistryEnv } from './env';
 
 export interface Registry {
@@ -41,5 +41,5 @@ export const noAlerts: AlertSink = {
 
 export async function hostRunDeps(env: RegistryEnv, log: Logger, alerts: AlertSink = noAlerts): Promise<HostRunDeps> {
   const { store } = await openRegistry(env, log);
-  return { store, alerts, leaseTtlSeconds: env.LEASE_TTL_SECONDS };
+  return { store, alerts, executions: new SfnExecutionHistory(sfnClient()), leaseTtlSeconds: env.LEASE_TTL_SECONDS };
 }

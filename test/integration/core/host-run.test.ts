@@ -22,6 +22,8 @@ let pool: pg.Pool;
 let store: PgRegistryStore;
 const alerts: { subject: string; message: Record<string, unknown> }[] = [];
 let deps: HostRunDeps;
+const started = new Map<string, Set<string>>();
+const start = (parent: string, child: string) => started.set(parent, new Set([...(started.get(parent) ?? []), child]));
 let seq = 0;
 
 beforeAll(async () => {
@@ -29,7 +31,13 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: db.url });
   store = new PgRegistryStore(pool);
   await store.migrate();
-  deps = { store, alerts: { publish: async (subject, message) => void alerts.push({ subject, message }) }, leaseTtlSeconds: 3600 };
+  deps = {
+    store,
+    alerts: { publish: async (subject, message) => void alerts.push({ subject, message }) },
+    // the children each parent started, as its Step Functions history would show them
+    executions: { startedChild: async (parent, child) => started.get(parent)?.has(child) ?? false },
+    leaseTtlSeconds: 3600,
+  };
   await store.upsertFleet({ id: 'acme' });
   for (const r of [
     { version: '1.4.0', destructive: false },
@@ -274,8 +282,16 @@ describe('beginRollback', () => {
   it('works under the parent run lease when started by HostUpgrade', async () => {
     const run = await beginUpgrade({ hostId, version: '1.5.0' }, exec('r2'), deps);
     await upgradeThroughBackup(run);
-    const { run: rb } = await beginRollback({ hostId, reason: 'automatic', parentRunId: run.runId, leaseToken: run.leaseToken }, exec('r2-restore'), deps);
+    const request = { hostId, reason: 'automatic', parentRunId: run.runId, leaseToken: run.leaseToken, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: exec('r2') };
+    // named as parent, holding the lease, but its history does not show this child: refused
+    await expect(beginRollback(request, exec('r2-restore'), deps)).rejects.toMatchObject({ name: 'NotStartedByLeaseHolderError' });
+    start(exec('r2'), exec('r2-restore'));
+    const { run: rb } = await beginRollback(request, exec('r2-restore'), deps);
     expect(rb.leaseToken).toBe(run.leaseToken);
+    // the same token from a console execution, or naming another parent, opens nothing
+    await expect(beginRollback({ ...request, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: undefined }, exec('console'), deps)).rejects.toMatchObject({ name: 'NotStartedByLeaseHolderError' });
+    start(exec('other'), exec('other-child'));
+    await expect(beginRollback({ ...request, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: exec('other') }, exec('other-child'), deps)).rejects.toMatchObject({ name: 'NotStartedByLeaseHolderError' });
   });
 
   it('refuses a version with no verified backup', async () => {
