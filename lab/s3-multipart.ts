@@ -16,6 +16,11 @@
  *   (never made, aborted or completed) answer `NoSuchUpload` as on AWS;
  *   s3rver would create the part folder again, or fail with InternalError.
  *
+ * - Conditional creates (`If-None-Match: *` on PutObject and
+ *   CompleteMultipartUpload): `412 PreconditionFailed` when the key already
+ *   holds an object, so nothing is replaced; s3rver ignores the header.
+ *   https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+ *
  * s3rver stays the server: these routes run in front of its router, through
  * its own signature check, and read the folders its filesystem store keeps
  * (`<bucket>/._S3rver_uploads/<uploadId>/{key,metadata,<n>,<n>.md5}`).
@@ -89,6 +94,14 @@ async function listUploads(ctx: any): Promise<void> {
   ctx.body = { ListMultipartUploadsResult: { Bucket: ctx.params.bucket, Prefix: prefix, IsTruncated: false, Upload: uploads } };
 }
 
+/** A conditional create of a key that already holds an object replaces nothing. */
+async function createOnly(ctx: any, next: Next): Promise<void> {
+  if (await ctx.app.store.existsObject(ctx.params.bucket, ctx.params.key)) {
+    throw new S3Error('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-None-Match' });
+  }
+  return next();
+}
+
 /** Path-style `/bucket[/key]`, decoded as s3rver's router decodes it. */
 function parsePath(path: string): { bucket: string; key?: string } | null {
   const m = /^\/([^/]+)(?:\/(.+)|\/)?$/.exec(path);
@@ -101,12 +114,16 @@ export function multipartRoutes(): Middleware {
   return async (ctx, next) => {
     const at = parsePath(ctx.path);
     const method = String(ctx.method);
+    const conditional = ctx.get('if-none-match') === '*';
     let handler: ((ctx: any) => Promise<void>) | null = null;
     if (at?.key !== undefined && 'uploadId' in ctx.query) {
       if (method === 'DELETE') handler = abortUpload;
       else if (method === 'GET') handler = listParts;
       // UploadPart / CompleteMultipartUpload: only on an upload that exists, then s3rver's own code
-      else if (method === 'PUT' || method === 'POST') handler = async (c) => (await openUpload(c), next());
+      else if (method === 'PUT') handler = async (c) => (await openUpload(c), next());
+      else if (method === 'POST') handler = async (c) => (await openUpload(c), conditional ? createOnly(c, next) : next());
+    } else if (at?.key !== undefined && method === 'PUT' && conditional && !ctx.get('x-amz-copy-source')) {
+      handler = (c) => createOnly(c, next);
     } else if (at && at.key === undefined && method === 'GET' && 'uploads' in ctx.query) {
       handler = listUploads;
     }

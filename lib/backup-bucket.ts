@@ -3,7 +3,7 @@ import type { IRole } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { denyDeletes } from './iam';
+import { denyDeletes, denyOverwrites } from './iam';
 
 export interface BackupBucketProps {
   /** Days a superseded backup version is kept before it expires. */
@@ -18,7 +18,7 @@ export interface BackupBucketProps {
  * Where host backups and full SSM command output live: versioned, KMS
  * encrypted (the config archive holds DATABASE_URL), public access blocked,
  * TLS only, access-logged, and nobody in the orchestrator can delete a
- * backup version (`denyDeletesBy`).
+ * backup version (`denyDeletesBy`) or write over a backup (`denyOverwritesBy`).
  */
 export class BackupBucket extends Construct {
   readonly bucket: Bucket;
@@ -79,5 +79,15 @@ export class BackupBucket extends Construct {
   denyDeletesBy(roles: IRole[], sid = 'BackupsCannotBeDeletedByTheOrchestrator'): void {
     if (roles.length === 0) return;
     this.bucket.addToResourcePolicy(denyDeletes(sid, this.bucket, roles));
+  }
+
+  /**
+   * The same roles may never replace a backup either: a second write to a
+   * backup key would leave the verified bytes only as a non-current version,
+   * which expires. Writes under `backups/` must be conditional creates.
+   */
+  denyOverwritesBy(roles: IRole[], sid = 'BackupsCannotBeOverwrittenByTheOrchestrator'): void {
+    if (roles.length === 0) return;
+    this.bucket.addToResourcePolicy(denyOverwrites(sid, this.bucket, 'backups', roles));
   }
 }

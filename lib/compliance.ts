@@ -13,7 +13,7 @@ import { ComplianceCheck } from '../state-machines/compliance-check';
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
 import type { HostDocuments } from './host-documents';
-import { acknowledgePrefix, grantAlertPublish, grantReadCommandOutput, grantSendCommand, listPrefixes, objectAccess, useBackupKey } from './iam';
+import { acknowledgePrefix, grantAlertPublish, grantCancelCommand, grantReadCommandOutput, grantSendCommand, listPrefixes, objectAccess, useBackupKey } from './iam';
 import type { RegistryDatabase } from './registry-database';
 
 export interface FleetwaveComplianceProps {
@@ -109,10 +109,12 @@ export class FleetwaveCompliance extends Construct {
     collect.addToRolePolicy(
       new PolicyStatement({
         sid: 'ReadInventoryInvocations',
-        actions: ['ssm:ListCommandInvocations', 'ssm:GetCommandInvocation', 'ssm:CancelCommand'],
+        actions: ['ssm:ListCommandInvocations', 'ssm:GetCommandInvocation'],
         resources: ['*'],
       }),
     );
+    // an Inventory command past its deadline is cancelled before the check moves on
+    grantCancelCommand(collect, 'CancelOverdueInventory');
     finish.addToRolePolicy(new PolicyStatement({ sid: 'ReportComplianceItems', actions: ['ssm:PutComplianceItems'], resources: ['*'] }));
     finish.addToRolePolicy(
       new PolicyStatement({
@@ -135,6 +137,7 @@ export class FleetwaveCompliance extends Construct {
     for (const fn of bucketUsers) fn.addToRolePolicy(useBackupKey(backups.key));
     // the same guarantee as the task functions', in a statement of its own
     backups.denyDeletesBy(bucketUsers.map((f) => f.role!), 'ComplianceCannotDeleteBackups');
+    backups.denyOverwritesBy(bucketUsers.map((f) => f.role!), 'ComplianceCannotOverwriteBackups');
     for (const fn of bucketUsers) {
       acknowledgePrefix(fn, bucket, 'compliance', 'Compliance plans, batch results and reports live under compliance/<checkId>, made per check at run time. Delete is denied by the bucket policy.');
     }

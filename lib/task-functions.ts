@@ -6,7 +6,7 @@ import { BeginRunEnv, CompleteBackupEnv, FinishRunEnv, PollStepEnv, PrepareBacku
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
 import type { HostDocuments } from './host-documents';
-import { acknowledgePrefix, grantAlertPublish, grantReadCommandOutput, grantSendCommand, objectAccess, useBackupKey } from './iam';
+import { acknowledgePrefix, grantAlertPublish, grantCancelCommand, grantReadCommandOutput, grantSendCommand, objectAccess, useBackupKey } from './iam';
 import { acknowledge, nagArn, wildcardResource } from './nag';
 import type { RegistryDatabase } from './registry-database';
 
@@ -139,10 +139,9 @@ export class TaskFunctions extends Construct {
     this.sendStep.addToRolePolicy(
       new PolicyStatement({ sid: 'FindEarlierCommand', actions: ['ssm:ListCommands'], resources: ['*'] }),
     );
-    this.pollStep.addToRolePolicy(
-      // CancelCommand: a command past its deadline is cancelled (best effort) before the run moves on
-      new PolicyStatement({ sid: 'ReadCommandStatus', actions: ['ssm:GetCommandInvocation', 'ssm:CancelCommand'], resources: ['*'] }),
-    );
+    this.pollStep.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandStatus', actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
+    // a command past its deadline is cancelled (best effort) before the run moves on
+    grantCancelCommand(this.pollStep, 'CancelOverdueCommand');
 
     // ── S3: object-level actions on the two prefixes, never delete ────────────
     // presigned part/config PUTs and restore GETs are signed with send-step's role
@@ -157,6 +156,7 @@ export class TaskFunctions extends Construct {
     // SSM writes command output with the instance profile of each host; the
     // host's role needs s3:PutObject on command-output/ (documented in README).
     backups.denyDeletesBy(bucketUsers.map((f) => f.role!));
+    backups.denyOverwritesBy(bucketUsers.map((f) => f.role!));
 
     for (const fn of [this.sendStep, this.prepareBackup, this.completeBackup]) {
       acknowledgePrefix(

@@ -97,5 +97,18 @@ export interface BackupStorage {
   prepareBackup(input: PrepareBackupInput): Promise<BackupTarget>;
   completeBackup(input: CompleteBackupInput): Promise<BackupVerification>;
   abortBackup(input: { dataKey: string; uploadId: string }): Promise<AbortResult>;
-  presignRestore(input: { dataKey: string; configKey: string }): Promise<RestoreUrls>;
+  presignRestore(input: RestoreObjects): Promise<RestoreUrls>;
+}
+
+/**
+ * What a restore reads: the keys, and the S3 versions verification read when
+ * the backup was taken. With a version id the URL fetches exactly those
+ * bytes, whatever became current since; null (a backup recorded before ids
+ * were kept, or storage without versioning) reads the current object.
+ */
+export interface RestoreObjects {
+  dataKey: string;
+  configKey: string;
+  dataVersionId?: string | null;
+  configVersionId?: string | null;
 }

@@ -31,6 +31,7 @@ import type {
   BackupVerification,
   CompleteBackupInput,
   PrepareBackupInput,
+  RestoreObjects,
   RestoreUrls,
   UploadUrls,
 } from './ports';
@@ -126,8 +127,9 @@ export class S3BackupStorage implements BackupStorage {
         }),
       ),
     );
-    // The config archive goes up after the data.
-    const configUrl = await getSignedUrl(this.s3, new PutObjectCommand({ Bucket: bucket, Key: upload.configKey }), {
+    // The config archive goes up after the data. If-None-Match is signed into the URL: the
+    // bucket policy refuses any write under backups/ that could replace an object.
+    const configUrl = await getSignedUrl(this.s3, new PutObjectCommand({ Bucket: bucket, Key: upload.configKey, IfNoneMatch: '*' }), {
       expiresIn: this.expiresIn(upload.partCount * upload.partSizeMb),
     });
     return { partUrls, configUrl, expiresAt: this.now() + this.expiresIn(0) * 1000 };
@@ -184,7 +186,9 @@ export class S3BackupStorage implements BackupStorage {
    * CompleteMultipartUpload, safe to repeat: an object already at the key
    * means an earlier attempt of this task completed the upload (keys are
    * unique per backup), so it is verified rather than completed again (S3
-   * would answer NoSuchUpload; s3rver an InternalError). The host's bad parts
+   * would answer NoSuchUpload; s3rver an InternalError). The completion is a
+   * conditional create (the bucket policy refuses any other): one racing an
+   * earlier completion gets 412 and replaces nothing. The host's bad parts
    * (wrong ETag, a part too small) are an outcome, not an exception.
    */
   private async complete(
@@ -199,13 +203,15 @@ export class S3BackupStorage implements BackupStorage {
           Bucket: this.options.bucket,
           Key: dataKey,
           UploadId: uploadId,
+          IfNoneMatch: '*',
           MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: `"${stripQuotes(p.etag)}"` })) },
         }),
       );
       return { failed: null, versionId: done.VersionId ?? null };
     } catch (err) {
       const name = errorName(err);
-      if (name === 'NoSuchUpload') return { failed: null, versionId: null }; // completed concurrently
+      // completed concurrently: verification reads what is there
+      if (name === 'NoSuchUpload' || name === 'PreconditionFailed' || httpStatus(err) === 412) return { failed: null, versionId: null };
       if (['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'MalformedXML'].includes(name)) {
         return { failed: `complete-failed:${name}`, versionId: null };
       }
@@ -268,13 +274,13 @@ export class S3BackupStorage implements BackupStorage {
     return { aborted, objectExists: await this.exists(input.dataKey), reason };
   }
 
-  async presignRestore(input: { dataKey: string; configKey: string }): Promise<RestoreUrls> {
+  async presignRestore(input: RestoreObjects): Promise<RestoreUrls> {
     checkBackupKeys(input);
     await this.assertPresignable();
     const { bucket } = this.options;
     let size: number;
     try {
-      const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: input.dataKey }));
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: input.dataKey, VersionId: input.dataVersionId ?? undefined }));
       size = head.ContentLength ?? 0;
     } catch (err) {
       if (isNotFound(err)) throw new BackupObjectMissingError(`backup object ${input.dataKey} does not exist`);
@@ -282,8 +288,14 @@ export class S3BackupStorage implements BackupStorage {
     }
     // The host downloads the data once to verify it, then again to restore it.
     const expiresIn = this.expiresIn(Math.ceil((2 * size) / (1024 * 1024)));
+    const objects: [string, string | null | undefined][] = [
+      [input.dataKey, input.dataVersionId],
+      [input.configKey, input.configVersionId],
+    ];
     const [dataUrl, configUrl] = await Promise.all(
-      [input.dataKey, input.configKey].map((Key) => getSignedUrl(this.s3, new GetObjectCommand({ Bucket: bucket, Key }), { expiresIn })),
+      objects.map(([Key, VersionId]) =>
+        getSignedUrl(this.s3, new GetObjectCommand({ Bucket: bucket, Key, VersionId: VersionId ?? undefined }), { expiresIn }),
+      ),
     );
     return { dataUrl: dataUrl!, configUrl: configUrl!, expiresAt: this.now() + expiresIn * 1000 };
   }

@@ -84,6 +84,9 @@ export interface RestoreSource {
   dataSha256: string;
   configKey: string;
   configSha256: string;
+  /** The S3 versions to restore (null: the current object). */
+  dataVersionId: string | null;
+  configVersionId: string | null;
 }
 
 const toSource = (b: Backup): RestoreSource => ({
@@ -95,6 +98,8 @@ const toSource = (b: Backup): RestoreSource => ({
   dataSha256: b.dataSha256!,
   configKey: b.configKey,
   configSha256: b.configSha256!,
+  dataVersionId: b.dataVersionId,
+  configVersionId: b.configVersionId,
 });
 
 export async function beginRollback(

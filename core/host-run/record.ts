@@ -121,6 +121,8 @@ export async function recordStepOutcome(event: RecordStepEvent, deps: HostRunDep
       dataEntries: entries,
       configBytes: verification.configBytes!,
       configSha256: verification.configSha256!,
+      dataVersionId: verification.dataVersionId,
+      configVersionId: verification.configVersionId,
     });
     return { ok: true, step: 'backup', classification: null, message: null };
   }

@@ -2,6 +2,7 @@
  * Ports of the host-step core. The adapters (`SsmCommandRunner`,
  * `S3CommandOutputReader`) are the only code that knows the AWS SDK.
  */
+import type { RestoreObjects } from '../backup-storage/ports';
 
 export interface SendCommandRequest {
   documentName: string;
@@ -69,5 +70,5 @@ export interface TransferPresigner {
     partUrls: string[];
     configUrl: string;
   }>;
-  presignRestore(keys: { dataKey: string; configKey: string }): Promise<{ dataUrl: string; configUrl: string }>;
+  presignRestore(objects: RestoreObjects): Promise<{ dataUrl: string; configUrl: string }>;
 }

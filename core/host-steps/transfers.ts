@@ -18,7 +18,13 @@ const UploadKeys = z.looseObject({
   partSizeMb: z.number().int().min(5).max(5120),
   partCount: z.number().int().min(1).max(10_000),
 });
-const RestoreKeys = z.looseObject({ dataKey: z.string(), configKey: z.string() });
+/** begin-run's restore source: the keys, and the versions the backup's verification read. */
+const RestoreKeys = z.looseObject({
+  dataKey: z.string(),
+  configKey: z.string(),
+  dataVersionId: z.string().min(1).max(1024).nullish(),
+  configVersionId: z.string().min(1).max(1024).nullish(),
+});
 
 const hasKey = (v: unknown, key: string) => typeof v === 'object' && v !== null && key in v;
 

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { compose } from './compose-cli';
-import { DockerCliError, effectiveFaults, err, out, parseFlags, pullImage, runningImageOf, unsupported } from './docker-shared';
+import { DockerCliError, effectiveFaults, err, out, parseFlags, parseImageReference, pullImage, runningImageOf, unsupported } from './docker-shared';
 import { appStatus, imageDigest, paths, readContainers, readHostInfo, readImages, repositoryOf, type Container } from './state';
 
 function hostRoot(): string {
@@ -128,6 +128,7 @@ async function cmdRun(root: string, args: string[]): Promise<number> {
   if (flags.has('--entrypoint') || flags.has('-t')) throw unsupported('docker run --entrypoint/-t');
   const [image, ...command] = rest;
   if (!image || command.length === 0) throw new DockerCliError('docker run: an image and a command are required', 125);
+  parseImageReference(image); // the image is not simulated, but a reference docker would refuse is refused
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const e of [...(flags.get('-e') ?? []), ...(flags.get('--env') ?? [])]) {
     const eq = e.indexOf('=');

@@ -23,6 +23,24 @@ export const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `$
 
 // ------------------------------------------------------------ images
 
+// docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@algorithm:hex]
+const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?';
+const PATH = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${PATH}(?:/${PATH})*)(?::(\\w[\\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}))?$`);
+
+export interface ImageReference {
+  repository: string;
+  tag: string | null;
+  digest: string | null;
+}
+
+/** An image as `docker run`/`pull` read it; what docker refuses, refused with docker's words. */
+export function parseImageReference(image: string): ImageReference {
+  const m = REFERENCE.exec(image);
+  if (!m) throw new DockerCliError(`docker: invalid reference format: ${JSON.stringify(image)}.`, 125);
+  return { repository: m[1]!, tag: m[2] ?? null, digest: m[3] ?? null };
+}
+
 export function effectiveFaults(root: string): Faults {
   return readFaults(root);
 }

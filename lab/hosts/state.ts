@@ -158,15 +158,20 @@ export function imageDigest(image: string): string {
   return `sha256:${createHash('sha256').update(`fleetwave-lab-image:${image}`).digest('hex')}`;
 }
 
+/** `name:tag@sha256:…` names the image by its digest; the tag is what precedes it. */
+const withoutDigest = (image: string) => image.split('@')[0]!;
+
 export function tagOf(image: string): string | null {
-  const slash = image.lastIndexOf('/');
-  const colon = image.lastIndexOf(':');
-  return colon > slash ? image.slice(colon + 1) : null;
+  const name = withoutDigest(image);
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  return colon > slash ? name.slice(colon + 1) : null;
 }
 
 export function repositoryOf(image: string): string {
-  const tag = tagOf(image);
-  return tag === null ? image : image.slice(0, image.length - tag.length - 1);
+  const name = withoutDigest(image);
+  const tag = tagOf(name);
+  return tag === null ? name : name.slice(0, name.length - tag.length - 1);
 }
 
 /** A live process, not a zombie left for a reaper that never comes. */

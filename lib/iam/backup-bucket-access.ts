@@ -1,7 +1,7 @@
 /**
  * Access to the backup bucket: object actions on one prefix, listing a
  * prefix, the bucket's KMS key, and the deny that keeps any orchestrator role
- * from deleting what is stored. Nobody is granted delete; every task that
+ * from deleting or overwriting what is stored. Nobody is granted delete; every task that
  * touches the bucket is named in a deny.
  */
 import { AnyPrincipal, Effect, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
@@ -49,6 +49,32 @@ export function denyDeletes(sid: string, bucket: IBucket, roles: IRole[]): Polic
     actions: ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:PutLifecycleConfiguration', 's3:PutBucketVersioning'],
     resources: [bucket.bucketArn, bucket.arnForObjects('*')],
     conditions: { ArnEquals: { 'aws:PrincipalArn': roles.map((r) => r.roleArn) } },
+  });
+}
+
+/**
+ * A bucket-policy deny: the roles may never replace an object under
+ * `<prefix>/*`. S3 has no "overwrite" action; a write is an overwrite unless
+ * it is conditional, so every object-creating request (PutObject,
+ * CompleteMultipartUpload) must carry `If-None-Match: *`, which S3 refuses
+ * (412) when the key already exists. CreateMultipartUpload and UploadPart
+ * cannot carry the header and create no object, so `s3:ObjectCreationOperation`
+ * exempts them, as the AWS guide prescribes:
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html
+ * (If-Match would replace a known version, so only If-None-Match: * passes.)
+ */
+export function denyOverwrites(sid: string, bucket: IBucket, prefix: string, roles: IRole[]): PolicyStatement {
+  return new PolicyStatement({
+    sid,
+    effect: Effect.DENY,
+    principals: [new AnyPrincipal()],
+    actions: ['s3:PutObject'],
+    resources: [bucket.arnForObjects(`${prefix}/*`)],
+    conditions: {
+      StringNotEquals: { 's3:if-none-match': '*' },
+      Bool: { 's3:ObjectCreationOperation': 'true' },
+      ArnEquals: { 'aws:PrincipalArn': roles.map((r) => r.roleArn) },
+    },
   });
 }
 

@@ -4,6 +4,6 @@
  * backup bucket or publishes alerts gets them from here.
  */
 export { grantAlertPublish } from './alert-topic';
-export { acknowledgePrefix, denyDeletes, grantReadCommandOutput, listPrefixes, objectAccess, useBackupKey } from './backup-bucket-access';
+export { acknowledgePrefix, denyDeletes, denyOverwrites, grantReadCommandOutput, listPrefixes, objectAccess, useBackupKey } from './backup-bucket-access';
 export type { RolePolicyHolder } from './role-policy';
-export { grantSendCommand, type SendCommandGrant } from './send-command';
+export { grantCancelCommand, grantSendCommand, type SendCommandGrant } from './send-command';

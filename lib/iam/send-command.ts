@@ -39,3 +39,15 @@ export function grantSendCommand(fn: RolePolicyHolder & IConstruct, grant: SendC
     'SendCommand reaches only instances whose fleet tag is set (ssm:resourceTag condition); instances join and leave fleets, so they cannot be listed.',
   );
 }
+
+/**
+ * CancelCommand for a command past its deadline. It cannot be scoped like
+ * SendCommand: the Service Authorization Reference lists no resource type and
+ * no condition key for it (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html),
+ * so a statement naming documents or instances would never match and the
+ * cancel would be refused. It gets a statement of its own on `*`, and only
+ * the roles that watch deadlines hold it.
+ */
+export function grantCancelCommand(fn: RolePolicyHolder, sid: string): void {
+  fn.addToRolePolicy(new PolicyStatement({ sid, actions: ['ssm:CancelCommand'], resources: ['*'] }));
+}

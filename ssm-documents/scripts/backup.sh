@@ -41,6 +41,20 @@ fw_put() {
   grep -i '^etag:' "$FW_TMP/headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '\r"'
 }
 
+# PUT FILE to URL as a conditional create (If-None-Match: *, signed into the URL: the bucket
+# refuses any write that could replace a backup). 412 means the key already holds an object,
+# e.g. a retried PUT whose first try landed: complete-backup's sha256 check decides if it is ours.
+fw_put_new() {
+  local file="$1" url="$2" md5 code
+  md5=$(fw_content_md5 "$file")
+  code=$(curl -sS --retry 3 --max-time 1800 -H 'Expect:' -H 'If-None-Match: *' -H "Content-MD5: $md5" -T "$file" \
+    -o /dev/null -w '%{http_code}' "$url" 2>>"$FW_TMP/upload.err") || return 1
+  case "$code" in
+    2??|412) return 0 ;;
+    *) echo "HTTP $code" >>"$FW_TMP/upload.err"; return 1 ;;
+  esac
+}
+
 # ---- configuration
 cfg_files=(semaphor.env "$(basename "$FW_COMPOSE_FILE")")
 [ -f "$FW_DIR/.env" ] && cfg_files+=(.env)
@@ -55,7 +69,7 @@ config_entries=$(tar -tzf "$FW_TMP/config.tar.gz" | sed '/^$/d' | wc -l)
 [ "$config_entries" -eq "${#cfg_files[@]}" ] || fw_fail verify-failed "config archive lists $config_entries entries, expected ${#cfg_files[@]}"
 config_sha=$(fw_sha256_file "$FW_TMP/config.tar.gz")
 config_bytes=$(stat -c %s "$FW_TMP/config.tar.gz")
-fw_put "$FW_TMP/config.tar.gz" "$CONFIG_URL" >/dev/null || fw_fail backup-failed "config upload failed: $(tail -n 1 "$FW_TMP/upload.err" 2>/dev/null)"
+fw_put_new "$FW_TMP/config.tar.gz" "$CONFIG_URL" || fw_fail backup-failed "config upload failed: $(tail -n 1 "$FW_TMP/upload.err" 2>/dev/null)"
 fw_log "config archive uploaded ($config_bytes bytes, ${config_entries} files)"
 
 # ---- data

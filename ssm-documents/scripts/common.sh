@@ -14,7 +14,10 @@ FW_RESULT_PRINTED=0
 FW_LAST_LINE=0
 FW_TMP=""
 FW_CLEANUP_HOOKS=()
-FW_HELPER_IMAGE="busybox:1.36"
+# Images the scripts run, by digest: a tag re-pushed upstream cannot change what touches customer
+# data. The tag stays for people; docker checks the digest. Bump both together.
+FW_HELPER_IMAGE="busybox:1.36@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662"
+FW_PG_IMAGE="postgres:16@sha256:95206741a5b214807675e14165369d05b93a9cf692223b616d07cca227e74b0b"
 FW_COMPOSE=()
 FW_DIR=""
 FW_COMPOSE_FILE=""
@@ -415,7 +418,7 @@ fw_pg() {
   else
     local envs=() v
     for v in "${FW_PG_VARS[@]}"; do [ -z "${!v+set}" ] || envs+=(-e "$v"); done
-    docker run --rm -i --network host "${envs[@]}" postgres:16 "$tool" "$@"
+    docker run --rm -i --network host "${envs[@]}" "$FW_PG_IMAGE" "$tool" "$@"
   fi
 }
 

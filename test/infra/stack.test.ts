@@ -55,6 +55,20 @@ describe('backup bucket', () => {
     expect(denyDeletes.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(4);
   });
 
+  it('refuses to let the orchestrator roles overwrite a backup object: only conditional creates pass', () => {
+    const statements = resourcesOfType('AWS::S3::BucketPolicy').flatMap(([, r]) => r.Properties.PolicyDocument.Statement as Record<string, any>[]);
+    const deny = statements.find((st) => st.Sid === 'BackupsCannotBeOverwrittenByTheOrchestrator');
+    expect(deny, 'no overwrite deny in the bucket policy').toBeDefined();
+    expect(deny!.Effect).toBe('Deny');
+    expect(deny!.Action).toBe('s3:PutObject');
+    expect(JSON.stringify(deny!.Resource)).toContain('/backups/*');
+    // an upload without If-None-Match: * is refused; CreateMultipartUpload/UploadPart carry no
+    // conditional header, so only object-creating requests (PutObject, CompleteMultipartUpload) are held to it
+    expect(deny!.Condition.StringNotEquals).toEqual({ 's3:if-none-match': '*' });
+    expect(deny!.Condition.Bool).toEqual({ 's3:ObjectCreationOperation': 'true' });
+    expect(deny!.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(4);
+  });
+
   it('grants no task role any S3 delete', () => {
     for (const [, p] of resourcesOfType('AWS::IAM::Policy')) {
       for (const st of p.Properties.PolicyDocument.Statement as Record<string, any>[]) {
@@ -89,6 +103,21 @@ describe('IAM scope of SendCommand', () => {
     expect(JSON.stringify(docs.Resource)).toContain(':document/Fleetwave-*');
     const instances = statements.find((st) => st.Sid === 'SendToTaggedInstancesOnly')!;
     expect(instances.Condition).toEqual({ StringLike: { 'ssm:resourceTag/fleetwave:fleet': '*' } });
+  });
+
+  it('grants CancelCommand alone, only to the two roles that watch commands run out their deadline', () => {
+    const cancelling = resourcesOfType('AWS::IAM::Policy').flatMap(([, p]) =>
+      (p.Properties.PolicyDocument.Statement as Record<string, any>[])
+        .filter((st) => ([] as string[]).concat(st.Action).includes('ssm:CancelCommand'))
+        .map((st) => ({ roles: JSON.stringify(p.Properties.Roles), st })),
+    );
+    expect(cancelling.map(({ roles }) => roles.match(/(PollStep|Collect)[A-Za-z]*Role/)?.[1]).sort()).toEqual(['Collect', 'PollStep']);
+    for (const { st } of cancelling) {
+      // the Service Authorization Reference lists no resource type for CancelCommand: '*' is the only
+      // resource it can match, so it gets a statement of its own and grants nothing else with it
+      expect(st.Action).toBe('ssm:CancelCommand');
+      expect(st.Resource).toBe('*');
+    }
   });
 
   it('never refers to AWS-RunShellScript', () => {

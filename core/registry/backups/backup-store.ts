@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { DatabaseMode, DataFormat, HostId, Sha256, Version, type BackupStatus } from '../../models';
 import { ObjectKey } from '../fields';
 
+const S3VersionId = z.string().min(1).max(1024);
+
 export const CreateBackupInput = z.object({
   id: z.string().uuid(),
   hostId: HostId,
@@ -26,6 +28,9 @@ export const BackupVerification = z.object({
   dataEntries: z.number().int().positive(),
   configBytes: z.number().int().positive(),
   configSha256: Sha256,
+  /** The S3 versions verification read; null where storage keeps no versions. */
+  dataVersionId: S3VersionId.nullish(),
+  configVersionId: S3VersionId.nullish(),
 });
 export type BackupVerification = z.input<typeof BackupVerification>;
 
@@ -43,6 +48,9 @@ export interface Backup {
   configKey: string;
   configBytes: number | null;
   configSha256: string | null;
+  /** What a restore reads (null: the current object). */
+  dataVersionId: string | null;
+  configVersionId: string | null;
   status: BackupStatus;
   failure: string | null;
   createdAt: number;

@@ -64,9 +64,9 @@ export class PgBackupStore implements BackupStore {
       await assertLease(c, b.hostId, t);
       const { rows } = await c.query(
         `UPDATE backups SET status = 'verified', data_bytes = $2, data_sha256 = $3, data_entries = $4,
-           config_bytes = $5, config_sha256 = $6, verified_at = now()
+           config_bytes = $5, config_sha256 = $6, data_version_id = $7, config_version_id = $8, verified_at = now()
          WHERE id = $1 RETURNING *`,
-        [id, d.dataBytes, d.dataSha256, d.dataEntries, d.configBytes, d.configSha256],
+        [id, d.dataBytes, d.dataSha256, d.dataEntries, d.configBytes, d.configSha256, d.dataVersionId ?? null, d.configVersionId ?? null],
       );
       await insertAudit(c, {
         actor: SYSTEM_ACTOR,

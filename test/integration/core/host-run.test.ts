@@ -101,8 +101,8 @@ async function upgradeThroughBackup(run: HostRunContext) {
     dataSha256: 'a'.repeat(64),
     configBytes: 5,
     configSha256: 'b'.repeat(64),
-    dataVersionId: null,
-    configVersionId: null,
+    dataVersionId: `data-${run.runId}`,
+    configVersionId: `config-${run.runId}`,
   };
   return recordStepOutcome({ run, outcome: outcome('backup', 'Success', result), backup: { ...backup, verification }, verification: true }, deps);
 }
@@ -275,7 +275,8 @@ describe('beginRollback', () => {
     await upgradeThroughBackup(run);
     await finishHostRun({ run, request: {}, outcome: 'succeeded', failedStep: null, verdict: null, error: null, backup: null, executionArn: exec('r1') }, deps);
     const { run: rb, backup } = await beginRollback({ hostId, reason: 'operator asked' }, exec('rb1'), deps);
-    expect(backup).toMatchObject({ backupId: run.runId, version: '1.4.0' });
+    // the versions verification read: a restore presigns exactly those
+    expect(backup).toMatchObject({ backupId: run.runId, version: '1.4.0', dataVersionId: `data-${run.runId}`, configVersionId: `config-${run.runId}` });
     expect(rb).toMatchObject({ kind: 'rollback', targetVersion: '1.4.0' });
   });
 

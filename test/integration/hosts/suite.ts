@@ -10,9 +10,27 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatabaseMode, HostStep } from '../../../core/models';
 import { createHost, dataChecksums, dataSchemaVersion, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
-import { readApp, readContainers } from '../../../lab/hosts/state';
+import { paths, readApp, readContainers } from '../../../lab/hosts/state';
 import { freePort } from '../../../lab/postgres';
 import { completeBackup, health, objectSha256, prepareBackup, presignGet, runStep, startS3, type BackupTarget, type TestS3 } from './support';
+
+/** The image of each `docker run` the host's scripts made (the lab's docker logs every call). */
+function dockerRunImages(root: string): string[] {
+  const valued = new Set(['-v', '--volume', '-e', '--env', '--network', '--net', '-w', '--workdir', '--name', '--user', '-u']);
+  const log = join(paths(root).state, 'docker-calls.log');
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string[])
+    .filter((argv) => argv[0] === 'run')
+    .map((argv) => {
+      for (let i = 1; i < argv.length; i++) {
+        if (valued.has(argv[i]!)) i++;
+        else if (!argv[i]!.startsWith('-')) return argv[i]!;
+      }
+      return '';
+    });
+}
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const ALL = (v: string | null) => ({ 'api-service': v, 'data-service': v, 'data-service-sidecar': v });
@@ -115,6 +133,14 @@ export function hostStepSuite(mode: DatabaseMode): void {
       expect((await objectSha256(s3, target.configKey)).sha256).toBe(b.result.config.sha256);
       expect(b.stdout + b.stderr).not.toMatch(/postgres:\/\/[^*\s]*:[^*@\s]+@/);
       backup = { target, dataSha: b.result.data.sha256, configSha: b.result.config.sha256, checksums, compose: originalCompose };
+      // the config object is written once: the same URL again replaces nothing
+      const again = await fetch(Buffer.from(target.params.ConfigUrl as string, 'base64url').toString(), { method: 'PUT', body: 'x', headers: { 'If-None-Match': '*' } });
+      expect(again.status).toBe(412);
+      expect((await objectSha256(s3, target.configKey)).sha256).toBe(b.result.config.sha256);
+      // every helper container the backup ran, by digest
+      const images = dockerRunImages(host.root);
+      if (mode === 'embedded') expect(images.length).toBeGreaterThan(0);
+      for (const image of images) expect(image).toMatch(/^[a-z0-9./-]+:[\w.-]+@sha256:[a-f0-9]{64}$/);
       await waitHealthy(host.healthUrl, 10_000);
 
       expect((await step('pull-images', { Version: '1.6.0' })).result).toMatchObject({ ok: true });

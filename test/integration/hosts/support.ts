@@ -110,7 +110,8 @@ export async function prepareBackup(s3: TestS3, name: string, parts: number, par
     const url = await getSignedUrl(s3.client, new UploadPartCommand({ Bucket: BUCKET, Key: dataKey, UploadId: uploadId, PartNumber: n }), { expiresIn: 900 });
     partUrls.push(b64url(url));
   }
-  const configUrl = await getSignedUrl(s3.client, new PutObjectCommand({ Bucket: BUCKET, Key: configKey }), { expiresIn: 900 });
+  // a conditional create, as S3BackupStorage signs it (the bucket refuses any other write under backups/)
+  const configUrl = await getSignedUrl(s3.client, new PutObjectCommand({ Bucket: BUCKET, Key: configKey, IfNoneMatch: '*' }), { expiresIn: 900 });
   return { dataKey, configKey, uploadId, params: { DataPartUrls: partUrls, PartSizeMb: String(partSizeMb), ConfigUrl: b64url(configUrl) } };
 }
 

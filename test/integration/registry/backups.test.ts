@@ -92,6 +92,19 @@ describe('backups', () => {
     await expect(reg.store.markBackupVerified(b.id, lease.token, details('y'))).rejects.toBeInstanceOf(BackupStateError);
   });
 
+  it('records the S3 version ids verification read, so a restore fetches exactly those bytes', async () => {
+    const { host, lease } = await hostWithLease();
+    const b = await backup(host, '1.4.0');
+    expect(b).toMatchObject({ dataVersionId: null, configVersionId: null });
+    const ids = { dataVersionId: 'OtT3.Yp1tKp9gJqUPJkTFsuhT2V8nlvZ', configVersionId: 'Hk9vLxs0q_0dLw0z7lQkTN0bXWVgqZpC' };
+    const v = await reg.store.markBackupVerified(b.id, lease.token, { ...details('vid'), ...ids });
+    expect(v).toMatchObject(ids);
+    expect(await reg.store.latestVerifiedBackup(host.id)).toMatchObject({ id: b.id, ...ids });
+    // storage without versioning (the lab's s3rver) has none to record
+    const unversioned = await backup(host, '1.4.0');
+    expect(await reg.store.markBackupVerified(unversioned.id, lease.token, details('nov'))).toMatchObject({ dataVersionId: null, configVersionId: null });
+  });
+
   it('never lets a failed backup become verified, nor a verified one be failed', async () => {
     const { host, lease } = await hostWithLease();
     const failed = await backup(host, '1.4.0');

@@ -116,3 +116,25 @@ describe('SSM documents', () => {
     }
   });
 });
+
+describe('helper images', () => {
+  // name:tag@sha256:<64 hex>: the tag says which, the digest makes a re-pushed tag unable to change what runs
+  const PINNED = /^[a-z0-9]+(?:[._/-][a-z0-9]+)*:\w[\w.-]{0,127}@sha256:[a-f0-9]{64}$/;
+
+  it('are pinned by digest in every deployed document, and docker run names no other image', () => {
+    const pinned = new Set<string>();
+    for (const step of HOST_STEPS) {
+      const doc = loadDocument(step) as { mainSteps: { inputs: { runCommand: string[] } }[] };
+      const lines = doc.mainSteps.flatMap((m) => m.inputs.runCommand);
+      for (const line of lines) {
+        const assigned = /^FW_(?:HELPER|PG)_IMAGE="([^"]*)"$/.exec(line);
+        if (assigned) pinned.add(assigned[1]!);
+        // every docker run takes its image from one of the two variables
+        if (/\bdocker run\b/.test(line)) expect(line, step).toMatch(/"\$FW_(HELPER|PG)_IMAGE"/);
+        expect(line, step).not.toMatch(/\b(busybox|postgres):[\w.-]+(?![\w.-]*@sha256:)/);
+      }
+    }
+    expect(pinned.size).toBe(2);
+    for (const image of pinned) expect(image).toMatch(PINNED);
+  });
+});

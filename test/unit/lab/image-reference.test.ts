@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { parseImageReference } from '../../../lab/hosts/docker-shared';
+import { repositoryOf, tagOf } from '../../../lab/hosts/state';
+
+const DIGEST = `sha256:${'0123456789abcdef'.repeat(4)}`;
+
+describe("the lab docker's image references", () => {
+  it('accepts name, name:tag, name@digest and name:tag@digest as docker does', () => {
+    expect(parseImageReference('busybox')).toEqual({ repository: 'busybox', tag: null, digest: null });
+    expect(parseImageReference(`busybox:1.36@${DIGEST}`)).toEqual({ repository: 'busybox', tag: '1.36', digest: DIGEST });
+    expect(parseImageReference(`ghcr.io/acme/data-service@${DIGEST}`)).toEqual({ repository: 'ghcr.io/acme/data-service', tag: null, digest: DIGEST });
+    expect(parseImageReference('localhost:5000/pg:16')).toEqual({ repository: 'localhost:5000/pg', tag: '16', digest: null });
+  });
+
+  it('refuses what docker calls an invalid reference format', () => {
+    for (const bad of ['busybox:1.36@sha256:abc', `busybox@sha256:${'A'.repeat(64)}`, 'Busybox:1', 'busybox:', '', `busybox:1.36@md5:${'0'.repeat(32)}`]) {
+      expect(() => parseImageReference(bad), bad).toThrow(/invalid reference format/);
+    }
+  });
+
+  it('reads the tag before the digest, not the digest as a tag', () => {
+    expect(tagOf(`busybox:1.36@${DIGEST}`)).toBe('1.36');
+    expect(repositoryOf(`busybox:1.36@${DIGEST}`)).toBe('busybox');
+  });
+});
