@@ -10,6 +10,7 @@ import { decideUpgradePath } from '../release-rules';
 import type { HostRunContext } from '../models';
 import { runContext, runIdFor, type HostRunDeps } from './context';
 import { DestructiveConsentRequiredError, NoUsableBackupError, UnknownReleaseError, UpgradePathRefusedError } from './errors';
+import { assertNothingNewer, changesDiscardedBy, type DiscardedRun } from './newer-changes';
 import { actorOf, healthCheckOf, type HostRollbackRequest, type HostUpgradeRequest } from './requests';
 
 export async function beginUpgrade(request: HostUpgradeRequest, executionArn: string, deps: HostRunDeps): Promise<HostRunContext> {
@@ -119,6 +120,20 @@ export async function beginRollback(
       );
     }
   }
+  const runId = runIdFor(executionArn);
+  // HostUpgrade's restore branch restores the backup its own, still running, run just took:
+  // nothing can have changed the host since, so it is never refused (nor slowed by the read).
+  let discards: DiscardedRun[] = [];
+  if (!request.parentRunId) {
+    const runs = (await store.listRuns({ hostId: host.id, limit: 1000 })).filter((r) => r.id !== runId); // a retried begin-run sees its own run
+    discards = changesDiscardedBy({ runId: backup.runId, takenAt: backup.createdAt, version: backup.version }, runs);
+    try {
+      assertNothingNewer(host.id, `backup ${backup.id} (${backup.version})`, discards, request.force);
+    } catch (err) {
+      await store.appendAudit({ actor, action: 'rollback.refused', hostId: host.id, details: { backupId: backup.id, reason: (err as Error).message } });
+      throw err;
+    }
+  }
   let leaseToken: number;
   if (request.parentRunId && request.leaseToken) {
     // the restore branch of HostUpgrade: work under the parent's lease
@@ -127,7 +142,6 @@ export async function beginRollback(
   } else {
     leaseToken = (await store.acquireLease(host.id, executionArn, deps.leaseTtlSeconds)).token;
   }
-  const runId = runIdFor(executionArn);
   const run = await store.createRun({
     id: runId,
     hostId: host.id,
@@ -143,7 +157,14 @@ export async function beginRollback(
     action: 'rollback.started',
     hostId: host.id,
     runId,
-    details: { backupId: backup.id, toVersion: backup.version, reason: request.reason, parentRunId: request.parentRunId ?? null },
+    details: {
+      backupId: backup.id,
+      toVersion: backup.version,
+      reason: request.reason,
+      parentRunId: request.parentRunId ?? null,
+      // a forced restore records what it overwrote, so the audit log answers "where did my data go"
+      ...(discards.length > 0 ? { force: true, discards } : {}),
+    },
   });
   return {
     run: runContext({

@@ -16,3 +16,7 @@ export class UpgradePathRefusedError extends Error {
 export class NoUsableBackupError extends Error {
   override readonly name = 'NoUsableBackupError';
 }
+/** A restore would discard a later run's changes to the host; `force` restores anyway. */
+export class NewerChangesError extends Error {
+  override readonly name = 'NewerChangesError';
+}
