@@ -301,7 +301,9 @@ export async function finishRollout(e: FinishRolloutEvent, deps: RolloutDeps) {
     wave: e.wave ?? null,
     error: e.error?.Error ?? null,
     // a rollback names the hosts it refused to restore over later changes (next-rollback-batch)
-    ...(e.status === 'rolled-back' && counts.refused ? { refused: hosts.filter((h) => h.result === 'refused').slice(0, BATCH_SIZE).map((h) => h.hostId) } : {}),
+    ...(e.status === 'rolled-back' && counts.refused
+      ? { refused: hosts.filter((h) => h.result === 'refused' && h.outcome === NEWER_CHANGES).slice(0, BATCH_SIZE).map((h) => h.hostId) }
+      : {}),
   };
   await deps.store.appendAudit({ actor: rollout.requestedBy, action: `rollout.${e.status}`, rolloutId: rollout.rolloutId, details: summary });
   await deps.alerts.publish(`fleetwave: rollout ${rollout.rolloutId} ${e.status}`, { event: `ROLLOUT_${e.status.toUpperCase().replace('-', '_')}`, ...summary });
@@ -391,6 +393,9 @@ export const NextRollbackBatchEvent = z.object({
 });
 export type NextRollbackBatchEvent = z.infer<typeof NextRollbackBatchEvent>;
 
+/** A rollout host's outcome when its rollback was refused over later changes (not a refused upgrade). */
+export const NEWER_CHANGES = 'newer-changes';
+
 /**
  * The next hosts to restore. A host that a later run changed is left out unless the request
  * is forced: it is recorded as refused, with the sentence naming what a restore would discard,
@@ -409,7 +414,7 @@ export async function nextRollbackBatch(e: NextRollbackBatchEvent, deps: Rollout
       wave: h.wave,
       attempt: e.rollout.attempt,
       result: 'refused',
-      outcome: 'refused',
+      outcome: NEWER_CHANGES,
       message,
       executionArn: null,
     });

@@ -327,7 +327,7 @@ describe('rolling back a rollout over later changes (issue #12 item 9)', () => {
     expect(batch.items.map((i) => i.hostId)).toEqual([ids[0]]);
     expect(batch).toMatchObject({ refused: [ids[1]], refusedTotal: 1 });
     const recorded = (await registry.listRolloutHosts(ctx.rolloutId)).find((h) => h.hostId === ids[1]);
-    expect(recorded).toMatchObject({ result: 'refused', outcome: 'refused' });
+    expect(recorded).toMatchObject({ result: 'refused', outcome: 'newer-changes' });
     expect(recorded?.message).toContain(`run ${later.id} (upgrade 1.5.0 → 1.6.0`);
   });
 
