@@ -21,7 +21,7 @@ afterAll(async () => {
 type BackupJson = { id: string; version: string; mode: string; status: string; verified: boolean; takenAt: string; createdAt: number; dataBytes: number };
 
 describe.concurrent.each(['embedded', 'external'] as const)('fleetwave rollback --to-version, %s database', (mode) => {
-  it('brings a 1.6.0 host back to 1.4.0 with the dropped column and every row as they were', async ({ expect }) => {
+  it('refuses to discard the later 1.6.0 upgrade without --force, then brings the host back to 1.4.0 with the dropped column and every row as they were', async ({ expect }) => {
     const [host] = await t.addHosts(`rbcli-${mode}`, [{ id: `rbcli-${mode}`, tier: 'production', mode, version: '1.4.0' }]);
     const h = host!;
     const at140 = await dataChecksums(h.root);
