@@ -114,6 +114,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .addOption(new Option('--backup <id>', 'backup id (default: the latest verified one)').conflicts('toVersion'))
     .option('--to-version <v>', 'restore the latest verified backup taken at this version')
     .option('--reason <text>', 'why, for the audit log')
+    .option('--force', 'restore even over a later run that changed the host (its changes are discarded)')
     .option('--wait', 'follow the execution and show progress')
     .option('--json')
     .action(async (o) => {

@@ -5,16 +5,19 @@
  *   {"hostId": "acme-prod-1", "reason": "data looks wrong after 1.6.0"}
  *   {"hostId": "acme-prod-1", "backupId": "9b2f…", "reason": "..."}
  *   {"hostId": "acme-prod-1", "toVersion": "1.4.0", "reason": "..."}
- * Without backupId/toVersion the latest verified backup taken before the last
- * upgrade is used; with toVersion, the latest verified backup taken at that
- * version. HostUpgrade adds parentRunId + leaseToken so the child works under
+ *   {..., "force": true}   restore over a later run's changes (see below)
+ * Without backupId/toVersion the latest verified backup is used; with
+ * toVersion, the latest verified backup taken at that version. A backup that a
+ * later successful run changed the host after (a later upgrade, or a rollback
+ * to another version) is refused with NewerChangesError naming those runs,
+ * unless force is set. HostUpgrade adds parentRunId + leaseToken so the child works under
  * the parent's lease instead of being refused by it.
  *
  * Steps:
  *   1. Init            keep the input
  *   2. BeginRollback   begin-run {kind:"rollback"}: validate, choose the backup
  *                      (must be verified), take (or inherit) the lease, create the run.
- *                      Refusals (unknown host/backup, host locked) → Refused.
+ *                      Refusals (unknown host/backup, host locked, later changes) → Refused.
  *   3. Restore         SSM Fleetwave-Restore: download and verify sha256 + listing
  *                      before touching anything, stop, restore config + data, start.
  *   4. Verify          SSM Fleetwave-HealthCheck at the backup's version.

@@ -4,7 +4,7 @@
  * fleet (each host is one child execution of HostUpgrade or HostRollback).
  *
  * Input: {"rollout": RolloutContext, "wave": 0, "mode": "upgrade"|"rollback",
- *         "items": [{"hostId": "...", "backupId"?: "..."}]}
+ *         "items": [{"hostId": "...", "backupId"?: "...", "force"?: bool}]}
  *
  * Steps, per host (Map, MaxConcurrencyPath = $.rollout.concurrency):
  *   upgrade:  ClaimHost (rollout: claim-host — skip when the wave is over its
@@ -12,8 +12,8 @@
  *             → UpgradeHost (HostUpgrade, startExecution.sync:2, deterministic
  *             name <rollout>--<host>--a<attempt>) → RecordHost (rollout:
  *             record-host; failures are recorded the same way from the Catch).
- *   rollback: RollbackHost (HostRollback with the backup the rollout's run took)
- *             → RecordRolledBack.
+ *   rollback: RollbackHost (HostRollback with the backup the rollout's run took,
+ *             forced only when the operator forced the rollback) → RecordRolledBack.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -92,6 +92,8 @@ export class RolloutBatch extends Construct {
       input: TaskInput.fromObject({
         hostId: JsonPath.stringAt('$.item.hostId'),
         backupId: JsonPath.stringAt('$.item.backupId'),
+        // next-rollback-batch's item: true only when the operator forced the rollout's rollback
+        force: JsonPath.stringAt('$.item.force'),
         reason: JsonPath.format('rollback of rollout {}', JsonPath.stringAt('$.rollout.rolloutId')),
         requestedBy: JsonPath.stringAt('$.rollout.requestedBy'),
       }),

@@ -4,12 +4,15 @@
  * Input (console, `fleetwave rollback --rollout R`, or FleetRollout's failure policy):
  *   {"rolloutId": "acme-1-6-0"}            every host the rollout upgraded
  *   {"rolloutId": "acme-1-6-0", "wave": 2} only that wave's hosts
+ *   {"rolloutId": "acme-1-6-0", "force": true}  also hosts a later run changed
  *
  * Steps:
  *   1. Plan        rollout: plan-rollback — the rollout must exist → $.rollout.
  *   2. NextBatch   rollout: next-rollback-batch — up to 50 hosts whose run in this
  *                  rollout succeeded (not noop, not already restored), each with the
- *                  backup that run took.
+ *                  backup that run took. A host a later run changed (upgraded again,
+ *                  or rolled back to another version) is recorded as refused and left
+ *                  out unless the input has force: true (core/host-run/newer-changes.ts).
  *   3. RunBatch    RolloutBatch child in rollback mode: a HostRollback per host.
  *   4. Finish      when no host is left.
  */

@@ -3,6 +3,7 @@
  */
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
+import { backupLabel, chooseBackup, describeDiscarded, discardedByRestore } from '../../core/host-run';
 import { HostId, Reason, Version } from '../../core/models';
 import type { RegistryStore } from '../../core/registry/store';
 import { startExecution, waitForExecution, type ExecutionResult } from '../executions';
@@ -91,7 +92,7 @@ export async function hostUpgrade(
 
 export async function hostRollback(
   deps: HostCommandDeps,
-  opts: { host: string; backup?: string; toVersion?: string; reason?: string; wait?: boolean; json?: boolean },
+  opts: { host: string; backup?: string; toVersion?: string; reason?: string; force?: boolean; wait?: boolean; json?: boolean },
 ): Promise<number> {
   const hostId = checkOption(HostId, opts.host, '--host');
   if (opts.backup && opts.toVersion) throw new CliError('give --backup or --to-version, not both', EXIT.invalidInput);
@@ -113,8 +114,16 @@ export async function hostRollback(
   await deps.store.getHost(hostId).catch(() => {
     throw new CliError(`--host: no host ${hostId} in the registry`, EXIT.invalidInput);
   });
+  // Refused here, before an execution starts, with begin-run's own rule (which still decides:
+  // a run may finish in between). An unusable backup is left to begin-run to name.
+  const chosen = await chooseBackup(deps.store, hostId, { backupId: input.backupId as string | undefined, toVersion: input.toVersion as string | undefined }).catch(() => null);
+  if (chosen && !opts.force) {
+    const discards = await discardedByRestore(deps.store, chosen);
+    if (discards.length > 0) throw new CliError(describeDiscarded(hostId, backupLabel(chosen), discards), EXIT.invalidInput);
+  }
+  if (opts.force) input.force = true;
   const sfn = deps.sfn ?? new SFNClient({});
-  const name = executionName([hostId, 'rollback', String(input.backupId ?? input.toVersion ?? 'latest')]);
+  const name = executionName([hostId, 'rollback', String(input.backupId ?? input.toVersion ?? 'latest'), ...(opts.force ? ['force'] : [])]);
   const started = await startExecution(sfn, deps.target.stateMachines.hostRollback!, name, input);
   if (!opts.json) info(`${started.created ? 'started' : 'already started'} ${started.executionArn}`);
   if (!opts.wait) {

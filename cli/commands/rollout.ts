@@ -174,7 +174,10 @@ export async function rolloutStop(deps: RolloutDeps, opts: { rollout: string; js
   return EXIT.ok;
 }
 
-export async function rolloutRollback(deps: RolloutDeps, opts: { rollout: string; reason?: string; wait?: boolean; json?: boolean }): Promise<number> {
+export async function rolloutRollback(
+  deps: RolloutDeps,
+  opts: { rollout: string; reason?: string; force?: boolean; wait?: boolean; json?: boolean },
+): Promise<number> {
   const rolloutId = checkOption(RolloutId, opts.rollout, '--rollout');
   const rollout = await deps.store.findRollout(rolloutId);
   if (!rollout) throw new CliError(`--rollout: no rollout ${rolloutId}`, EXIT.invalidInput);
@@ -184,8 +187,11 @@ export async function rolloutRollback(deps: RolloutDeps, opts: { rollout: string
     rolloutId,
     reason: checkOption(Reason, opts.reason ?? 'operator rollback from the CLI', '--reason'),
     requestedBy: `cli:${process.env.USER ?? 'operator'}`,
+    ...(opts.force ? { force: true } : {}),
   };
-  const started = await startExecution(sfn, deps.target.stateMachines.rolloutRollback!, `${rolloutId}--rollback--a${rollout.attempt}`, input);
+  // a forced rollback after a refused one is a new execution, not the refused one found again
+  const name = `${rolloutId}--rollback--a${rollout.attempt}${opts.force ? '--force' : ''}`;
+  const started = await startExecution(sfn, deps.target.stateMachines.rolloutRollback!, name, input);
   if (!opts.json) info(`${started.created ? 'started' : 'already started'} ${started.executionArn}`);
   if (!opts.wait) {
     if (opts.json) printJson({ executionArn: started.executionArn, created: started.created });
@@ -193,7 +199,14 @@ export async function rolloutRollback(deps: RolloutDeps, opts: { rollout: string
   }
   const r = await waitForExecution(sfn, started.executionArn, () => undefined, 1000);
   const summary = await rolloutSummary(deps, rolloutId);
-  if (opts.json) printJson({ execution: { status: r.status, error: r.error }, ...summary });
-  else printSummary(summary);
-  return r.status === 'SUCCEEDED' ? EXIT.ok : EXIT.failed;
+  // hosts a later run changed, left as they are (next-rollback-batch): each with the sentence naming what a restore would discard
+  const refusedIds = new Set((r.output as { refused?: string[] } | null)?.refused ?? []);
+  const refused = (await deps.store.listRolloutHosts(rolloutId)).filter((h) => refusedIds.has(h.hostId)).map((h) => ({ hostId: h.hostId, message: h.message }));
+  if (opts.json) printJson({ execution: { status: r.status, error: r.error }, ...summary, refused });
+  else {
+    printSummary(summary);
+    for (const h of refused) print(`${h.hostId}: not restored — ${h.message ?? 'a later run changed it'}`);
+  }
+  if (r.status !== 'SUCCEEDED') return EXIT.failed;
+  return refused.length > 0 ? EXIT.invalidInput : EXIT.ok;
 }

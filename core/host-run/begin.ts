@@ -5,12 +5,13 @@
  * (core/host-run/errors.ts, core/registry/errors.ts), audited where the
  * operator will look for them.
  */
-import type { Backup } from '../registry/store';
+import type { Backup, RegistryStore } from '../registry/store';
 import { decideUpgradePath } from '../release-rules';
 import type { HostRunContext } from '../models';
 import { runContext, runIdFor, type HostRunDeps } from './context';
 import { DestructiveConsentRequiredError, NoUsableBackupError, UnknownReleaseError, UpgradePathRefusedError } from './errors';
 import { proveStartedByLeaseHolder } from './parent-proof';
+import { assertNothingNewer, changesDiscardedBy, type DiscardedRun } from './newer-changes';
 import { actorOf, healthCheckOf, type HostRollbackRequest, type HostUpgradeRequest } from './requests';
 
 export async function beginUpgrade(request: HostUpgradeRequest, executionArn: string, deps: HostRunDeps): Promise<HostRunContext> {
@@ -102,6 +103,40 @@ const toSource = (b: Backup): RestoreSource => ({
   configVersionId: b.configVersionId,
 });
 
+/**
+ * The backup a rollback restores: the one named, else the latest verified one (at `toVersion`
+ * when given). Unbounded on purpose: what a restore would discard is checked separately.
+ * @throws NoUsableBackupError, BackupNotFoundError
+ */
+export async function chooseBackup(
+  store: Pick<RegistryStore, 'getBackup' | 'latestVerifiedBackup'>,
+  hostId: string,
+  request: Pick<HostRollbackRequest, 'backupId' | 'toVersion'>,
+): Promise<Backup> {
+  if (request.backupId) {
+    const backup = await store.getBackup(request.backupId);
+    if (backup.hostId !== hostId) throw new NoUsableBackupError(`backup ${backup.id} belongs to host ${backup.hostId}, not ${hostId}`);
+    if (backup.status !== 'verified') throw new NoUsableBackupError(`backup ${backup.id} is ${backup.status}, only verified backups are restored`);
+    return backup;
+  }
+  const backup = await store.latestVerifiedBackup(hostId, request.toVersion ? { version: request.toVersion } : {});
+  if (!backup) {
+    throw new NoUsableBackupError(
+      request.toVersion ? `host ${hostId} has no verified backup taken at version ${request.toVersion}` : `host ${hostId} has no verified backup`,
+    );
+  }
+  return backup;
+}
+
+/** The later runs a restore of `backup` would discard (core/host-run/newer-changes.ts); `ownRunId` is the rollback's own run, for a retry. */
+export async function discardedByRestore(store: Pick<RegistryStore, 'listRuns'>, backup: Backup, ownRunId?: string): Promise<DiscardedRun[]> {
+  const runs = (await store.listRuns({ hostId: backup.hostId, limit: 1000 })).filter((r) => r.id !== ownRunId);
+  return changesDiscardedBy({ runId: backup.runId, takenAt: backup.createdAt, version: backup.version }, runs);
+}
+
+/** How a refusal and the CLI name the backup. */
+export const backupLabel = (backup: Backup) => `backup ${backup.id} (${backup.version})`;
+
 export async function beginRollback(
   request: HostRollbackRequest,
   executionArn: string,
@@ -112,17 +147,18 @@ export async function beginRollback(
   const host = await store.getHost(request.hostId);
   const healthCheck = healthCheckOf(request.healthCheck, (await store.getFleet(host.fleetId)).config);
   const actor = actorOf(request.requestedBy, executionArn);
-  let backup: Backup | null;
-  if (request.backupId) {
-    backup = await store.getBackup(request.backupId);
-    if (backup.hostId !== host.id) throw new NoUsableBackupError(`backup ${backup.id} belongs to host ${backup.hostId}, not ${host.id}`);
-    if (backup.status !== 'verified') throw new NoUsableBackupError(`backup ${backup.id} is ${backup.status}, only verified backups are restored`);
-  } else {
-    backup = await store.latestVerifiedBackup(host.id, request.toVersion ? { version: request.toVersion } : {});
-    if (!backup) {
-      throw new NoUsableBackupError(
-        request.toVersion ? `host ${host.id} has no verified backup taken at version ${request.toVersion}` : `host ${host.id} has no verified backup`,
-      );
+  const backup = await chooseBackup(store, host.id, request);
+  const runId = runIdFor(executionArn);
+  // HostUpgrade's restore branch restores the backup its own, still running, run just took:
+  // nothing can have changed the host since, so it is never refused (nor slowed by the read).
+  let discards: DiscardedRun[] = [];
+  if (!request.parentRunId) {
+    discards = await discardedByRestore(store, backup, runId);
+    try {
+      assertNothingNewer(host.id, backupLabel(backup), discards, request.force);
+    } catch (err) {
+      await store.appendAudit({ actor, action: 'rollback.refused', hostId: host.id, details: { backupId: backup.id, reason: (err as Error).message } });
+      throw err;
     }
   }
   let leaseToken: number;
@@ -140,7 +176,6 @@ export async function beginRollback(
   } else {
     leaseToken = (await store.acquireLease(host.id, executionArn, deps.leaseTtlSeconds)).token;
   }
-  const runId = runIdFor(executionArn);
   const run = await store.createRun({
     id: runId,
     hostId: host.id,
@@ -156,7 +191,14 @@ export async function beginRollback(
     action: 'rollback.started',
     hostId: host.id,
     runId,
-    details: { backupId: backup.id, toVersion: backup.version, reason: request.reason, parentRunId: request.parentRunId ?? null },
+    details: {
+      backupId: backup.id,
+      toVersion: backup.version,
+      reason: request.reason,
+      parentRunId: request.parentRunId ?? null,
+      // a forced restore records what it overwrote, so the audit log answers "where did my data go"
+      ...(discards.length > 0 ? { force: true, discards } : {}),
+    },
   });
   return {
     run: runContext({

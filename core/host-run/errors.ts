@@ -24,3 +24,7 @@ export class NoUsableBackupError extends Error {
 export class NotStartedByLeaseHolderError extends Error {
   override readonly name = 'NotStartedByLeaseHolderError';
 }
+/** A restore would discard a later run's changes to the host; `force` restores anyway. */
+export class NewerChangesError extends Error {
+  override readonly name = 'NewerChangesError';
+}

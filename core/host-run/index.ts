@@ -8,6 +8,7 @@
 export * from './errors';
 export * from './requests';
 export * from './context';
+export * from './newer-changes';
 export * from './begin';
 export * from './record';
 export * from './finish';

@@ -31,6 +31,8 @@ export const HostRollbackRequest = z
     parentRunId: z.string().uuid().optional(),
     leaseToken: z.number().int().positive().optional(),
     requestedBy: Reason.optional(),
+    /** Restore even though a later successful run changed the host since the backup (its changes are discarded). */
+    force: z.boolean().optional(),
     /** HostUpgrade passes its run's policy, so the restore is verified the same way. */
     healthCheck: HealthCheckFields.partial().optional(),
     AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: z.string().optional(),

@@ -4,7 +4,7 @@
  *   rollback → {run: HostRunContext, backup: RestoreSource}
  * Refusals throw named errors (HostLockedError, HostQuarantinedError,
  * UnknownReleaseError, DestructiveConsentRequiredError, UpgradePathRefusedError,
- * NoUsableBackupError, InvalidTaskInputError) that the state machine's Catch
+ * NoUsableBackupError, NewerChangesError, InvalidTaskInputError) that the state machine's Catch
  * turns into a failed execution with that error name.
  */
 import { beginRollback, beginUpgrade, BeginRunEvent } from '../../core/host-run';

@@ -14,6 +14,7 @@ import {
   claimHost,
   evaluateWave,
   nextBatch,
+  nextRollbackBatch,
   planRollout,
   recordHost,
   type RolloutContext,
@@ -296,5 +297,73 @@ describe('childExecutionName', () => {
     expect(b).toMatch(/^[A-Za-z0-9_-]{1,80}$/);
     expect(a).not.toBe(b);
     expect(childExecutionName('acme-1-5-0', 'web-1', 'rollback')).toBe('acme-1-5-0--web-1--rollback');
+  });
+});
+
+describe('rolling back a rollout over later changes (issue #12 item 9)', () => {
+  /** A run outside the rollout that upgraded the host again after the rollout's run. */
+  function upgradedLater(hostId: string, from: string, to: string): HostRun {
+    const later: HostRun = {
+      ...runs.find((r) => r.hostId === hostId)!,
+      id: randomUUID(),
+      rolloutId: null,
+      fromVersion: from,
+      targetVersion: to,
+      outcome: 'succeeded',
+      startedAt: Date.now() + 1000,
+      finishedAt: Date.now() + 2000,
+    };
+    runs.push(later);
+    return later;
+  }
+
+  it('leaves out a host a later run upgraded and records it as refused, naming that run', async () => {
+    const { ctx, ids } = await plan(2, 0);
+    for (const id of ids) await hostEnded(ctx, id, 'succeeded');
+    const later = upgradedLater(ids[1]!, '1.5.0', '1.6.0');
+
+    const batch = await nextRollbackBatch({ rollout: ctx, request: {} }, deps);
+
+    expect(batch.items.map((i) => i.hostId)).toEqual([ids[0]]);
+    expect(batch).toMatchObject({ refused: [ids[1]], refusedTotal: 1 });
+    const recorded = (await registry.listRolloutHosts(ctx.rolloutId)).find((h) => h.hostId === ids[1]);
+    expect(recorded).toMatchObject({ result: 'refused', outcome: 'newer-changes' });
+    expect(recorded?.message).toContain(`run ${later.id} (upgrade 1.5.0 → 1.6.0`);
+  });
+
+  it('ends the rollback once only refused hosts are left', async () => {
+    const { ctx, ids } = await plan(1, 0);
+    await hostEnded(ctx, ids[0]!, 'succeeded');
+    upgradedLater(ids[0]!, '1.5.0', '1.6.0');
+
+    const first = await nextRollbackBatch({ rollout: ctx, request: {} }, deps);
+    const again = await nextRollbackBatch({ rollout: ctx, request: {} }, deps);
+
+    expect([first.more, again.more]).toEqual([false, false]);
+  });
+
+  it('restores that host when forced, even after an unforced rollback refused it', async () => {
+    const { ctx, ids } = await plan(1, 0);
+    await hostEnded(ctx, ids[0]!, 'succeeded');
+    upgradedLater(ids[0]!, '1.5.0', '1.6.0');
+    await nextRollbackBatch({ rollout: ctx, request: {} }, deps);
+
+    const forced = await nextRollbackBatch({ rollout: ctx, request: { force: true } }, deps);
+
+    expect(forced.items).toEqual([expect.objectContaining({ hostId: ids[0], force: true })]);
+    expect(forced.refused).toEqual([]);
+  });
+
+  it('does not count a later noop or a failed later run as a change', async () => {
+    const { ctx, ids } = await plan(1, 0);
+    await hostEnded(ctx, ids[0]!, 'succeeded');
+    const noop = upgradedLater(ids[0]!, '1.5.0', '1.5.0');
+    noop.outcome = 'noop';
+    const failed = upgradedLater(ids[0]!, '1.5.0', '1.6.0');
+    Object.assign(failed, { status: 'failed', outcome: 'restored' });
+
+    const batch = await nextRollbackBatch({ rollout: ctx, request: {} }, deps);
+
+    expect(batch.items.map((i) => i.hostId)).toEqual([ids[0]]);
   });
 });

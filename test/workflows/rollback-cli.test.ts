@@ -1,7 +1,8 @@
 /**
  * `fleetwave rollback --to-version` from the CLI, in-process against the lab
  * (lab.json in FLEETWAVE_LAB_DIR, as `lab up` writes it): two versions back,
- * across the destructive 1.6.0 that dropped dashboards.legacy_notes.
+ * across the destructive 1.6.0 that dropped dashboards.legacy_notes. That
+ * discards the later 1.5.0 → 1.6.0 upgrade, so it is refused until --force.
  * Both database modes, side by side.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -20,7 +21,7 @@ afterAll(async () => {
 type BackupJson = { id: string; version: string; mode: string; status: string; verified: boolean; takenAt: string; createdAt: number; dataBytes: number };
 
 describe.concurrent.each(['embedded', 'external'] as const)('fleetwave rollback --to-version, %s database', (mode) => {
-  it('brings a 1.6.0 host back to 1.4.0 with the dropped column and every row as they were', async ({ expect }) => {
+  it('refuses to discard the later 1.6.0 upgrade without --force, then brings the host back to 1.4.0 with the dropped column and every row as they were', async ({ expect }) => {
     const [host] = await t.addHosts(`rbcli-${mode}`, [{ id: `rbcli-${mode}`, tier: 'production', mode, version: '1.4.0' }]);
     const h = host!;
     const at140 = await dataChecksums(h.root);
@@ -32,7 +33,18 @@ describe.concurrent.each(['embedded', 'external'] as const)('fleetwave rollback 
     expect((await dataChecksums(h.root)).dashboards).not.toBe(at140.dashboards); // legacy_notes dropped
 
     pointCliAtLab(t);
-    const r = await runCli(['rollback', '--host', h.id, '--to-version', '1.4.0', '--wait', '--json']);
+    const at160 = await dataChecksums(h.root);
+    const [later] = await t.lab.store.listRuns({ hostId: h.id, limit: 1 });
+    const [, backupA] = await t.lab.store.listBackups(h.id); // taken before 1.5.0
+    const refused = await runCli(['rollback', '--host', h.id, '--backup', backupA!.id, '--wait', '--json']);
+    expect(refused.code, refused.stdout).toBe(2);
+    expect(refused.stderr).toContain(`would discard a later change: run ${later!.id} (upgrade 1.5.0 → 1.6.0, finished `);
+    expect(refused.stderr).toContain('--force');
+    expect(await dataChecksums(h.root)).toEqual(at160);
+    expect(Object.values(runningVersions(h.root))).toEqual(['1.6.0', '1.6.0', '1.6.0']);
+    expect((await t.lab.store.listRuns({ hostId: h.id, limit: 1 }))[0]!.id).toBe(later!.id); // nothing started
+
+    const r = await runCli(['rollback', '--host', h.id, '--to-version', '1.4.0', '--force', '--wait', '--json']);
 
     expect(r.code, r.stderr).toBe(0);
     expect(jsonOf(r)).toMatchObject({ hostId: h.id, status: 'SUCCEEDED', outcome: 'restored', exitCode: 0 });

@@ -43,7 +43,7 @@ async function health(host: LabFleetHost): Promise<{ status: number; body: { sta
 type BackupJson = { id: string; version: string; mode: string; status: string; verified: boolean; takenAt: string; dataBytes: number };
 
 describe.concurrent.each(['embedded', 'external'] as const)('HostRollback from the console, %s database', (mode) => {
-  it('restores the backup taken before the upgrade, then a chosen older backup by id', async ({ expect }) => {
+  it('restores the backup taken before the upgrade, then a chosen older backup by id only when forced over the later upgrade', async ({ expect }) => {
     const [host] = await t.addHosts(`rbc-${mode}`, [{ id: `rbc-${mode}`, tier: 'production', mode, version: '1.4.0' }]);
     const h = host!;
     const atFirstBackup = await dataChecksums(h.root);
@@ -85,12 +85,24 @@ describe.concurrent.each(['embedded', 'external'] as const)('HostRollback from t
     expect(backups.map((b) => b.id)).toEqual([expect.any(String), first!.id]); // newest first
     const second = backups[0]!;
 
-    // {hostId, backupId, reason}: the first backup, although a newer one exists
-    const byId = await t.rollback({ hostId: h.id, backupId: first!.id, reason: 'console: restore the pre-1.5.0 state of the first upgrade' });
+    // {hostId, backupId, reason}: the first backup would discard the second upgrade (and the row
+    // written before it), so HostRollback refuses it, names that run and leaves the host alone
+    const [secondUpgrade] = await t.lab.store.listRuns({ hostId: h.id, limit: 1 });
+    const atSecond = await dataChecksums(h.root);
+    const refused = await t.rollback({ hostId: h.id, backupId: first!.id, reason: 'console: restore the pre-1.5.0 state of the first upgrade' });
+    expect({ status: refused.status, error: refused.error }).toEqual({ status: 'FAILED', error: 'NewerChangesError' });
+    expect(refused.cause).toContain(`run ${secondUpgrade!.id} (upgrade 1.4.0 → 1.5.0`);
+    expect(await dataChecksums(h.root)).toEqual(atSecond);
+    expect(Object.values(runningVersions(h.root))).toEqual(['1.5.0', '1.5.0', '1.5.0']);
+
+    // {..., force: true}: restored anyway, and the audit names what was discarded
+    const byId = await t.rollback({ hostId: h.id, backupId: first!.id, force: true, reason: 'console: restore the pre-1.5.0 state of the first upgrade' });
 
     expect(byId.status).toBe('SUCCEEDED');
     expect(byId.output).toMatchObject({ status: 'restored', version: '1.4.0', backupId: first!.id });
     expect(await dataChecksums(h.root)).toEqual(atFirstBackup); // the row only backup 2 holds is gone
+    const forced = (await t.lab.store.listAudit({ hostId: h.id })).find((a) => a.action === 'rollback.started' && a.details.force === true);
+    expect(forced?.details).toMatchObject({ backupId: first!.id, discards: [expect.objectContaining({ runId: secondUpgrade!.id, kind: 'upgrade' })] });
     expect(Object.values(runningVersions(h.root))).toEqual(['1.4.0', '1.4.0', '1.4.0']);
     expect((await health(h)).status).toBe(200);
 

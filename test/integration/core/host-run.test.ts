@@ -295,6 +295,45 @@ describe('beginRollback', () => {
     await expect(beginRollback({ ...request, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: exec('other') }, exec('other-child'), deps)).rejects.toMatchObject({ name: 'NotStartedByLeaseHolderError' });
   });
 
+  async function upgradedTwice(n: string) {
+    const first = await beginUpgrade({ hostId, version: '1.5.0' }, exec(`${n}-a`), deps);
+    await upgradeThroughBackup(first);
+    await finishHostRun({ run: first, request: {}, outcome: 'succeeded', failedStep: null, verdict: null, error: null, backup: null, executionArn: exec(`${n}-a`) }, deps);
+    await store.recordObservedVersion(hostId, '1.5.0'); // the health check reports the running version
+    const later = await beginUpgrade({ hostId, version: '1.6.0', allowDestructive: true }, exec(`${n}-b`), deps);
+    await finishHostRun({ run: later, request: {}, outcome: 'succeeded', failedStep: null, verdict: null, error: null, backup: null, executionArn: exec(`${n}-b`) }, deps);
+    await store.recordObservedVersion(hostId, '1.6.0');
+    return { first, later };
+  }
+
+  it('refuses to restore a backup over a later upgrade of the host, naming that run, and takes no lease', async () => {
+    const { first, later } = await upgradedTwice('n1');
+    const refusal = beginRollback({ hostId, reason: 'operator asked', backupId: first.runId }, exec('n1-rb'), deps);
+    await expect(refusal).rejects.toMatchObject({ name: 'NewerChangesError' });
+    await expect(refusal).rejects.toThrow(new RegExp(`${later.runId}.*upgrade 1\\.5\\.0 → 1\\.6\\.0`));
+    expect(await store.listRuns({ hostId })).toHaveLength(2);
+    const lease = await store.acquireLease(hostId, exec('n1-probe'), 60);
+    expect(lease.token).toBeGreaterThan(later.leaseToken);
+  });
+
+  it('restores over a later upgrade when forced, and audits the runs it discards', async () => {
+    const { first, later } = await upgradedTwice('n2');
+    const { backup } = await beginRollback({ hostId, reason: 'operator asked', backupId: first.runId, force: true }, exec('n2-rb'), deps);
+    expect(backup.backupId).toBe(first.runId);
+    const audit = await store.listAudit({ hostId });
+    const started = audit.find((a) => a.action === 'rollback.started');
+    expect(started?.details).toMatchObject({ force: true, discards: [expect.objectContaining({ runId: later.runId, kind: 'upgrade', from: '1.5.0', to: '1.6.0' })] });
+  });
+
+  it('never refuses the restore branch of an upgrade: the backup it restores is its own run\'s', async () => {
+    const { later } = await upgradedTwice('n3');
+    const again = await beginUpgrade({ hostId, version: '2.0.0' }, exec('n3-c'), deps);
+    await upgradeThroughBackup(again);
+    const { backup } = await beginRollback({ hostId, reason: 'automatic', backupId: again.runId, parentRunId: again.runId, leaseToken: again.leaseToken }, exec('n3-restore'), deps);
+    expect(backup.backupId).toBe(again.runId);
+    expect(later.runId).not.toBe(again.runId);
+  });
+
   it('refuses a version with no verified backup', async () => {
     await expect(beginRollback({ hostId, reason: 'x', toVersion: '1.0.0' }, exec('r3'), deps)).rejects.toBeInstanceOf(NoUsableBackupError);
   });
