@@ -329,7 +329,12 @@ describe('beginRollback', () => {
     const { later } = await upgradedTwice('n3');
     const again = await beginUpgrade({ hostId, version: '2.0.0' }, exec('n3-c'), deps);
     await upgradeThroughBackup(again);
-    const { backup } = await beginRollback({ hostId, reason: 'automatic', backupId: again.runId, parentRunId: again.runId, leaseToken: again.leaseToken }, exec('n3-restore'), deps);
+    start(exec('n3-c'), exec('n3-restore')); // the upgrade started its restore child (parent proof)
+    const { backup } = await beginRollback(
+      { hostId, reason: 'automatic', backupId: again.runId, parentRunId: again.runId, leaseToken: again.leaseToken, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: exec('n3-c') },
+      exec('n3-restore'),
+      deps,
+    );
     expect(backup.backupId).toBe(again.runId);
     expect(later.runId).not.toBe(again.runId);
   });
