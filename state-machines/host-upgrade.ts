@@ -33,14 +33,10 @@
  *                       UpgradeRestored) or FinishRollbackFailed (host quarantined,
  *                       alert published, execution fails with RollbackFailed).
  *
- * Lambda contracts (event → result; see docs/contracts.md and core/models.ts):
- *   begin-run      {kind:"upgrade", request, executionArn} → HostRunContext
- *   send-step      {run, step, extra?} → SentCommand
- *   poll-step      {run, command} → StepOutcome
- *   record-step    {run, outcome, backup} → {ok, classification, decision?, estimatedBytes?}
- *   prepare-backup {run, estimatedBytes} → BackupTarget (no URLs)
- *   complete-backup{run, target, backupResult | abort:true} → {verified, reason?, ...}
- *   finish-run     {run?, request, outcome, failedStep?, verdict?, error?} → RunSummary
+ * Lambda tasks called: begin-run, send-step, poll-step, record-step, prepare-backup
+ * (→ BackupUpload, no URLs), complete-backup, finish-run. Each task's contract (event →
+ * result, errors by name) is stated once, in its handler's docblock and event schema
+ * (lambdas/<task>/handler.ts); docs/contracts.md lists them.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
