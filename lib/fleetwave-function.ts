@@ -28,7 +28,7 @@ export interface FleetwaveFunctionProps<S extends z.ZodObject> {
 }
 
 /**
- * A task Lambda: Node.js 22 on Graviton, bundled locally with esbuild (no
+ * A task Lambda: Node.js 24 (NODEJS_24_X) on Graviton, bundled locally with esbuild (no
  * Docker), JSON logs into a log group with bounded retention, X-Ray tracing.
  */
 export class FleetwaveFunction<S extends z.ZodObject = z.ZodObject> extends NodejsFunction {
