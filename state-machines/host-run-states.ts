@@ -4,6 +4,7 @@
  * finish-run, and the Fails that end a run. The events are those of
  * docs/contracts.md (begin-run, finish-run).
  */
+import type { RunKind } from '../core/models';
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Fail, JsonPath, Pass, TaskInput } from 'aws-cdk-lib/aws-stepfunctions';
@@ -20,7 +21,7 @@ export function hostRunInit(scope: Construct): Pass {
 }
 
 export interface BeginRunProps {
-  readonly kind: 'upgrade' | 'rollback';
+  readonly kind: RunKind;
   readonly comment: string;
   readonly resultPath: string;
   readonly resultSelector?: Record<string, unknown>;

@@ -3,6 +3,7 @@
  * the rollout function (one function, the event's `action` says which job),
  * and RunBatch, the RolloutBatch child of the two parents.
  */
+import type { RunKind } from '../core/models';
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { JsonPath, TaskInput, type IChainable, type IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -35,7 +36,7 @@ export function rolloutTask(scope: Construct, id: string, fn: IFunction, props: 
 export function runBatchTask(
   scope: Construct,
   batch: IStateMachine,
-  mode: 'upgrade' | 'rollback',
+  mode: RunKind,
   wave: number | string,
   onError: IChainable,
 ): StepFunctionsStartExecution {

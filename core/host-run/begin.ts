@@ -7,7 +7,7 @@
  */
 import type { Backup, RegistryStore } from '../registry/store';
 import { decideUpgradePath } from '../release-rules';
-import type { HostRunContext } from '../models';
+import type { DatabaseMode, HostRunContext } from '../models';
 import { runContext, runIdFor, type HostRunDeps } from './context';
 import { DestructiveConsentRequiredError, NoUsableBackupError, UnknownReleaseError, UpgradePathRefusedError } from './errors';
 import { proveStartedByLeaseHolder } from './parent-proof';
@@ -79,7 +79,7 @@ export async function beginUpgrade(request: HostUpgradeRequest, executionArn: st
 export interface RestoreSource {
   backupId: string;
   version: string;
-  mode: 'embedded' | 'external';
+  mode: DatabaseMode;
   dataKey: string;
   dataFormat: string;
   dataSha256: string;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { AlertSink } from '../alerts';
-import { HostRunContext, type DatabaseMode, type HealthCheckPolicy } from '../models';
+import { HostRunContext, type DatabaseMode, type HealthCheckPolicy, type RunKind } from '../models';
 import type { Host, RegistryStore } from '../registry/store';
 import type { ExecutionHistory } from './parent-proof';
 
@@ -34,7 +34,7 @@ const runActor = (actor: string) => actor.replace(/[^\x20-\x7E]/g, '?').slice(0,
 
 export interface RunContextParts {
   runId: string;
-  kind: 'upgrade' | 'rollback';
+  kind: RunKind;
   host: Host;
   mode: DatabaseMode;
   targetVersion: string;

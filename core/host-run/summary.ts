@@ -3,12 +3,12 @@
  * returns (the CLI prints it), with one sentence saying what happened and
  * where the host is now.
  */
-import type { HostRunContext, HostStep, RunOutcome } from '../models';
+import type { HostRunContext, HostStep, RunKind, RunOutcome } from '../models';
 
 export interface RunSummary {
   runId: string;
   hostId: string;
-  kind: 'upgrade' | 'rollback';
+  kind: RunKind;
   outcome: RunOutcome;
   status: 'succeeded' | 'failed';
   failedStep: HostStep | null;
