@@ -4,4 +4,5 @@ export * from './evaluate';
 export * from './errors';
 export * from './ports';
 export * from './check';
+export * from './finish';
 export * from './adapters';

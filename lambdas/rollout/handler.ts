@@ -1,7 +1,7 @@
 /**
  * rollout: the registry tasks of FleetRollout, RolloutBatch and
  * RolloutRollback, one function since they share one permission set. The
- * event is core/rollout.ts `RolloutTaskEvent`, one shape per action:
+ * event is core/rollout-event.ts `RolloutTaskEvent`, one shape per action:
  *   {action: "plan", request, executionArn}              → RolloutContext
  *   {action: "next-batch", rollout, wave}                → {items: [{hostId}], more, failed, maxFailures, pending}
  *   {action: "claim-host", rollout, wave, hostId}        → {action: "run"|"skip", executionName?, reason?}
@@ -19,13 +19,12 @@ import {
   evaluateWave,
   finishRollout,
   nextBatch,
-  nextRollbackBatch,
   planRollout,
-  planRolloutRollback,
   recordHost,
-  RolloutTaskEvent,
   type RolloutDeps,
 } from '../../core/rollout';
+import { RolloutTaskEvent } from '../../core/rollout-event';
+import { nextRollbackBatch, planRolloutRollback } from '../../core/rollout-rollback';
 import { RolloutEnv } from '../shared/env';
 import { alertSink, openRegistry } from '../shared/registry';
 import { defineTask } from '../shared/task';

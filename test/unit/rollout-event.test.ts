@@ -1,7 +1,8 @@
-/** The rollout Lambda's event (core/rollout.ts RolloutTaskEvent): the shapes the rollout state machines send. */
+/** The rollout Lambda's event (core/rollout-event.ts RolloutTaskEvent): the shapes the rollout state machines send. */
 import { describe, expect, it } from 'vitest';
 import { parseInput } from '../../core/errors';
-import { RolloutTaskEvent, type RolloutContext } from '../../core/rollout';
+import type { RolloutContext } from '../../core/rollout';
+import { RolloutTaskEvent } from '../../core/rollout-event';
 
 const rollout: RolloutContext = {
   rolloutId: 'acme-1-5-0',

@@ -14,12 +14,12 @@ import {
   claimHost,
   evaluateWave,
   nextBatch,
-  nextRollbackBatch,
   planRollout,
   recordHost,
   type RolloutContext,
   type RolloutDeps,
 } from '../../core/rollout';
+import { nextRollbackBatch } from '../../core/rollout-rollback';
 import { memoryRegistry, type MemoryRegistry } from '../support/memory-registry';
 
 const FLEET = 'acme';

@@ -7,7 +7,8 @@
  * only asserts on what was recorded: the execution's status and error, the
  * registry's run (outcome + failedStep), backups, the versions the host runs
  * and whether it is healthy, row-level checksums of its data, the SSM
- * documents sent to it, and whether anything on it was restarted.
+ * documents sent to it, and whether anything on it was restarted. One file:
+ * the assertions read what that one concurrent `beforeAll` recorded.
  */
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';

@@ -1,7 +1,8 @@
 /**
  * Lab fidelity test for the SSM endpoint: the real @aws-sdk/client-ssm and
  * client-s3 against the lab's servers, real `sh`/`bash` scripts on simulated
- * hosts. Each assertion names the AWS behaviour it mirrors.
+ * hosts. Each assertion names the AWS behaviour it mirrors. One file: every test
+ * shares one lab SSM endpoint, S3 server and set of agents, started once.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
