@@ -22,12 +22,15 @@ import { LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './
 import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
 import { startStepFunctions, type StepFunctionsLab } from './sfn/server';
 import { RELEASES } from './hosts/catalog';
+import { labClock, type LabClock } from './clock';
 
 export interface LabOptions {
   /** Folder for everything the lab keeps: pg data, s3 objects, hosts, cdk.out. */
   dir: string;
   /** Wait states last this fraction of their real time (polling every 5 s becomes 5 s × scale). */
   waitScale?: number;
+  /** Real seconds per simulated second for every duration the lab enforces (lab/clock.ts); default 1. */
+  timeScale?: number;
   /** Fire the template's schedules (the compliance check) this often; default only on demand (`lab.scheduler.fireSchedules()`). */
   scheduleIntervalMs?: number;
   /** Keep the registry and objects from an earlier lab in `dir` (default: start clean). */
@@ -44,6 +47,8 @@ export interface LabOptions {
 
 export interface Lab {
   dir: string;
+  /** The one time scale every lab component compresses durations by. */
+  clock: LabClock;
   databaseUrl: string;
   store: PgRegistryStore;
   template: LabTemplate;
@@ -103,6 +108,7 @@ function loadLabAssembly(assemblyDir: string): LabTemplate {
 export async function startLab(options: LabOptions): Promise<Lab> {
   const dir = resolve(options.dir);
   const log = options.log ?? (() => undefined);
+  const clock = labClock(options.timeScale ?? 1);
   if (!options.keep) {
     for (const sub of ['pg', 's3', 'hosts', 'cdk.out', 'history']) rmSync(join(dir, sub), { recursive: true, force: true });
   }
@@ -221,6 +227,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     };
     const lab: Lab = {
       dir,
+      clock,
       databaseUrl,
       store,
       template,
