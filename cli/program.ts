@@ -3,6 +3,7 @@
  * what is wrong and exit non-zero (2: bad input, 3: upgrade failed and the
  * host was restored, 4: rollback failed, 1: anything else).
  */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import pg from 'pg';
 import { PgRegistryStore } from '../core/registry/pg-store';
@@ -25,9 +26,17 @@ async function withDeps<T>(fn: (deps: RolloutDeps) => Promise<T>): Promise<T> {
   }
 }
 
+/** The version of this fleetwave, from its package.json. */
+export function fleetwaveVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('fleetwave')
     .description('Upgrade fleets of self-hosted Semaphor deployments safely: verified backups, waves, automatic restore.')
+    // program options only before the command, so `host upgrade --version 1.6.0` keeps its own --version
+    .enablePositionalOptions()
+    .version(fleetwaveVersion(), '-V, --version', 'print the fleetwave version')
     .showHelpAfterError()
     .configureOutput({ outputError: (str, write) => write(str) });
 

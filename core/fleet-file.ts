@@ -5,7 +5,8 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ComposeDir, DATABASE_MODES, FailurePolicy, FleetId, HealthCheckFields, HealthUrl, HostId, InstanceId, TIERS, Version } from './models';
+import { ComposeDir, DATABASE_MODES, DEFAULT_HEALTH_CHECK, FailurePolicy, FleetId, HealthCheckFields, healthCheckProblem, HealthUrl, HostId, InstanceId, TIERS, Version } from './models';
+import { DEFAULT_WAVES, planWaves, WavePlanError, type PlannedWave } from './waves';
 
 const Percent = z.string().regex(/^(100|[1-9]?[0-9])%$/, { message: 'must be a percentage like 25%' });
 const Count = z.number().int().min(0).max(100_000);
@@ -30,7 +31,7 @@ export const FleetHost = z
 
 export const FleetWave = z
   .object({
-    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/).optional(),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,30}$/, { message: 'must be a wave name like canary (lower-case letters, digits and dashes, at most 31)' }).optional(),
     tier: z.enum(TIERS, { message: 'tier must be staging or production' }),
     hosts: WaveSize,
     failureThreshold: FailureThreshold.default(0),
@@ -86,8 +87,39 @@ export const FleetFile = z
         }
       }
     }
+    // begin-run checks the policy as a whole (defaults, then the fleet's): so does apply
+    if (f.healthCheck) {
+      const problem = healthCheckProblem({ ...DEFAULT_HEALTH_CHECK, ...f.healthCheck });
+      if (problem) ctx.addIssue({ code: 'custom', path: ['healthCheck'], message: problem });
+    }
+    checkThresholds(f, ctx);
   });
 export type FleetFile = z.infer<typeof FleetFile>;
+
+/**
+ * A wave whose failure threshold is as large as the wave can never fail: every
+ * host of it may fail and the rollout goes on. Judged on the waves this file's
+ * hosts make (empty waves are dropped, as the rollout drops them).
+ */
+function checkThresholds(f: Pick<FleetFile, 'fleet' | 'hosts' | 'waves'>, ctx: z.RefinementCtx): void {
+  const specs = f.waves ?? DEFAULT_WAVES;
+  let planned: PlannedWave[];
+  try {
+    planned = planWaves(f.fleet, f.hosts.map((h) => ({ id: h.id, tier: h.tier, wave: h.wave })), specs);
+  } catch (err) {
+    if (err instanceof WavePlanError) return; // a duplicate host or a misplaced pin, named by the checks above
+    throw err;
+  }
+  for (const w of planned) {
+    if (w.maxFailures < w.hostIds.length) continue;
+    const size = `${w.hostIds.length} host${w.hostIds.length === 1 ? '' : 's'}`;
+    ctx.addIssue({
+      code: 'custom',
+      path: f.waves ? ['waves', w.spec, 'failureThreshold'] : ['waves'],
+      message: `wave ${w.name} takes ${size} and tolerates ${w.maxFailures} failure${w.maxFailures === 1 ? '' : 's'}, so it could never fail: use at most ${w.hostIds.length - 1}`,
+    });
+  }
+}
 
 export class FleetFileError extends Error {
   override name = 'FleetFileError';

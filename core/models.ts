@@ -21,20 +21,72 @@ export const SHA256_PATTERN = /^[a-f0-9]{64}$/;
 /** Free text that is stored and logged but never reaches a shell. */
 export const REASON_PATTERN = /^[\x20-\x7E]{1,500}$/;
 
-const patterned = (re: RegExp, what: string) =>
-  z.string().regex(re, { message: `${what} must match ${re.source}` });
+/** A string that must match `re`; the message says in words what it must look like. */
+const patterned = (re: RegExp, message: string) => z.string().regex(re, { message });
 
-export const Version = patterned(VERSION_PATTERN, 'version').refine((v) => v.toLowerCase() !== 'latest', {
-  message: 'version must be a pinned release tag, never latest',
+/** The pattern refuses `latest` (and every other floating tag): a run always names one release. */
+export const Version = patterned(VERSION_PATTERN, 'must be a version like 1.6.0 (or v1.6.0), never latest');
+/** `v1.5.0` and `1.5.0` are one release: the form without the `v` is the one compared. */
+export const canonicalVersion = (v: string): string => v.replace(/^v/, '');
+export const sameVersion = (a: string, b: string): boolean => canonicalVersion(a) === canonicalVersion(b);
+
+const ID_WORDS = 'lower-case letters, digits and dashes, at most 63, not starting with a dash';
+export const HostId = patterned(ID_PATTERN, `must be a host id like acme-prod-1 (${ID_WORDS})`);
+export const FleetId = patterned(ID_PATTERN, `must be a fleet id like acme (${ID_WORDS})`);
+export const RolloutId = patterned(ID_PATTERN, `must be a rollout id like acme-1-6-0 (${ID_WORDS})`);
+export const InstanceId = patterned(
+  INSTANCE_ID_PATTERN,
+  'must be an EC2 instance id like i-0123456789abcdef0 or a managed-instance id like mi-0123456789abcdef0',
+);
+
+/**
+ * Where a compose dir may not be: the host scripts run as root and write the
+ * compose and env files there (and restore renames files into it). The trees
+ * are refused with everything under them; the others only themselves.
+ */
+const SYSTEM_TREES = ['/etc', '/proc', '/sys', '/dev', '/boot', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/run', '/var/run', '/var/lib/docker',
+  '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libexec', '/usr/include', '/usr/share', '/usr/local/bin', '/usr/local/sbin', '/usr/local/lib', '/usr/local/etc'];
+const SYSTEM_DIRS = ['/usr', '/usr/local', '/var', '/var/lib', '/var/tmp', '/tmp', '/opt', '/srv', '/home', '/root', '/mnt', '/media'];
+export function systemDirectoryOf(dir: string): string | null {
+  const tree = SYSTEM_TREES.find((t) => dir === t || dir.startsWith(`${t}/`));
+  return tree ?? (SYSTEM_DIRS.includes(dir) ? dir : null);
+}
+export const ComposeDir = patterned(
+  COMPOSE_DIR_PATTERN,
+  "must be an absolute path like /opt/semaphor (up to 16 parts of letters, digits, '.', '_' and '-', none starting with a dot)",
+).superRefine((dir, ctx) => {
+  const system = systemDirectoryOf(dir);
+  if (system) {
+    const where = system === dir ? `${dir} is a system directory` : `${dir} is inside the system directory ${system}`;
+    ctx.addIssue({ code: 'custom', message: `${where}: give the directory that holds the deployment's docker-compose.yml, like /opt/semaphor` });
+  }
 });
-export const HostId = patterned(ID_PATTERN, 'host id');
-export const FleetId = patterned(ID_PATTERN, 'fleet id');
-export const RolloutId = patterned(ID_PATTERN, 'rollout id');
-export const InstanceId = patterned(INSTANCE_ID_PATTERN, 'instance id');
-export const ComposeDir = patterned(COMPOSE_DIR_PATTERN, 'compose dir');
-export const HealthUrl = patterned(HEALTH_URL_PATTERN, 'health URL');
-export const Sha256 = patterned(SHA256_PATTERN, 'sha256');
-export const Reason = patterned(REASON_PATTERN, 'reason');
+
+/** Host names that answer with the instance's metadata (and its credentials) rather than a health page. */
+const METADATA_HOSTS = ['instance-data', 'instance-data.ec2.internal', 'metadata', 'metadata.google.internal'];
+/** Why `url` may not be a health URL (link-local or metadata address), or null. The WHATWG parser reads 2852039166 and 0xa9fea9fe as 169.254.169.254, as curl does. */
+export function forbiddenHealthTarget(url: string): string | null {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase().replace(/\.$/, '');
+  } catch {
+    return null; // the pattern has the say on the form
+  }
+  if (METADATA_HOSTS.includes(host)) return `${host} is the instance-metadata service, not the deployment`;
+  if (/^169\.254\.\d+\.\d+$/.test(host)) {
+    return `${host} is a link-local address (169.254.0.0/16${host === '169.254.169.254' ? ', the instance-metadata service' : ''}), not the deployment`;
+  }
+  return null;
+}
+export const HealthUrl = patterned(
+  HEALTH_URL_PATTERN,
+  'must be an http or https URL like http://10.0.0.5:3000/api/health (a host name or address, an optional port, a path of letters, digits and . _ ~ / -)',
+).superRefine((url, ctx) => {
+  const why = forbiddenHealthTarget(url);
+  if (why) ctx.addIssue({ code: 'custom', message: `the health URL must reach the deployment: ${why}` });
+});
+export const Sha256 = patterned(SHA256_PATTERN, 'must be 64 lower-case hexadecimal digits');
+export const Reason = patterned(REASON_PATTERN, 'must be 1 to 500 printable ASCII characters (no line breaks)');
 
 /** In rollout order: every staging wave runs before any production wave. */
 export const TIERS = ['staging', 'production'] as const;
@@ -122,8 +174,15 @@ export const HealthCheckFields = z
     timeoutSeconds: z.number().int().min(5).max(3600),
   })
   .strict();
-export const HealthCheckPolicy = HealthCheckFields.refine((p) => p.timeoutSeconds >= p.passes * p.intervalSeconds, {
-  message: 'timeoutSeconds must leave room for passes × intervalSeconds',
+/** Why a whole policy cannot pass (its passes do not fit in its timeout), in words; null when it can. */
+export function healthCheckProblem(p: { passes: number; intervalSeconds: number; timeoutSeconds: number }): string | null {
+  const needs = p.passes * p.intervalSeconds;
+  if (p.timeoutSeconds >= needs) return null;
+  return `${p.passes} passes ${p.intervalSeconds} s apart take ${needs} s, more than timeoutSeconds ${p.timeoutSeconds}: raise timeoutSeconds to at least ${needs} or ask for fewer passes`;
+}
+export const HealthCheckPolicy = HealthCheckFields.superRefine((p, ctx) => {
+  const problem = healthCheckProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 export type HealthCheckPolicy = z.infer<typeof HealthCheckPolicy>;
 export const DEFAULT_HEALTH_CHECK: HealthCheckPolicy = { passes: 3, intervalSeconds: 5, timeoutSeconds: 300 };

@@ -29,6 +29,8 @@ export interface PlannedWave {
   hostIds: string[];
   /** The wave fails once more than this many hosts failed. */
   maxFailures: number;
+  /** Which of the specs (the fleet file's `waves`) made this wave. */
+  spec: number;
 }
 
 export class WavePlanError extends Error {
@@ -96,7 +98,7 @@ export function planWaves(fleetId: string, hosts: PlanHost[], specs: WaveSpec[] 
       const taken = free.splice(0, Math.min(want, free.length));
       const hostIds = [...own, ...taken];
       if (hostIds.length === 0) return;
-      planned.push({ index: 0, name: s.name ?? `${tier}-${k + 1}`, tier, hostIds, maxFailures: threshold(s.failureThreshold, hostIds.length) });
+      planned.push({ index: 0, name: s.name ?? `${tier}-${k + 1}`, tier, hostIds, maxFailures: threshold(s.failureThreshold, hostIds.length), spec: i });
     });
   }
   return planned.map((w, index) => ({ ...w, index }));

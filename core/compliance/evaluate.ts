@@ -14,7 +14,7 @@
  *   → `not-desired-version`.
  * Versions compare without a leading `v` (`v1.5.0` is `1.5.0`).
  */
-import { VERSION_PATTERN } from '../models';
+import { canonicalVersion as normalizeVersion, VERSION_PATTERN } from '../models';
 import {
   DRIFT_REASONS,
   SERVICE_NAMES,
@@ -24,8 +24,6 @@ import {
   type HostCompliance,
   type HostObservation,
 } from './model';
-
-export const normalizeVersion = (v: string): string => v.replace(/^v/, '');
 
 const isReleaseTag = (tag: string | null): tag is string => tag !== null && tag.toLowerCase() !== 'latest' && VERSION_PATTERN.test(tag);
 

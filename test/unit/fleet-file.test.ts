@@ -57,3 +57,48 @@ describe('fleet file', () => {
     expect(problems('fleet: [unclosed')[0]).toMatch(/not valid YAML/);
   });
 });
+
+describe('fleet file: what later steps would refuse is refused at apply time', () => {
+  it('refuses a health-check policy that begin-run would refuse (passes: 100 do not fit the default timeout)', () => {
+    const p = problems(`${good}healthCheck: { passes: 100 }\n`);
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^healthCheck: /);
+    expect(p[0]).toMatch(/100 passes/);
+    expect(p[0]).toMatch(/timeoutSeconds/);
+  });
+
+  it('accepts a health-check policy whose timeout leaves room for its passes', () => {
+    expect(parseFleetFile(`${good}healthCheck: { passes: 100, intervalSeconds: 1, timeoutSeconds: 120 }\n`).healthCheck).toEqual({ passes: 100, intervalSeconds: 1, timeoutSeconds: 120 });
+  });
+
+  it('refuses a failure threshold that lets every host of its wave fail', () => {
+    const p = problems(good.replace('{ tier: production, hosts: 1, failureThreshold: 0 }', '{ tier: production, hosts: 1, failureThreshold: 1 }'));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^waves\[1\]\.failureThreshold: /);
+    expect(p[0]).toMatch(/1 host/);
+  });
+
+  it('refuses a system directory as compose dir', () => {
+    for (const dir of ['/etc', '/etc/semaphor', '/usr/bin', '/proc/1', '/var', '/root']) {
+      const text = good.replace('composeDir: /opt/semaphor, healthUrl: "http://10.0.0.1', `composeDir: "${dir}", healthUrl: "http://10.0.0.1`);
+      const p = problems(text);
+      expect(p, dir).toHaveLength(1);
+      expect(p[0], dir).toMatch(/^hosts\[0\]\.composeDir: .*system directory/);
+    }
+  });
+
+  it('refuses a health URL at a link-local or instance-metadata address, however it is spelled', () => {
+    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://169.254.10.1:3000/api/health', 'http://2852039166/', 'http://0xa9fea9fe/', 'http://instance-data/latest', 'http://metadata.google.internal/']) {
+      const p = problems(good.replace('healthUrl: "http://10.0.0.1:3000/api/health"', `healthUrl: "${url}"`));
+      expect(p, url).toHaveLength(1);
+      expect(p[0], url).toMatch(/^hosts\[0\]\.healthUrl: .*(link-local|metadata)/);
+    }
+  });
+
+  it('names a bad field in words, not with a regular expression', () => {
+    const p = problems(good.replace('id: stg-1', 'id: Stg_1').replace('failurePolicy: rollback-wave', 'desiredVersion: "1.6"'));
+    expect(p.find((x) => x.startsWith('hosts[0].id'))).toMatch(/like acme-prod-1/);
+    expect(p.find((x) => x.startsWith('desiredVersion'))).toMatch(/a version like 1\.6\.0/);
+    for (const x of p) expect(x).not.toMatch(/\^|\$|\[A-Z|\\d|\{0,/);
+  });
+});
