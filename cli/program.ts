@@ -10,6 +10,7 @@ import { PgRegistryStore } from '../core/registry/pg-store';
 import { redactSecrets } from '../core/redact';
 import { complianceReport, complianceRun } from './commands/compliance';
 import { fleetApply } from './commands/fleet';
+import { releaseApply, releaseList, releaseWithdraw } from './commands/release';
 import { backupsList, hostRollback, hostUpgrade, status } from './commands/host';
 import { rolloutApprove, rolloutRollback, rolloutStart, rolloutStatus, rolloutStop, type RolloutDeps } from './commands/rollout';
 import { CliError, EXIT } from './output';
@@ -73,6 +74,27 @@ export function buildProgram(setExit: (code: number) => void): Command {
       if (o.dryRun) return setExit(await fleetApply(null, { file, dryRun: true, json: o.json }));
       setExit(await withDeps((d) => fleetApply(d.store, { file, json: o.json })));
     });
+
+  const release = program.command('release').description("the release catalog: the vendor's releases, which are destructive, what each requires, which are withdrawn");
+  release
+    .command('apply')
+    .argument('<file>', 'releases file (YAML or JSON), e.g. releases/semaphor.json')
+    .description('check a releases file and register its releases (changes and withdrawals audited)')
+    .option('--dry-run', 'check and print what would change, write nothing')
+    .option('--json')
+    .action(async (file, o) => setExit(await withDeps((d) => releaseApply(d.store, { file, dryRun: o.dryRun, json: o.json }))));
+  release
+    .command('list')
+    .description('every registered release, withdrawn ones included')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => releaseList(d.store, o))));
+  release
+    .command('withdraw')
+    .argument('<version>', 'the release to withdraw, e.g. 1.6.1')
+    .description('refuse new upgrades to a release; compliance flags the hosts that run it')
+    .requiredOption('--reason <text>', 'why, shown to whoever tries to upgrade to it')
+    .option('--json')
+    .action(async (version, o) => setExit(await withDeps((d) => releaseWithdraw(d.store, { version, reason: o.reason, json: o.json }))));
 
   const host = program.command('host').description('one host');
   host

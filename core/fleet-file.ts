@@ -3,8 +3,8 @@
  * upgrades. YAML, checked by zod; every error names its field, and nothing is
  * written unless the whole file is valid.
  */
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { InputFileError, parseInputFile } from './input-file';
 import { ComposeDir, DATABASE_MODES, DEFAULT_HEALTH_CHECK, FailurePolicy, FleetId, HealthCheckFields, healthCheckProblem, HealthUrl, HostId, InstanceId, TIERS, Version } from './models';
 import { DEFAULT_WAVES, planWaves, WavePlanError, type PlannedWave } from './waves';
 
@@ -121,34 +121,11 @@ function checkThresholds(f: Pick<FleetFile, 'fleet' | 'hosts' | 'waves'>, ctx: z
   }
 }
 
-export class FleetFileError extends Error {
+export class FleetFileError extends InputFileError {
   override name = 'FleetFileError';
-  constructor(
-    readonly problems: string[],
-    file: string,
-  ) {
-    super(`${file}: ${problems.length} problem(s):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
 }
 
 /** Parse and check a fleet file; throws FleetFileError naming every bad field. */
 export function parseFleetFile(text: string, file = 'fleet file'): FleetFile {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
-  } catch (err) {
-    const msg = err instanceof YAMLParseError ? err.message.split('\n')[0]! : String(err);
-    throw new FleetFileError([`not valid YAML: ${msg}`], file);
-  }
-  const r = FleetFile.safeParse(raw);
-  if (!r.success) {
-    throw new FleetFileError(
-      r.error.issues.map((i) => {
-        const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-        return `${path || '(top level)'}: ${i.message}`;
-      }),
-      file,
-    );
-  }
-  return r.data;
+  return parseInputFile(FleetFile, text, (problems) => new FleetFileError(problems, file));
 }

@@ -13,6 +13,7 @@ import type { AlertSink } from './alerts';
 import { emptyAsNull } from './host-run';
 import { FailurePolicy, FleetId, HostId, Reason, RolloutEnd, RolloutId, RunKind, Version, type RolloutHostResult } from './models';
 import { TaskToken, type RegistryStore, type RolloutStore } from './registry/store';
+import { upgradeTarget } from './release-catalog';
 import { DEFAULT_WAVES, planWaves, type WaveSpec } from './waves';
 
 /** Hosts handed to one RolloutBatch child execution: bounds every history. */
@@ -86,17 +87,20 @@ const FleetSettings = z
 export async function planRollout(request: FleetRolloutRequest, executionArn: string, deps: RolloutDeps): Promise<RolloutContext> {
   const { store } = deps;
   const fleet = await store.getFleet(request.fleetId);
-  if (!(await store.getRelease(request.version))) throw new RolloutRefusedError(`version ${request.version} is not in the release catalog`);
+  // unknown or withdrawn: refused before anything is planned; the catalog's spelling from here on
+  const version = (await upgradeTarget(store, request.version).catch((err: Error) => {
+    throw new RolloutRefusedError(err.message);
+  })).version;
   const settings = FleetSettings.parse(fleet.config ?? {});
   const hosts = await store.listHosts({ fleetId: fleet.id });
   if (hosts.length === 0) throw new RolloutRefusedError(`fleet ${fleet.id} has no hosts`);
   const specs: WaveSpec[] = settings.waves ?? DEFAULT_WAVES;
   const waves = planWaves(fleet.id, hosts.map((h) => ({ id: h.id, tier: h.tier, wave: h.wave })), specs);
-  const rolloutId = request.rolloutId ?? defaultRolloutId(fleet.id, request.version);
+  const rolloutId = request.rolloutId ?? defaultRolloutId(fleet.id, version);
   const { rollout, resumed } = await store.startRollout({
     id: rolloutId,
     fleetId: fleet.id,
-    targetVersion: request.version,
+    targetVersion: version,
     failurePolicy: settings.failurePolicy ?? 'halt',
     allowDestructive: request.allowDestructive ?? false,
     concurrency: settings.concurrency ?? 5,
@@ -110,12 +114,12 @@ export async function planRollout(request: FleetRolloutRequest, executionArn: st
     actor,
     action: resumed ? 'rollout.resumed' : 'rollout.started',
     rolloutId,
-    details: { fleet: fleet.id, version: request.version, attempt: rollout.attempt, waves: planned.length, hosts: hosts.length },
+    details: { fleet: fleet.id, version, attempt: rollout.attempt, waves: planned.length, hosts: hosts.length },
   });
   return RolloutContext.parse({
     rolloutId,
     fleetId: fleet.id,
-    version: request.version,
+    version,
     attempt: rollout.attempt,
     allowDestructive: rollout.allowDestructive,
     concurrency: rollout.concurrency,

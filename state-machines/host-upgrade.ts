@@ -10,7 +10,8 @@
  *   2. BeginRun         begin-run: validate the request (host known, release in the
  *                       catalog, not `latest`), take the host lease (fencing token),
  *                       create the host run. Throws HostLockedError / HostQuarantinedError /
- *                       UnknownReleaseError / InvalidTaskInputError → Refused.
+ *                       UnknownReleaseError / ReleaseWithdrawnError / HostRetiredError /
+ *                       InvalidTaskInputError → Refused.
  *   3. Preflight        SSM Fleetwave-Preflight; record-step applies the release rules
  *                       to the version the host really runs and decides proceed | noop.
  *                       noop (already on target) → VerifyNoop (health check only).

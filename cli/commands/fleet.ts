@@ -1,24 +1,12 @@
 /**
  * `fleet apply FILE [--dry-run]`: register a fleet and its hosts.
  */
-import { readFileSync } from 'node:fs';
 import { parseFleetFile, type FleetFile } from '../../core/fleet-file';
 import type { RegistryStore } from '../../core/registry/store';
+import { readOperatorFile } from '../files';
 import { CliError, EXIT, print, printJson, table } from '../output';
 
-export function readFleetFile(path: string): FleetFile {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new CliError(`cannot read ${path}: ${(err as Error).message}`, EXIT.invalidInput);
-  }
-  try {
-    return parseFleetFile(text, path);
-  } catch (err) {
-    throw new CliError((err as Error).message, EXIT.invalidInput);
-  }
-}
+export const readFleetFile = (path: string): FleetFile => readOperatorFile(path, parseFleetFile);
 
 export async function fleetApply(store: RegistryStore | null, opts: { file: string; dryRun?: boolean; json?: boolean }): Promise<number> {
   const fleet = readFleetFile(opts.file);

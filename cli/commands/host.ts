@@ -9,6 +9,7 @@ import type { RegistryStore } from '../../core/registry/store';
 import { startExecution, waitForExecution, type ExecutionResult } from '../executions';
 import { ago, bytes, CliError, EXIT, info, print, printJson, table } from '../output';
 import type { Target } from '../target';
+import { targetRelease } from './release';
 
 /** Check one operator input at the edge; the message names the option. */
 export function checkOption<T extends z.ZodType>(schema: T, value: unknown, option: string): z.infer<T> {
@@ -68,8 +69,7 @@ export async function hostUpgrade(
     throw new CliError(`--host: no host ${hostId} in the registry (fleetwave fleet apply FILE registers hosts)`, EXIT.invalidInput);
   });
   if (host.locked) throw new CliError(`host ${hostId} is quarantined: ${host.lockedReason ?? 'rollback failed'}`, EXIT.failed);
-  const release = await deps.store.getRelease(version);
-  if (!release) throw new CliError(`--version: ${version} is not in the release catalog`, EXIT.invalidInput);
+  await targetRelease(deps.store, version); // unknown or withdrawn: refused before anything starts
   const sfn = deps.sfn ?? new SFNClient({});
   const input = {
     hostId,

@@ -7,6 +7,7 @@ import { defaultRolloutId } from '../../core/rollout';
 import { startExecution, waitForExecution } from '../executions';
 import { ago, CliError, EXIT, info, print, printJson, table } from '../output';
 import { checkOption, type HostCommandDeps } from './host';
+import { targetRelease } from './release';
 
 export type RolloutDeps = HostCommandDeps;
 
@@ -45,7 +46,7 @@ export async function rolloutStart(
   await deps.store.getFleet(fleetId).catch(() => {
     throw new CliError(`--fleet: no fleet ${fleetId} in the registry (fleetwave fleet apply FILE)`, EXIT.invalidInput);
   });
-  if (!(await deps.store.getRelease(version))) throw new CliError(`--version: ${version} is not in the release catalog`, EXIT.invalidInput);
+  await targetRelease(deps.store, version); // unknown or withdrawn: refused before anything starts
   const rolloutId = defaultRolloutId(fleetId, version);
   const existing = await deps.store.findRollout(rolloutId);
   const sfn = deps.sfn ?? new SFNClient({});

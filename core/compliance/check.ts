@@ -99,6 +99,9 @@ export async function planCheck(input: z.output<typeof PlanInput>, deps: PlanDep
         checkId,
         fleetId: request.fleetId ?? null,
         fleets: fleets.map((f) => ({ fleetId: f.id, desiredVersion: f.desiredVersion })),
+        withdrawn: (await deps.store.listReleases())
+          .filter((r) => r.withdrawnAt !== null)
+          .map((r) => ({ version: r.version, reason: r.withdrawnReason ?? '' })),
         batches: planBatches(hosts.map((h) => ({ hostId: h.id, instanceId: h.instanceId, fleetId: h.fleetId, composeDir: h.composeDir }))),
         startedAt: (deps.now ?? Date.now)(),
       };

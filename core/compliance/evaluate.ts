@@ -11,7 +11,8 @@
  *   `pinned-differs-from-running` (someone edited the compose file without
  *   restarting, or a restart failed half-way);
  * - the fleet has a desired version and a running service is on another one
- *   → `not-desired-version`.
+ *   → `not-desired-version`;
+ * - a running service is on a release the vendor withdrew → `withdrawn-release`.
  * Versions compare without a leading `v` (`v1.5.0` is `1.5.0`).
  */
 import { canonicalVersion as normalizeVersion, VERSION_PATTERN } from '../models';
@@ -30,6 +31,8 @@ const isReleaseTag = (tag: string | null): tag is string => tag !== null && tag.
 export interface HostContext {
   fleetId: string;
   desiredVersion: string | null;
+  /** Withdrawn releases and why (default none). */
+  withdrawn?: readonly { version: string; reason: string }[];
 }
 
 export function evaluateHost(obs: HostObservation, ctx: HostContext): HostCompliance {
@@ -99,6 +102,14 @@ export function evaluateHost(obs: HostObservation, ctx: HostContext): HostCompli
     }
   }
 
+  const withdrawn = new Map((ctx.withdrawn ?? []).map((w) => [normalizeVersion(w.version), w.reason]));
+  for (const tag of new Set(runningTags)) {
+    const why = withdrawn.get(normalizeVersion(tag));
+    if (why === undefined) continue;
+    reasons.add('withdrawn-release');
+    details.push(`runs ${tag}, a withdrawn release: ${why}`);
+  }
+
   const sorted = DRIFT_REASONS.filter((r) => reasons.has(r));
   return {
     ...base,
@@ -137,6 +148,6 @@ export function severityOf(h: HostCompliance): 'CRITICAL' | 'HIGH' | 'MEDIUM' | 
   if (h.state === 'COMPLIANT') return 'INFORMATIONAL';
   if (h.state === 'UNKNOWN') return 'HIGH';
   if (h.reasons.includes('service-not-running')) return 'CRITICAL';
-  if (h.reasons.includes('mixed-versions') || h.reasons.includes('unpinned-or-latest')) return 'HIGH';
+  if (h.reasons.includes('mixed-versions') || h.reasons.includes('unpinned-or-latest') || h.reasons.includes('withdrawn-release')) return 'HIGH';
   return 'MEDIUM';
 }

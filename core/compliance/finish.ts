@@ -66,7 +66,7 @@ export async function finishCheck(input: z.output<typeof FinishInput>, deps: Fin
         cause: 'no-inventory',
         message: 'the batch of this host was not inventoried (its task failed)',
       };
-      results.push(evaluateHost(obs, { fleetId: h.fleetId, desiredVersion: desired.get(h.fleetId) ?? null }));
+      results.push(evaluateHost(obs, { fleetId: h.fleetId, desiredVersion: desired.get(h.fleetId) ?? null, withdrawn: plan.withdrawn }));
     }
   }
   results.sort((a, b) => a.fleetId.localeCompare(b.fleetId) || a.hostId.localeCompare(b.hostId));

@@ -21,6 +21,8 @@ export const DRIFT_REASONS = [
   'pinned-differs-from-running',
   'unpinned-or-latest',
   'service-not-running',
+  /** The release it runs was withdrawn by the vendor (`fleetwave release withdraw`, or its releases file). */
+  'withdrawn-release',
 ] as const;
 export const DriftReason = z.enum(DRIFT_REASONS);
 export type DriftReason = z.infer<typeof DriftReason>;
@@ -106,6 +108,8 @@ export const CheckPlan = z.object({
   fleetId: FleetId.nullable(),
   /** Fleets in scope with their desired version at plan time. */
   fleets: z.array(z.object({ fleetId: FleetId, desiredVersion: Version.nullable() })),
+  /** Releases withdrawn at plan time, with why (plans written before withdrawal existed have none). */
+  withdrawn: z.array(z.object({ version: Version, reason: z.string().max(4000) })).default([]),
   batches: z.array(Batch),
   startedAt: z.number().int(),
 });

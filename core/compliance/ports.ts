@@ -64,6 +64,7 @@ export type ComplianceStore = Pick<
   | 'listFleets'
   | 'getFleet'
   | 'listHosts'
+  | 'listReleases'
   | 'recordObservedVersion'
   | 'createComplianceCheck'
   | 'getComplianceCheck'

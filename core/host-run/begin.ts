@@ -5,11 +5,12 @@
  * (core/host-run/errors.ts, core/registry/errors.ts), audited where the
  * operator will look for them.
  */
-import type { Backup, RegistryStore } from '../registry/store';
+import type { Backup, RegistryStore, Release } from '../registry/store';
+import { upgradeTarget } from '../release-catalog';
 import { decideUpgradePath } from '../release-rules';
 import type { DatabaseMode, HostRunContext } from '../models';
 import { runContext, runIdFor, type HostRunDeps } from './context';
-import { DestructiveConsentRequiredError, NoUsableBackupError, UnknownReleaseError, UpgradePathRefusedError } from './errors';
+import { DestructiveConsentRequiredError, NoUsableBackupError, ReleaseWithdrawnError, UnknownReleaseError, UpgradePathRefusedError } from './errors';
 import { proveStartedByLeaseHolder } from './parent-proof';
 import { assertNothingNewer, changesDiscardedBy, type DiscardedRun } from './newer-changes';
 import { actorOf, healthCheckOf, type HostRollbackRequest, type HostUpgradeRequest } from './requests';
@@ -19,20 +20,27 @@ export async function beginUpgrade(request: HostUpgradeRequest, executionArn: st
   const { store } = deps;
   const host = await store.getHost(request.hostId);
   const healthCheck = healthCheckOf(request.healthCheck, (await store.getFleet(host.fleetId)).config);
-  const release = await store.getRelease(request.version);
   const actor = actorOf(request.requestedBy, executionArn);
   const refuse = async (err: Error) => {
     await store.appendAudit({ actor, action: 'upgrade.refused', hostId: host.id, details: { version: request.version, reason: err.message } });
     throw err;
   };
-  if (!release) return refuse(new UnknownReleaseError(`version ${request.version} is not in the release catalog`));
+  let release: Release;
+  try {
+    release = await upgradeTarget(store, request.version); // unknown or withdrawn: refused
+  } catch (err) {
+    if (err instanceof UnknownReleaseError || err instanceof ReleaseWithdrawnError) return refuse(err);
+    throw err;
+  }
+  // the catalog's spelling from here on (v1.5.0 asked for is the image tag 1.5.0)
+  const targetVersion = release.version;
   if (host.observedVersion) {
-    const path = decideUpgradePath(host.observedVersion, request.version, await store.listReleases());
+    const path = decideUpgradePath(host.observedVersion, targetVersion, await store.listReleases());
     if (path.kind === 'refused') return refuse(new UpgradePathRefusedError(path.reason));
     if (path.kind === 'proceed' && path.destructive && !request.allowDestructive) {
       return refuse(
         new DestructiveConsentRequiredError(
-          `${host.observedVersion} → ${request.version} crosses a destructive release (${path.crossed.join(', ')}): pass allowDestructive (--allow-destructive) after checking the backup`,
+          `${host.observedVersion} → ${targetVersion} crosses a destructive release (${path.crossed.join(', ')}): pass allowDestructive (--allow-destructive) after checking the backup`,
         ),
       );
     }
@@ -49,7 +57,7 @@ export async function beginUpgrade(request: HostUpgradeRequest, executionArn: st
     rolloutId: request.rolloutId ?? null,
     kind: 'upgrade',
     fromVersion: host.observedVersion,
-    targetVersion: request.version,
+    targetVersion,
     leaseToken: lease.token,
     executionArn,
   });
@@ -59,14 +67,14 @@ export async function beginUpgrade(request: HostUpgradeRequest, executionArn: st
     hostId: host.id,
     runId,
     rolloutId: request.rolloutId ?? null,
-    details: { from: host.observedVersion, to: request.version, allowDestructive: request.allowDestructive ?? false },
+    details: { from: host.observedVersion, to: targetVersion, allowDestructive: request.allowDestructive ?? false },
   });
   return runContext({
     runId,
     kind: 'upgrade',
     host,
     mode: host.databaseMode,
-    targetVersion: request.version,
+    targetVersion,
     rolloutId: request.rolloutId ?? null,
     leaseToken: lease.token,
     startedAt: run.startedAt,

@@ -28,3 +28,7 @@ export class NotStartedByLeaseHolderError extends Error {
 export class NewerChangesError extends Error {
   override readonly name = 'NewerChangesError';
 }
+/** The vendor withdrew the release (`fleetwave release withdraw`, or its releases file): no new upgrade goes to it. */
+export class ReleaseWithdrawnError extends Error {
+  override readonly name = 'ReleaseWithdrawnError';
+}

@@ -38,6 +38,21 @@ export class DuplicateInstanceError extends RegistryError {
   }
 }
 
+export class ReleaseNotFoundError extends RegistryError {
+  override name = 'ReleaseNotFoundError';
+  constructor(readonly version: string) {
+    super(`release ${version} is not in the release catalog`);
+  }
+}
+
+/** The host was retired (`fleet apply` no longer lists it): its history is kept, nothing runs on it. */
+export class HostRetiredError extends RegistryError {
+  override name = 'HostRetiredError';
+  constructor(readonly hostId: string) {
+    super(`host ${hostId} is retired (no fleet file lists it any more): add it to its fleet file again to use it`);
+  }
+}
+
 export class RolloutNotFoundError extends RegistryError {
   override name = 'RolloutNotFoundError';
   constructor(readonly rolloutId: string) {

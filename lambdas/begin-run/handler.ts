@@ -3,7 +3,7 @@
  *   upgrade  → HostRunContext
  *   rollback → {run: HostRunContext, backup: RestoreSource}
  * Refusals throw named errors (HostLockedError, HostQuarantinedError,
- * UnknownReleaseError, DestructiveConsentRequiredError, UpgradePathRefusedError,
+ * UnknownReleaseError, ReleaseWithdrawnError, HostRetiredError, DestructiveConsentRequiredError, UpgradePathRefusedError,
  * NoUsableBackupError, NewerChangesError, InvalidTaskInputError) that the state machine's Catch
  * turns into a failed execution with that error name.
  */

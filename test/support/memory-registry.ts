@@ -14,5 +14,5 @@ export type MemoryRegistry = FleetStore & ReleaseStore & AuditStore & RolloutSto
 export function memoryRegistry(options: { now?: () => number } = {}): MemoryRegistry {
   const audit = new InMemoryAuditStore(options);
   const fleets = new InMemoryFleetStore({ ...options, audit });
-  return combineStores({}, [audit, fleets, new InMemoryReleaseStore(options), new InMemoryRolloutStore({ ...options, fleets })]);
+  return combineStores({}, [audit, fleets, new InMemoryReleaseStore({ ...options, audit }), new InMemoryRolloutStore({ ...options, fleets })]);
 }

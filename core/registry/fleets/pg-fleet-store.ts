@@ -72,7 +72,7 @@ export class PgFleetStore implements FleetStore {
       return toHost(rows[0] as Row);
     } catch (err) {
       const { code, constraint } = pgCode(err);
-      if (code === '23505' && constraint === 'hosts_instance_id_key') throw new DuplicateInstanceError(h.instanceId, h.id);
+      if (code === '23505' && constraint === 'hosts_active_instance_id_key') throw new DuplicateInstanceError(h.instanceId, h.id);
       if (code === '23503') throw new FleetNotFoundError(h.fleetId);
       throw err;
     }

@@ -115,6 +115,24 @@ describe('beginUpgrade', () => {
     expect((await store.getLease(hostId))?.token).toBe(run.leaseToken);
   });
 
+  it('runs to the catalog\'s release when asked for v1.5.0 (one release, the catalog\'s spelling pulled)', async () => {
+    const run = await beginUpgrade({ hostId, version: 'v1.5.0' }, exec('a1v'), deps);
+    expect(run.targetVersion).toBe('1.5.0');
+    expect((await store.getRun(run.runId)).targetVersion).toBe('1.5.0');
+  });
+
+  it('refuses a withdrawn release before taking the lease, and audits why', async () => {
+    await store.upsertRelease({ version: '1.4.9', destructive: false });
+    await store.withdrawRelease('1.4.9', 'breaks logins on external databases', 'cli:vendor');
+    await expect(beginUpgrade({ hostId, version: '1.4.9' }, exec('aw'), deps)).rejects.toMatchObject({
+      name: 'ReleaseWithdrawnError',
+      message: 'release 1.4.9 was withdrawn: breaks logins on external databases',
+    });
+    expect(await store.getLease(hostId)).toBeNull();
+    const [refused] = await store.listAudit({ hostId });
+    expect(refused).toMatchObject({ action: 'upgrade.refused', details: { version: '1.4.9' } });
+  });
+
   it('is idempotent when the Lambda is retried for the same execution', async () => {
     const a = await beginUpgrade({ hostId, version: '1.5.0' }, exec('a2'), deps);
     const b = await beginUpgrade({ hostId, version: '1.5.0' }, exec('a2'), deps);

@@ -11,6 +11,7 @@ import {
   FleetNotFoundError,
   HostNotFoundError,
   InvalidRegistryInputError,
+  ReleaseNotFoundError,
   RolloutConflictError,
   RolloutNotFoundError,
 } from '../../../core/registry/errors';
@@ -133,6 +134,76 @@ export function registryContract(adapter: string, open: () => Promise<ContractSt
       await expect(store.upsertRelease({ version: `${major}.11.0`, destructive: false, requires: [`${major}.11.0`] })).rejects.toBeInstanceOf(
         InvalidRegistryInputError,
       );
+    });
+  });
+
+  describe(`${adapter}: the release catalog`, () => {
+    const major = () => 1000 + (Number.parseInt(randomBytes(2).toString('hex'), 16) % 9000);
+
+    it('finds a release however its version is spelled, and keeps one row for v1.5.0 and 1.5.0', async () => {
+      const m = major();
+      await store.upsertRelease({ version: `${m}.5.0`, destructive: false });
+
+      expect((await store.getRelease(`v${m}.5.0`))?.version).toBe(`${m}.5.0`);
+      await store.upsertRelease({ version: `v${m}.5.0`, destructive: true });
+
+      const mine = (await store.listReleases()).filter((r) => r.version.replace(/^v/, '').startsWith(`${m}.`));
+      expect(mine.map((r) => [r.version, r.destructive])).toEqual([[`${m}.5.0`, true]]);
+    });
+
+    it('applies a catalog: adds, changes and withdraws, each change audited, and says what it did', async () => {
+      const m = major();
+      const v = (minor: number) => `${m}.${minor}.0`;
+      const actor = `cli:vendor-${suffix()}`;
+      const first = await store.applyReleases({
+        actor,
+        releases: [
+          { version: v(1), notes: 'base' },
+          { version: v(2), destructive: true, requires: [v(1)], link: 'https://example.com/r/2' },
+        ],
+      });
+      expect(first).toMatchObject({ added: [v(1), v(2)], changed: [], withdrawn: [], unchanged: [] });
+
+      const second = await store.applyReleases({
+        actor,
+        releases: [
+          { version: `v${v(1)}`, notes: 'base schema' },
+          { version: v(2), destructive: true, requires: [v(1)], link: 'https://example.com/r/2' },
+          { version: v(3), withdrawn: { reason: 'schema sync fails on large tables' } },
+        ],
+      });
+
+      expect(second).toMatchObject({ added: [v(3)], changed: [{ version: v(1), fields: ['notes'] }], withdrawn: [{ version: v(3) }], unchanged: [v(2)] });
+      expect(await store.getRelease(v(1))).toMatchObject({ version: v(1), notes: 'base schema' });
+      expect(await store.getRelease(v(2))).toMatchObject({ destructive: true, requires: [v(1)], link: 'https://example.com/r/2', withdrawnAt: null });
+      expect(await store.getRelease(v(3))).toMatchObject({ withdrawnReason: 'schema sync fails on large tables' });
+      expect((await store.getRelease(v(3)))!.withdrawnAt).toEqual(expect.any(Number));
+      const trail = (await store.listAudit({ limit: 1000 })).filter((a) => a.actor === actor).reverse();
+      expect(trail.map((a) => `${a.action} ${String(a.details.version)}`)).toEqual([
+        `release.added ${v(1)}`,
+        `release.added ${v(2)}`,
+        `release.added ${v(3)}`,
+        `release.changed ${v(1)}`,
+        `release.withdrawn ${v(3)}`,
+      ]);
+      expect(trail[3]!.details).toMatchObject({ before: { notes: 'base' }, after: { notes: 'base schema' } });
+    });
+
+    it('never brings a withdrawn release back, and refuses a requirement that is nowhere', async () => {
+      const m = major();
+      const actor = `cli:op-${suffix()}`;
+      await store.applyReleases({ actor, releases: [{ version: `${m}.1.0` }] });
+      const w = await store.withdrawRelease(`v${m}.1.0`, 'breaks logins', actor);
+      expect(w).toMatchObject({ changed: true, release: { version: `${m}.1.0`, withdrawnReason: 'breaks logins' } });
+      expect((await store.withdrawRelease(`${m}.1.0`, 'again', actor)).changed).toBe(false);
+
+      const again = await store.applyReleases({ actor, releases: [{ version: `${m}.1.0` }] });
+
+      expect(again).toMatchObject({ stayWithdrawn: [`${m}.1.0`], withdrawn: [] });
+      expect((await store.getRelease(`${m}.1.0`))!.withdrawnReason).toBe('breaks logins');
+      await expect(store.applyReleases({ actor, releases: [{ version: `${m}.2.0`, requires: [`${m}.0.5`] }] })).rejects.toBeInstanceOf(InvalidRegistryInputError);
+      await expect(store.withdrawRelease(`${m}.9.0`, 'x', actor)).rejects.toBeInstanceOf(ReleaseNotFoundError);
+      expect(await store.getRelease(`${m}.2.0`)).toBeNull();
     });
   });
 

@@ -36,6 +36,16 @@ describe('evaluateHost', () => {
     expect(r.details[0]).toContain('data-service 1.4.1');
   });
 
+  it('flags a host that runs a release the vendor withdrew, however its tag is spelled', () => {
+    const withdrawn = { withdrawn: [{ version: '1.5.0', reason: 'schema sync fails on large tables' }] };
+    const r = evaluateHost(reached(inventory({ 'api-service': 'v1.5.0', 'data-service': 'v1.5.0', 'data-service-sidecar': 'v1.5.0' }, { 'api-service': 'v1.5.0', 'data-service': 'v1.5.0', 'data-service-sidecar': 'v1.5.0' })), { ...ctx('1.5.0'), ...withdrawn });
+    expect(r.state).toBe('NON_COMPLIANT');
+    expect(r.reasons).toEqual(['withdrawn-release']);
+    expect(r.details).toEqual(['runs v1.5.0, a withdrawn release: schema sync fails on large tables']);
+    expect(severityOf(r)).toBe('HIGH');
+    expect(evaluateHost(reached(inventory()), { ...ctx('1.5.0'), withdrawn: [{ version: '1.4.0', reason: 'x' }] }).state).toBe('COMPLIANT');
+  });
+
   it('flags a host on another version than the fleet wants', () => {
     const r = evaluateHost(reached(inventory({ 'api-service': '1.4.0', 'data-service': '1.4.0', 'data-service-sidecar': '1.4.0' }, { 'api-service': '1.4.0', 'data-service': '1.4.0', 'data-service-sidecar': '1.4.0' })), ctx('1.5.0'));
     expect(r.reasons).toEqual(['not-desired-version']);
