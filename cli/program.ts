@@ -9,7 +9,7 @@ import pg from 'pg';
 import { PgRegistryStore } from '../core/registry/pg-store';
 import { redactSecrets } from '../core/redact';
 import { complianceReport, complianceRun } from './commands/compliance';
-import { fleetApply } from './commands/fleet';
+import { fleetApply, readFleetFile } from './commands/fleet';
 import { releaseApply, releaseList, releaseWithdraw } from './commands/release';
 import { backupsList, hostRollback, hostUpgrade, status } from './commands/host';
 import { rolloutApprove, rolloutRollback, rolloutStart, rolloutStatus, rolloutStop, type RolloutDeps } from './commands/rollout';
@@ -67,12 +67,12 @@ export function buildProgram(setExit: (code: number) => void): Command {
   fleet
     .command('apply')
     .argument('<file>', 'fleet file (YAML)')
-    .description('check a fleet file and register the fleet and its hosts')
-    .option('--dry-run', 'check and print the plan, write nothing')
+    .description('make the fleet what the file says: hosts added or changed, hosts the file no longer lists retired (history kept)')
+    .option('--dry-run', 'print what would change and the waves a rollout would run, write nothing')
     .option('--json')
     .action(async (file, o) => {
-      if (o.dryRun) return setExit(await fleetApply(null, { file, dryRun: true, json: o.json }));
-      setExit(await withDeps((d) => fleetApply(d.store, { file, json: o.json })));
+      readFleetFile(file); // a bad file is named before anything is reached
+      setExit(await withDeps((d) => fleetApply(d.store, { file, dryRun: o.dryRun, json: o.json })));
     });
 
   const release = program.command('release').description("the release catalog: the vendor's releases, which are destructive, what each requires, which are withdrawn");

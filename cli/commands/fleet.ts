@@ -1,33 +1,55 @@
 /**
- * `fleet apply FILE [--dry-run]`: register a fleet and its hosts.
+ * `fleet apply FILE [--dry-run]`: the fleet file is the fleet (core/fleet-apply.ts).
+ * Prints what changed (or would: added, changed, retired, reinstated) and the
+ * waves a rollout would run, never one row per host.
  */
+import { applyFleetFile, type FleetApplyResult, type FleetApplyStore } from '../../core/fleet-apply';
 import { parseFleetFile, type FleetFile } from '../../core/fleet-file';
-import type { RegistryStore } from '../../core/registry/store';
+import { operatorActor } from '../actor';
 import { readOperatorFile } from '../files';
 import { CliError, EXIT, print, printJson, table } from '../output';
 
 export const readFleetFile = (path: string): FleetFile => readOperatorFile(path, parseFleetFile);
 
-export async function fleetApply(store: RegistryStore | null, opts: { file: string; dryRun?: boolean; json?: boolean }): Promise<number> {
-  const fleet = readFleetFile(opts.file);
-  const hosts = fleet.hosts.map((h) => ({ host: h.id, tier: h.tier, mode: h.databaseMode, instance: h.instanceId, wave: h.wave ?? 'auto' }));
-  if (opts.dryRun || !store) {
-    if (opts.json) printJson({ fleet: fleet.fleet, dryRun: true, hosts });
-    else print(`${fleet.fleet}: ${fleet.hosts.length} host(s) would be registered (dry run, nothing written)\n${table(hosts)}`);
-    return EXIT.ok;
-  }
-  // instance ids may not move between hosts of other fleets silently
-  for (const h of fleet.hosts) {
-    const existing = (await store.listHosts()).find((x) => x.instanceId === h.instanceId && x.id !== h.id);
-    if (existing) throw new CliError(`hosts.${h.id}.instanceId: ${h.instanceId} already belongs to host ${existing.id}`, EXIT.invalidInput);
-  }
-  const { hosts: _hosts, fleet: id, appProfile, desiredVersion, ...config } = fleet;
-  await store.upsertFleet({ id, appProfile, desiredVersion, config });
-  for (const h of fleet.hosts) {
-    await store.upsertHost({ id: h.id, fleetId: id, instanceId: h.instanceId, tier: h.tier, databaseMode: h.databaseMode, composeDir: h.composeDir, healthUrl: h.healthUrl, wave: h.wave ?? null });
-  }
-  await store.appendAudit({ actor: `cli:${process.env.USER ?? 'operator'}`, action: 'fleet.applied', details: { fleet: id, hosts: fleet.hosts.length } });
-  if (opts.json) printJson({ fleet: id, hosts });
-  else print(`${id}: ${fleet.hosts.length} host(s) registered`);
+/** At most this many ids on a line; the JSON has them all. */
+const SHOWN = 10;
+const ids = (list: string[]) => (list.length <= SHOWN ? list.join(', ') : `${list.slice(0, SHOWN).join(', ')} and ${list.length - SHOWN} more`);
+
+export function describeFleetApply(r: FleetApplyResult): string {
+  const c = r.changes;
+  const head =
+    `${c.fleetId}: ${c.fleet === 'created' ? 'new fleet, ' : ''}${c.added.length} added, ${c.changed.length} changed, ` +
+    `${c.retired.length} retired, ${c.reinstated.length} reinstated, ${c.unchanged} unchanged` +
+    (r.dryRun ? ' (dry run, nothing written)' : '');
+  const lines = [head];
+  if (c.settings.length > 0) lines.push(`  settings    ${c.settings.join(', ')}`);
+  if (c.added.length > 0) lines.push(`  added       ${ids(c.added)}`);
+  if (c.changed.length > 0) lines.push(`  changed     ${ids(c.changed.map((x) => `${x.hostId} (${x.fields.join(', ')})`))}`);
+  if (c.retired.length > 0) lines.push(`  retired     ${ids(c.retired)} (history kept; no rollout or compliance check touches them)`);
+  if (c.reinstated.length > 0) lines.push(`  reinstated  ${ids(c.reinstated)}`);
+  lines.push(`\nwaves a rollout would run (${r.waves.length}):`);
+  lines.push(
+    table(
+      r.waves.map((w) => ({
+        wave: w.index,
+        name: w.name,
+        tier: w.tier,
+        hosts: w.hosts,
+        'max failures': w.maxFailures,
+        'first hosts': `${w.firstHosts.join(', ')}${w.hosts > w.firstHosts.length ? ', …' : ''}`,
+      })),
+    ),
+  );
+  return lines.join('\n');
+}
+
+export async function fleetApply(store: FleetApplyStore, opts: { file: string; dryRun?: boolean; json?: boolean }): Promise<number> {
+  const file = readFleetFile(opts.file);
+  const result = await applyFleetFile(store, file, { actor: operatorActor(), dryRun: opts.dryRun, file: opts.file }).catch((err: Error) => {
+    if (err.name === 'FleetFileError') throw new CliError(err.message, EXIT.invalidInput);
+    throw err;
+  });
+  if (opts.json) printJson({ fleet: result.changes.fleetId, ...result });
+  else print(describeFleetApply(result));
   return EXIT.ok;
 }

@@ -53,6 +53,17 @@ export class HostRetiredError extends RegistryError {
   }
 }
 
+/** A fleet file that cannot be applied as it stands: each problem names its host (and field). Nothing was written. */
+export class FleetApplyRefusedError extends RegistryError {
+  override name = 'FleetApplyRefusedError';
+  constructor(
+    readonly fleetId: string,
+    readonly problems: { hostId: string; field: 'id' | 'instanceId' | null; message: string }[],
+  ) {
+    super(`fleet ${fleetId} cannot be applied: ${problems.map((p) => p.message).join('; ')}`);
+  }
+}
+
 export class RolloutNotFoundError extends RegistryError {
   override name = 'RolloutNotFoundError';
   constructor(readonly rolloutId: string) {

@@ -26,6 +26,23 @@ export async function insertAudit(client: Db, input: z.output<typeof AppendAudit
   return toAudit(rows[0] as Row);
 }
 
+/** Appends many entries with one statement (a fleet apply audits each host it touched). */
+export async function insertAudits(client: Db, entries: z.output<typeof AppendAuditInput>[]): Promise<void> {
+  if (entries.length === 0) return;
+  await client.query(
+    `INSERT INTO audit_log (actor, action, host_id, rollout_id, run_id, details)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::uuid[], $6::jsonb[])`,
+    [
+      entries.map((e) => e.actor),
+      entries.map((e) => e.action),
+      entries.map((e) => e.hostId ?? null),
+      entries.map((e) => e.rolloutId ?? null),
+      entries.map((e) => e.runId ?? null),
+      entries.map((e) => JSON.stringify(redactDeep(e.details))),
+    ],
+  );
+}
+
 export class PgAuditStore implements AuditStore {
   constructor(private readonly pool: pg.Pool) {}
 

@@ -1,10 +1,11 @@
 /** `FleetStore` in memory, for unit tests; behaves like PgFleetStore (contract: test/registry/contract). */
 import { Version } from '../../models';
 import type { AuditStore } from '../audit/audit-store';
-import { DuplicateInstanceError, FleetNotFoundError, HostNotFoundError } from '../errors';
+import { DuplicateInstanceError, FleetApplyRefusedError, FleetNotFoundError, HostNotFoundError } from '../errors';
 import { Actor, asJson, FreeText, parse, SYSTEM_ACTOR } from '../fields';
 import { redactSecrets } from '../../redact';
-import { UpsertFleetInput, UpsertHostInput, type Fleet, type FleetStore, type Host } from './fleet-store';
+import { auditEntriesOf, planFleetChanges } from './changes';
+import { ApplyFleetInput, UpsertFleetInput, UpsertHostInput, type Fleet, type FleetChanges, type FleetStore, type Host } from './fleet-store';
 
 export class InMemoryFleetStore implements FleetStore {
   readonly #fleets = new Map<string, Fleet>();
@@ -51,7 +52,7 @@ export class InMemoryFleetStore implements FleetStore {
 
   async upsertHost(input: UpsertHostInput): Promise<Host> {
     const h = parse(UpsertHostInput, input, 'host');
-    if ([...this.#hosts.values()].some((other) => other.id !== h.id && other.instanceId === h.instanceId)) {
+    if ([...this.#hosts.values()].some((other) => other.id !== h.id && other.retiredAt === null && other.instanceId === h.instanceId)) {
       throw new DuplicateInstanceError(h.instanceId, h.id);
     }
     if (!this.#fleets.has(h.fleetId)) throw new FleetNotFoundError(h.fleetId);
@@ -71,6 +72,7 @@ export class InMemoryFleetStore implements FleetStore {
       locked: before?.locked ?? false,
       lockedReason: before?.lockedReason ?? null,
       leaseSeq: before?.leaseSeq ?? 0,
+      retiredAt: null,
       createdAt: before?.createdAt ?? now,
       updatedAt: now,
     };
@@ -82,12 +84,25 @@ export class InMemoryFleetStore implements FleetStore {
     return structuredClone(this.#host(hostId));
   }
 
-  async listHosts(filter: { fleetId?: string } = {}): Promise<Host[]> {
+  async listHosts(filter: { fleetId?: string; includeRetired?: boolean } = {}): Promise<Host[]> {
     // fleet, then pinned wave (unpinned last), then id: PgFleetStore's ORDER BY
     return [...this.#hosts.values()]
-      .filter((h) => filter.fleetId === undefined || h.fleetId === filter.fleetId)
+      .filter((h) => (filter.fleetId === undefined || h.fleetId === filter.fleetId) && (filter.includeRetired || h.retiredAt === null))
       .sort((a, b) => compare(a.fleetId, b.fleetId) || (a.wave ?? Infinity) - (b.wave ?? Infinity) || compare(a.id, b.id))
       .map((h) => structuredClone(h));
+  }
+
+  async applyFleet(input: ApplyFleetInput): Promise<FleetChanges> {
+    const a = parse(ApplyFleetInput, input, 'fleet');
+    // no leases in memory: none can be held
+    const plan = planFleetChanges({ fleet: this.#fleets.get(a.fleet.id) ?? null, hosts: [...this.#hosts.values()], leases: new Map() }, a.fleet, a.hosts);
+    if (plan.problems.length > 0) throw new FleetApplyRefusedError(a.fleet.id, plan.problems);
+    await this.upsertFleet(a.fleet);
+    const now = this.#now();
+    for (const id of plan.retire) Object.assign(this.#host(id), { retiredAt: now, updatedAt: now });
+    for (const h of plan.upsert) await this.upsertHost(h);
+    for (const entry of auditEntriesOf(plan, a.actor)) await this.#audit.appendAudit(entry);
+    return plan.changes;
   }
 
   async recordObservedVersion(hostId: string, version: string | null): Promise<Host> {
@@ -107,10 +122,11 @@ export class InMemoryFleetStore implements FleetStore {
     return structuredClone(host);
   }
 
-  async unlockHost(hostId: string, actor: string): Promise<Host> {
+  async unlockHost(hostId: string, actor: string, reason?: string): Promise<Host> {
     const who = parse(Actor, actor, 'actor');
-    const host = this.#host(hostId);
-    const details = { wasLocked: host.locked, previousReason: host.lockedReason };
+    const why = reason === undefined ? null : redactSecrets(parse(FreeText, reason, 'unlock reason'));
+    const host = this.#host(hostId); // no leases in memory: none can be held
+    const details = { wasLocked: host.locked, previousReason: host.lockedReason, reason: why };
     Object.assign(host, { locked: false, lockedReason: null, updatedAt: this.#now() });
     await this.#audit.appendAudit({ actor: who, action: 'host.unlocked', hostId, details });
     return structuredClone(host);

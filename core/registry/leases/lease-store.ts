@@ -29,6 +29,7 @@ export interface LeaseStore {
   /**
    * Take the host's lease. The same holder re-acquiring an unexpired lease
    * gets the same token back (expiry extended), so a retried Lambda is harmless.
+   * @throws HostRetiredError when the host was retired (no fleet file lists it)
    * @throws HostQuarantinedError when the host is locked
    * @throws HostLockedError when another holder's lease is unexpired
    * @throws HostNotFoundError

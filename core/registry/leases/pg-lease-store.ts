@@ -10,7 +10,7 @@
 import type pg from 'pg';
 import { HostId } from '../../models';
 import { insertAudit } from '../audit/pg-audit-store';
-import { HostLockedError, HostNotFoundError, HostQuarantinedError, StaleLeaseError } from '../errors';
+import { HostLockedError, HostNotFoundError, HostQuarantinedError, HostRetiredError, StaleLeaseError } from '../errors';
 import { parse } from '../fields';
 import { fromRow, ms, num, str, strOrNull, withTransaction, type Db, type Row } from '../pg';
 import { LeaseHolder, LeaseToken, LeaseTtlSeconds, type Lease, type LeaseGrant, type LeaseStore } from './lease-store';
@@ -55,9 +55,10 @@ export class PgLeaseStore implements LeaseStore {
     const ttl = parse(LeaseTtlSeconds, ttlSeconds, 'lease ttl');
     return withTransaction(this.pool, async (c) => {
       // Host row first, then lease row: the one lock order every lease path uses.
-      const host = await c.query('SELECT locked, locked_reason FROM hosts WHERE id = $1 FOR UPDATE', [id]);
+      const host = await c.query('SELECT locked, locked_reason, retired_at FROM hosts WHERE id = $1 FOR UPDATE', [id]);
       const h = host.rows[0] as Row | undefined;
       if (!h) throw new HostNotFoundError(id);
+      if (h.retired_at !== null) throw new HostRetiredError(id);
       if (h.locked === true) throw new HostQuarantinedError(id, strOrNull(h.locked_reason));
 
       const current = await c.query(

@@ -222,6 +222,40 @@ describe('host leases', () => {
     expect(actions).toEqual(['host.unlocked:cli:alice', 'host.locked:fleetwave']);
   });
 
+  it('refuses to unlock a quarantined host while a run holds its lease, then unlocks it with the reason audited', async () => {
+    const { store } = reg;
+    const host = await seedHost(store);
+    const grant = await store.acquireLease(host.id, ARN_A, 600); // e.g. a HostRollback still restoring by hand
+    await store.lockHost(host.id, 'restore failed: ROLLBACK_FAILED');
+
+    const err = await store.unlockHost(host.id, 'cli:alice', 'fixed the volume').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HostLockedError);
+    expect((await store.getHost(host.id)).locked).toBe(true);
+
+    await store.releaseLease(host.id, grant.token);
+    expect(await store.unlockHost(host.id, 'cli:alice', 'fixed the volume')).toMatchObject({ locked: false });
+    const [unlocked] = await store.listAudit({ hostId: host.id });
+    expect(unlocked).toMatchObject({ action: 'host.unlocked', actor: 'cli:alice', details: { wasLocked: true, previousReason: 'restore failed: ROLLBACK_FAILED', reason: 'fixed the volume' } });
+  });
+
+  it('grants no lease on a retired host, and keeps a host whose lease is held from being retired', async () => {
+    const { store } = reg;
+    const kept = await seedHost(store);
+    const fleetId = kept.fleetId;
+    const busy = await seedHost(store, { fleetId });
+    const asFile = (h: typeof kept) => ({ id: h.id, fleetId, instanceId: h.instanceId, tier: h.tier, databaseMode: h.databaseMode, composeDir: h.composeDir, healthUrl: h.healthUrl });
+    await store.applyFleet({ fleet: { id: fleetId }, hosts: [asFile(kept), asFile(busy)], actor: 'cli:alice' });
+    const lease = await store.acquireLease(busy.id, ARN_A, 600);
+
+    const refused = await store.applyFleet({ fleet: { id: fleetId }, hosts: [], actor: 'cli:alice' }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: 'FleetApplyRefusedError', problems: [{ hostId: busy.id, field: null, message: expect.stringContaining(ARN_A) }] });
+    expect((await store.listHosts({ fleetId })).map((h) => h.id).sort()).toEqual([kept.id, busy.id].sort()); // nothing retired, not even the free one
+
+    await store.releaseLease(busy.id, lease.token);
+    expect(await store.applyFleet({ fleet: { id: fleetId }, hosts: [], actor: 'cli:alice' })).toMatchObject({ retired: [kept.id, busy.id].sort() });
+    await expect(store.acquireLease(kept.id, ARN_B, 60)).rejects.toMatchObject({ name: 'HostRetiredError' });
+  });
+
   it('renews a live lease and rejects renewal after it expired', async () => {
     const { store } = reg;
     const host = await seedHost(store);

@@ -121,6 +121,58 @@ export function registryContract(adapter: string, open: () => Promise<ContractSt
     });
   });
 
+  describe(`${adapter}: applying a fleet file`, () => {
+    const hostOf = (id: string, inst = instanceId()) => ({
+      id,
+      fleetId: '',
+      instanceId: inst,
+      tier: 'staging' as const,
+      databaseMode: 'embedded' as const,
+      composeDir: '/opt/semaphor',
+      healthUrl: 'http://10.0.0.1:3000/api/health',
+    });
+    const apply = (fleetId: string, hosts: ReturnType<typeof hostOf>[], actor = 'cli:alice') =>
+      store.applyFleet({ fleet: { id: fleetId, config: { concurrency: 2 } }, hosts: hosts.map((h) => ({ ...h, fleetId })), actor });
+
+    it('adds, changes, retires and reinstates; the listing is the fleet as it is now; each host audited', async () => {
+      const fleetId = `fleet-${suffix()}`;
+      const [a, b, c] = [hostOf(`${fleetId}-a`), hostOf(`${fleetId}-b`), hostOf(`${fleetId}-c`)];
+      expect(await apply(fleetId, [a, b, c])).toMatchObject({ fleet: 'created', added: [a.id, b.id, c.id], retired: [] });
+
+      const second = await apply(fleetId, [a, { ...b, composeDir: '/srv/semaphor' }]);
+
+      expect(second).toMatchObject({ fleet: 'unchanged', added: [], changed: [{ hostId: b.id, fields: ['composeDir'] }], retired: [c.id], unchanged: 1 });
+      expect((await store.listHosts({ fleetId })).map((h) => h.id)).toEqual([a.id, b.id]);
+      expect((await store.listHosts({ fleetId, includeRetired: true })).map((h) => h.id)).toEqual([a.id, b.id, c.id]);
+      expect((await store.listHosts()).some((h) => h.id === c.id)).toBe(false);
+      expect((await store.getHost(c.id)).retiredAt).toEqual(expect.any(Number));
+      expect((await store.listAudit({ hostId: c.id })).map((e) => e.action)).toEqual(['host.retired', 'host.added']);
+
+      // a retired host's instance is free for a new host; the retired host comes back when listed again
+      const d = hostOf(`${fleetId}-d`, c.instanceId);
+      expect(await apply(fleetId, [a, b, d])).toMatchObject({ added: [d.id], changed: [{ hostId: b.id }] });
+      expect(await apply(fleetId, [a, b, c])).toMatchObject({ reinstated: [c.id], retired: [d.id] });
+      expect((await store.getHost(c.id)).retiredAt).toBeNull();
+    });
+
+    it("refuses another fleet's active host or instance, and writes nothing", async () => {
+      const one = `fleet-${suffix()}`;
+      const two = `fleet-${suffix()}`;
+      const [a, b] = [hostOf(`${one}-a`), hostOf(`${one}-b`)];
+      await apply(one, [a, b]);
+
+      const err = await apply(two, [hostOf(`${two}-x`), a, hostOf(`${two}-y`, b.instanceId)]).catch((e: unknown) => e);
+
+      expect(err).toMatchObject({ name: 'FleetApplyRefusedError', problems: [{ hostId: a.id, field: 'id' }, { hostId: `${two}-y`, field: 'instanceId' }] });
+      await expect(store.getFleet(two)).rejects.toBeInstanceOf(FleetNotFoundError);
+      await expect(store.getHost(`${two}-x`)).rejects.toBeInstanceOf(HostNotFoundError);
+      // once fleet one retires it, fleet two may take it
+      await apply(one, [b]);
+      expect(await apply(two, [a])).toMatchObject({ reinstated: [a.id] });
+      expect((await store.getHost(a.id)).fleetId).toBe(two);
+    });
+  });
+
   describe(`${adapter}: releases`, () => {
     it('lists versions in numeric order and refuses a release that requires itself', async () => {
       const major = 100 + Number.parseInt(randomBytes(1).toString('hex'), 16);
