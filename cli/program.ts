@@ -12,6 +12,7 @@ import { complianceReport, complianceRun } from './commands/compliance';
 import { fleetApply, readFleetFile } from './commands/fleet';
 import { releaseApply, releaseList, releaseWithdraw } from './commands/release';
 import { backupsList, hostRollback, hostUpgrade, status } from './commands/host';
+import { hostShow, hostUnlock } from './commands/host-lifecycle';
 import { rolloutApprove, rolloutRollback, rolloutStart, rolloutStatus, rolloutStop, type RolloutDeps } from './commands/rollout';
 import { CliError, EXIT } from './output';
 import { resolveTarget } from './target';
@@ -106,6 +107,21 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--wait', 'follow the execution and show progress')
     .option('--json')
     .action(async (o) => setExit(await withDeps((d) => hostUpgrade(d, o))));
+
+  host
+    .command('show')
+    .argument('<host>', 'host id')
+    .description('one host: state, quarantine reason, lease, runs with their steps, backups, last compliance result')
+    .option('--runs <n>', 'how many runs, newest first', '10')
+    .option('--json')
+    .action(async (hostId, o) => setExit(await withDeps((d) => hostShow(d, { host: hostId, runs: o.runs, json: o.json }))));
+  host
+    .command('unlock')
+    .description('lift a quarantine (ROLLBACK_FAILED) once the host is fixed; refused while a run holds its lease')
+    .requiredOption('--host <id>', 'host id')
+    .requiredOption('--reason <text>', 'what was done to the host, for the audit log')
+    .option('--json')
+    .action(async (o) => setExit(await withDeps((d) => hostUnlock(d, o))));
 
   const rollout = program.command('rollout').description('fleet rollouts in waves (FleetRollout)');
   rollout

@@ -67,7 +67,7 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
       rolloutId: run.rolloutId,
       execution: event.executionArn,
       message,
-      action: 'the host is quarantined; inspect it, restore by hand if needed, then `fleetwave host unlock`',
+      action: `the host is quarantined; inspect it (fleetwave host show ${run.hostId}), restore by hand if needed, then fleetwave host unlock --host ${run.hostId} --reason "what was done"`,
     });
   }
   const steps = await store.listSteps(run.runId);
