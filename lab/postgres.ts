@@ -22,8 +22,11 @@ export interface PostgresServer {
   url: string;
   port: number;
   dataDir: string | null;
-  /** pg_ctl restart: every connection is cut, the server is back when this resolves. */
-  restart(): Promise<void>;
+  /**
+   * Stop (fast: every connection is cut), stay down `downMs` (a failover's
+   * outage), start again on the same port; resolves when the server is back.
+   */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -114,21 +117,23 @@ export async function startPostgres(dataDir: string, port?: number): Promise<Pos
   const password = readFileSync(superuserFile, 'utf8').trim();
   writeFileSync(join(dataDir, 'pg_hba.conf'), PG_HBA);
   const sockDir = dataDir; // keep the unix socket out of /var/run (may not exist)
-  run(join(bin, 'pg_ctl'), [
+  const startArgs = [
     '-D', dataDir, '-w', '-t', '30', '-l', join(dataDir, 'server.log'),
     '-o', `-p ${listenPort} -h 127.0.0.1 -k ${sockDir} -c fsync=off -c max_connections=200`,
     'start',
-  ]);
+  ];
+  run(join(bin, 'pg_ctl'), startArgs);
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${listenPort}/postgres`;
   return {
     url,
     port: listenPort,
     dataDir,
-    async restart() {
-      // not spawnSync: the lab's own tasks must go on running (and fail over) during the restart.
-      // -l again: without it the server would keep pg_ctl's output pipe (and this call) open.
-      const [c, a] = asServerUser(join(bin, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', '-t', '30', '-l', join(dataDir, 'server.log'), 'restart']);
-      await promisify(execFile)(c, a);
+    async restart(downMs = 0) {
+      // not spawnSync: the lab's own tasks must go on running (and fail over) during the restart
+      const pgCtl = (args: string[]) => promisify(execFile)(...asServerUser(join(bin, 'pg_ctl'), args));
+      await pgCtl(['-D', dataDir, '-m', 'fast', '-w', '-t', '30', 'stop']);
+      await new Promise((r) => setTimeout(r, downMs));
+      await pgCtl(startArgs);
     },
     async stop() {
       stopPostgres(dataDir);
