@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import pg from 'pg';
+import { createRegistryPool } from '../core/registry/connect';
 import { PgRegistryStore } from '../core/registry/pg-store';
 import { redactSecrets } from '../core/redact';
 import { complianceReport, complianceRun } from './commands/compliance';
@@ -19,7 +19,9 @@ import { resolveTarget } from './target';
 
 async function withDeps<T>(fn: (deps: RolloutDeps) => Promise<T>): Promise<T> {
   const target = resolveTarget();
-  const pool = new pg.Pool({ connectionString: target.databaseUrl, max: 2 });
+  // the registry's one pool factory: an 'error' listener (a dropped idle connection must not
+  // kill the CLI), waiting out a restarting server, verified TLS for a remote server
+  const pool = await createRegistryPool({ databaseUrl: target.databaseUrl, max: 2 });
   try {
     const store = new PgRegistryStore(pool);
     return await fn({ target, store });

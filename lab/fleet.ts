@@ -41,7 +41,7 @@ function adminUrlOf(databaseUrl: string): string {
 
 export async function createLabFleet(lab: Lab, fleetId: string, specs: LabHostSpec[]): Promise<LabFleetHost[]> {
   const hosts: LabFleetHost[] = [];
-  const adminDatabaseUrl = adminUrlOf(lab.databaseUrl);
+  const adminDatabaseUrl = adminUrlOf(lab.adminDatabaseUrl);
   // hosts start in parallel: each seeds data and waits for its app to be healthy
   const made = await Promise.all(
     specs.map(async (spec) => {
@@ -82,7 +82,7 @@ export async function stopLabFleet(hosts: LabFleetHost[], lab?: Lab): Promise<vo
   await Promise.all(
     hosts.map(async (h) => {
       await stopHost(h.root).catch(() => undefined);
-      if (lab) await destroyHost(h, adminUrlOf(lab.databaseUrl)).catch(() => undefined);
+      if (lab) await destroyHost(h, adminUrlOf(lab.adminDatabaseUrl)).catch(() => undefined);
     }),
   );
 }

@@ -7,13 +7,15 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
-import pg from 'pg';
+import type pg from 'pg';
 import { buildApp } from '../lib/app';
+import { createRegistryPool } from '../core/registry/connect';
 import { PgRegistryStore } from '../core/registry/pg-store';
 import type { LabFile } from '../cli/target';
 import { startPostgres, type PostgresServer } from './postgres';
 import { LAB_S3_CREDENTIALS, startS3, type LabS3 } from './s3';
-import { labSecretArn, startSecretsManager, type LabSecrets } from './secrets';
+import { ensureRegistryDatabase, rotateRegistryPassword } from './registry-db';
+import { labSecretArn, labSecretsClient, readPersistedSecrets, startSecretsManager, type LabSecrets } from './secrets';
 import { startSns, type LabSns } from './sns';
 import { startCloudWatch, type LabCloudWatch } from './cloudwatch';
 import { startScheduler, type LabScheduler } from './scheduler';
@@ -49,7 +51,19 @@ export interface Lab {
   dir: string;
   /** The one time scale every lab component compresses durations by. */
   clock: LabClock;
+  /** The registry role's URL (its password changes with `rotateRegistryPassword`). */
   databaseUrl: string;
+  /** The server's superuser URL: what makes the hosts' external databases (a customer's own server on AWS). */
+  adminDatabaseUrl: string;
+  /** The lab's own PostgreSQL server, or null when DATABASE_URL named one. */
+  postgres: PostgresServer | null;
+  /**
+   * Rotates the registry role's password the way Secrets Manager's
+   * single-user rotation does (lab/registry-db.ts); `afterSetSecret` runs
+   * while the database already wants the new password and the secret's
+   * AWSCURRENT still holds the old one.
+   */
+  rotateRegistryPassword(afterSetSecret?: () => Promise<void>): Promise<void>;
   store: PgRegistryStore;
   template: LabTemplate;
   s3: LabS3;
@@ -71,20 +85,6 @@ export interface Lab {
 const REGISTRY_SECRET_NAME = 'fleetwave-lab-registry';
 /** The same in every lab (see labSecretArn), so one synthesized app fits them all. */
 const REGISTRY_SECRET_ARN = labSecretArn(REGISTRY_SECRET_NAME, LAB_REGION, LAB_ACCOUNT);
-
-async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 /** Synthesize the real CDK app (bundles included), pointed at the lab's registry secret. */
 export function synthesize(outdir: string): LabTemplate {
@@ -110,7 +110,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
   const log = options.log ?? (() => undefined);
   const clock = labClock(options.timeScale ?? 1);
   if (!options.keep) {
-    for (const sub of ['pg', 's3', 'hosts', 'cdk.out', 'history']) rmSync(join(dir, sub), { recursive: true, force: true });
+    for (const sub of ['pg', 's3', 'hosts', 'cdk.out', 'history', 'secrets.json']) rmSync(join(dir, sub), { recursive: true, force: true });
   }
   mkdirSync(dir, { recursive: true });
   const closers: (() => Promise<void>)[] = [];
@@ -127,30 +127,28 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       adminUrl = pgServer.url;
     }
     const databaseName = options.databaseName ?? 'fleetwave';
-    const databaseUrl = await ensureDatabase(adminUrl, databaseName);
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    // a kept lab serves the registry password it last had (a rotation included)
+    const secretsFile = join(dir, 'secrets.json');
+    const kept = options.keep ? readPersistedSecrets(secretsFile)[REGISTRY_SECRET_NAME] : undefined;
+    const registry = await ensureRegistryDatabase(adminUrl, databaseName, kept ? (JSON.parse(kept) as { password: string }).password : undefined);
+    const secrets = await startSecretsManager({
+      region: LAB_REGION,
+      accountId: LAB_ACCOUNT,
+      file: secretsFile,
+      secrets: { [REGISTRY_SECRET_NAME]: registry.secret },
+    });
+    closers.push(() => secrets.close());
+    // the lab's own store reads the registry through the same recovering pool the Lambdas use
+    const pool = await createRegistryPool({
+      secretArn: REGISTRY_SECRET_ARN,
+      secretsManager: labSecretsClient(secrets.endpoint, LAB_REGION),
+      max: 4,
+      onError: (err) => log(`registry connection error: ${err.message}`),
+    });
     closers.push(() => pool.end());
     const store = new PgRegistryStore(pool);
     await store.migrate();
     for (const r of RELEASES) await store.upsertRelease({ version: r.version, destructive: r.destructive, requires: [...r.requires], notes: r.notes });
-
-    const dbUrl = new URL(databaseUrl);
-    const secrets = await startSecretsManager({
-      region: LAB_REGION,
-      accountId: LAB_ACCOUNT,
-      secrets: {
-        [REGISTRY_SECRET_NAME]: {
-          engine: 'postgres',
-          host: dbUrl.hostname,
-          port: Number(dbUrl.port || 5432),
-          username: decodeURIComponent(dbUrl.username || 'postgres'),
-          // trust authentication in the lab; the field is required by the secret format
-          password: decodeURIComponent(dbUrl.password) || 'lab-trust-auth',
-          dbname: databaseName,
-        },
-      },
-    });
-    closers.push(() => secrets.close());
 
     let template: LabTemplate;
     if (options.assemblyDir) template = loadLabAssembly(options.assemblyDir);
@@ -228,7 +226,13 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const lab: Lab = {
       dir,
       clock,
-      databaseUrl,
+      databaseUrl: registry.url,
+      adminDatabaseUrl: adminUrl,
+      postgres: pgServer,
+      rotateRegistryPassword: async (afterSetSecret) => {
+        const rotated = await rotateRegistryPassword({ adminUrl: adminUrl!, secrets, secretName: REGISTRY_SECRET_NAME, afterSetSecret });
+        lab.databaseUrl = rotated.url;
+      },
       store,
       template,
       s3,
@@ -249,7 +253,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         region: LAB_REGION,
         credentials: { ...LAB_S3_CREDENTIALS },
         endpoints: { sfn: sfn.endpoint, ssm: ssm.endpoint, s3: s3.endpoint, secretsManager: secrets.endpoint, sns: sns.endpoint },
-        databaseUrl,
+        databaseUrl: lab.databaseUrl,
         stateMachines,
         backupBucket,
         hosts,

@@ -1,9 +1,16 @@
 /**
- * The lab's Secrets Manager: `GetSecretValue` (by name or ARN) over the AWS
- * JSON 1.1 protocol, from secrets the lab hands in. Enough for the Lambda
- * tasks that read the registry's database URL through a secret.
+ * The lab's Secrets Manager: `GetSecretValue` (by name or ARN, AWSCURRENT or
+ * AWSPENDING) over the AWS JSON 1.1 protocol, from secrets the lab hands in.
+ * Enough for the Lambda tasks that read the registry's credentials through a
+ * secret, and for a rotation done the way a single-user rotation function
+ * does it (`putPending`, change the password, `promotePending`).
+ *
+ * With `file`, every change is written there (0600) so a lab started again
+ * on the same folder serves the values it had, a rotated password included.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { AwsServiceError, epochSeconds, startAwsJsonServer } from './aws-json';
 
@@ -18,15 +25,34 @@ export interface StartSecretsOptions {
   port?: number;
   region?: string;
   accountId?: string;
+  /** Keep the secrets' current values in this file (read with `readPersistedSecrets`). */
+  file?: string;
 }
 
 export interface LabSecrets {
   endpoint: string;
   /** The ARN the lab gave a secret (what a stack output would carry). */
   arnOf(name: string): string;
-  /** Adds or replaces a secret; the new value gets a new version id. */
+  /** Adds or replaces a secret; the new value gets a new version id and is AWSCURRENT. */
   putSecret(name: string, value: string | Record<string, unknown>): void;
+  /** A rotation's first step (createSecret): a new version labelled AWSPENDING; AWSCURRENT unchanged. */
+  putPending(name: string, value: string | Record<string, unknown>): void;
+  /** A rotation's last step (finishSecret): the AWSPENDING version becomes AWSCURRENT. */
+  promotePending(name: string): void;
+  /** The AWSCURRENT value as the service would return it. */
+  currentValue(name: string): string;
   close(): Promise<void>;
+}
+
+/** An ordinary SDK client pointed at a lab's Secrets Manager (the lab checks no signature). */
+export function labSecretsClient(endpoint: string, region = 'us-east-1'): SecretsManagerClient {
+  return new SecretsManagerClient({ endpoint, region, credentials: { accessKeyId: 'LAB', secretAccessKey: 'LAB' } });
+}
+
+/** The values a lab kept in `file` (name → SecretString), or none. */
+export function readPersistedSecrets(file: string): Record<string, string> {
+  if (!existsSync(file)) return {};
+  return z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(file, 'utf8')));
 }
 
 const GetSecretValueInput = z.object({
@@ -35,12 +61,16 @@ const GetSecretValueInput = z.object({
   VersionStage: z.string().optional(),
 });
 
-interface StoredSecret {
-  name: string;
-  arn: string;
+interface SecretVersion {
   secretString: string;
   versionId: string;
   createdAt: number;
+}
+
+interface StoredSecret extends SecretVersion {
+  name: string;
+  arn: string;
+  pending?: SecretVersion;
 }
 
 const SUFFIX_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -62,14 +92,25 @@ export async function startSecretsManager(options: StartSecretsOptions): Promise
   const region = options.region ?? 'us-east-1';
   const accountId = options.accountId ?? '000000000000';
   const byName = new Map<string, StoredSecret>();
+  const version = (value: string | Record<string, unknown>): SecretVersion => ({
+    secretString: typeof value === 'string' ? value : JSON.stringify(value),
+    versionId: randomUUID(),
+    createdAt: Date.now(),
+  });
+  const persist = () => {
+    if (!options.file) return;
+    const values = Object.fromEntries([...byName.values()].map((s) => [s.name, s.secretString]));
+    writeFileSync(`${options.file}.tmp`, JSON.stringify(values, null, 2), { mode: 0o600 });
+    renameSync(`${options.file}.tmp`, options.file);
+  };
   const put = (name: string, value: string | Record<string, unknown>) => {
-    byName.set(name, {
-      name,
-      arn: labSecretArn(name, region, accountId),
-      secretString: typeof value === 'string' ? value : JSON.stringify(value),
-      versionId: randomUUID(),
-      createdAt: Date.now(),
-    });
+    byName.set(name, { name, arn: labSecretArn(name, region, accountId), ...version(value) });
+    persist();
+  };
+  const stored = (name: string): StoredSecret => {
+    const secret = byName.get(name);
+    if (!secret) throw new Error(`no lab secret named ${name}`);
+    return secret;
   };
   const entries = options.secrets instanceof Map ? [...options.secrets] : Object.entries(options.secrets);
   for (const [name, value] of entries) put(name, value);
@@ -94,19 +135,21 @@ export async function startSecretsManager(options: StartSecretsOptions): Promise
         const input = parsed.data;
         const secret = find(input.SecretId);
         if (!secret) throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-        if (input.VersionId !== undefined && input.VersionId !== secret.versionId) {
-          throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for VersionId: " + input.VersionId);
+        const stage = input.VersionStage ?? (input.VersionId !== undefined && input.VersionId === secret.pending?.versionId ? 'AWSPENDING' : 'AWSCURRENT');
+        const found: SecretVersion | undefined = stage === 'AWSCURRENT' ? secret : stage === 'AWSPENDING' ? secret.pending : undefined;
+        if (!found) {
+          throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: " + stage);
         }
-        if (input.VersionStage !== undefined && input.VersionStage !== 'AWSCURRENT') {
-          throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for staging label: " + input.VersionStage);
+        if (input.VersionId !== undefined && input.VersionId !== found.versionId) {
+          throw new AwsServiceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret value for VersionId: " + input.VersionId);
         }
         return {
           ARN: secret.arn,
           Name: secret.name,
-          VersionId: secret.versionId,
-          SecretString: secret.secretString,
-          VersionStages: ['AWSCURRENT'],
-          CreatedDate: epochSeconds(secret.createdAt),
+          VersionId: found.versionId,
+          SecretString: found.secretString,
+          VersionStages: [stage],
+          CreatedDate: epochSeconds(found.createdAt),
         };
       },
     },
@@ -114,12 +157,18 @@ export async function startSecretsManager(options: StartSecretsOptions): Promise
 
   return {
     endpoint: server.url,
-    arnOf: (name) => {
-      const secret = byName.get(name);
-      if (!secret) throw new Error(`no lab secret named ${name}`);
-      return secret.arn;
-    },
+    arnOf: (name) => stored(name).arn,
     putSecret: put,
+    putPending: (name, value) => {
+      stored(name).pending = version(value);
+    },
+    promotePending: (name) => {
+      const secret = stored(name);
+      if (!secret.pending) throw new Error(`lab secret ${name} has no AWSPENDING version to promote`);
+      byName.set(name, { name, arn: secret.arn, ...secret.pending });
+      persist();
+    },
+    currentValue: (name) => stored(name).secretString,
     close: () => server.close(),
   };
 }

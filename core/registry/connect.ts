@@ -15,6 +15,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import pg from 'pg';
 import { z } from 'zod';
 import { RegistrySecretError } from './errors';
+import { DEFAULT_RECOVERY, RecoveringPool, type ConnectRecovery } from './recovery';
 import { redactSecrets, scrubError } from '../redact';
 
 interface PoolTuning {
@@ -24,6 +25,8 @@ interface PoolTuning {
   ca?: string;
   /** Called with an already-redacted error when an idle connection fails (e.g. Aurora scaling). */
   onError?: (err: Error) => void;
+  /** How opening a connection waits for a restarting server and retries refused credentials (recovery.ts). */
+  recovery?: Omit<ConnectRecovery, 'refreshCredentials'>;
 }
 
 export type RegistryConnectionConfig =
@@ -69,12 +72,19 @@ export function poolConfigFromSecret(secret: RdsSecret, tuning: PoolTuning = {})
   };
 }
 
-export async function readRegistrySecret(client: SecretsManagerClient, secretArn: string): Promise<RdsSecret> {
+/**
+ * The secret's AWSCURRENT value (default), or another staging label's.
+ * `AWSPENDING` answers `null` when no rotation is under way.
+ */
+export async function readRegistrySecret(client: SecretsManagerClient, secretArn: string): Promise<RdsSecret>;
+export async function readRegistrySecret(client: SecretsManagerClient, secretArn: string, stage: 'AWSPENDING'): Promise<RdsSecret | null>;
+export async function readRegistrySecret(client: SecretsManagerClient, secretArn: string, stage?: 'AWSPENDING'): Promise<RdsSecret | null> {
   let text: string | undefined;
   try {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn, ...(stage ? { VersionStage: stage } : {}) }));
     text = out.SecretString;
   } catch (err) {
+    if (stage && (err as Error).name === 'ResourceNotFoundException') return null;
     throw scrubError(err);
   }
   if (!text) throw new RegistrySecretError(`secret ${secretArn} has no SecretString`);
@@ -93,8 +103,18 @@ export async function readRegistrySecret(client: SecretsManagerClient, secretArn
   return parsed.data;
 }
 
+/**
+ * The registry's pool. Every pool made here has an 'error' listener (an idle
+ * client's error is emitted on the pool; unheard, it kills the process) and
+ * opens connections through RecoveringPool: a restarting server is waited
+ * for, and with a secret, refused credentials make the pool read the secret
+ * again (AWSCURRENT, then AWSPENDING while a rotation is under way) before
+ * the next attempt, so a warm Lambda follows a rotation instead of failing
+ * with the password it read when it started.
+ */
 export async function createRegistryPool(config: RegistryConnectionConfig): Promise<pg.Pool> {
   let options: pg.PoolConfig;
+  let refreshCredentials: ConnectRecovery['refreshCredentials'];
   if ('databaseUrl' in config) {
     let host: string;
     try {
@@ -112,12 +132,43 @@ export async function createRegistryPool(config: RegistryConnectionConfig): Prom
         : { ssl: { rejectUnauthorized: true, ...(config.ca ? { ca: config.ca } : {}) } }),
     };
   } else {
-    options = poolConfigFromSecret(await readRegistrySecret(config.secretsManager, config.secretArn), config);
+    const { secretsManager, secretArn } = config;
+    let current = await readRegistrySecret(secretsManager, secretArn);
+    options = { ...poolConfigFromSecret(current, config), Client: clientWith(() => poolConfigFromSecret(current, config)) };
+    refreshCredentials = async () => {
+      const latest = await readRegistrySecret(secretsManager, secretArn);
+      if (!sameCredentials(latest, current)) {
+        current = latest;
+        return true;
+      }
+      const pending = await readRegistrySecret(secretsManager, secretArn, 'AWSPENDING');
+      if (pending && !sameCredentials(pending, current)) {
+        current = pending;
+        return true;
+      }
+      return false;
+    };
   }
-  const pool = new pg.Pool(options);
-  // An idle client's error is emitted on the pool; unhandled, it kills the process.
+  const pool = new RecoveringPool(options, { ...DEFAULT_RECOVERY, ...config.recovery, refreshCredentials });
   pool.on('error', (err) => {
     config.onError?.(scrubError(err));
   });
   return pool;
+}
+
+const sameCredentials = (a: RdsSecret, b: RdsSecret) =>
+  a.host === b.host && a.port === b.port && a.username === b.username && a.password === b.password && a.dbname === b.dbname;
+
+/**
+ * The pool makes each client with `new Client(pool.options)`; this Client
+ * takes host, user and password from the credentials as they are *now*, so
+ * connections opened after a refresh use the re-read secret.
+ */
+function clientWith(credentials: () => pg.PoolConfig): typeof pg.Client {
+  return class RegistryClient extends pg.Client {
+    constructor(config: pg.ClientConfig) {
+      const { host, port, user, password, database, ssl } = credentials();
+      super({ ...config, host, port, user, password, database, ssl });
+    }
+  };
 }

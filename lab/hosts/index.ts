@@ -15,6 +15,7 @@ import { getRelease, imageName } from './catalog';
 import { EmbeddedStore, ExternalStore, openStore, seedRows, type DataStore, type HostData } from './data-store';
 import { runningImageOf } from './docker-shared';
 import { prepareLabBin } from './bin';
+import { labPassword } from '../postgres';
 import {
   appStatus,
   Faults,
@@ -81,17 +82,18 @@ const sqlIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 async function createExternalDatabase(adminUrl: string, hostId: string): Promise<{ url: string; name: string }> {
   const name = `semaphor_${hostId.replace(/[^a-z0-9]/g, '_')}_${randomBytes(3).toString('hex')}`;
-  const password = randomBytes(18).toString('base64url');
+  // `+ / @ : %` in every lab password: the host's DATABASE_URL must carry them percent-encoded, intact
+  const password = labPassword();
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE ROLE ${sqlIdent(name)} LOGIN PASSWORD '${password}'`);
+    await admin.query(`CREATE ROLE ${sqlIdent(name)} LOGIN PASSWORD ${admin.escapeLiteral(password)}`);
     await admin.query(`CREATE DATABASE ${sqlIdent(name)} OWNER ${sqlIdent(name)}`);
   } finally {
     await admin.end();
   }
   const u = new URL(adminUrl);
-  return { url: `postgres://${name}:${password}@127.0.0.1:${u.port || '5432'}/${name}`, name };
+  return { url: `postgres://${name}:${encodeURIComponent(password)}@127.0.0.1:${u.port || '5432'}/${name}`, name };
 }
 
 async function dockerCall(root: string, command: 'docker' | 'docker-compose', args: string[]): Promise<void> {

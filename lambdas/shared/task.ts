@@ -14,7 +14,10 @@
  *   test or a cold start that fails does not poison the module), with the
  *   same schema CDK checked at synth; a failed build is retried next time.
  * - Errors leave with their `name` intact (Step Functions matches it in
- *   Retry/Catch) and a redacted message, and are logged by name.
+ *   Retry/Catch) and a redacted message, and are logged by name. A registry
+ *   database that was unreachable or cut the connection (a restart, a
+ *   failover) leaves as TransientError, which every Task retries
+ *   (core/registry/recovery.ts).
  * - `createHandler(makeDeps)` is the same handler over other dependencies,
  *   for tests.
  */
@@ -22,6 +25,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import { parseInput } from '../../core/errors';
 import { scrubError } from '../../core/redact';
+import { asRegistryTransient } from '../../core/registry/recovery';
 import { parseEnv } from './env';
 import { createLogger } from './logger';
 
@@ -64,7 +68,7 @@ export function defineTask<E extends z.ZodType, V extends z.ZodType, D, R>(def: 
           });
         return await def.run(input, await deps, log);
       } catch (err) {
-        const clean = scrubError(err);
+        const clean = scrubError(asRegistryTransient(err));
         log.warn('task failed', { errorName: clean.name, errorMessage: clean.message });
         throw clean;
       }

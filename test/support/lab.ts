@@ -28,6 +28,8 @@ export interface TestLab {
 export interface TestLabOptions {
   /** Receives every lab log line, including each Lambda log line as `[function] line`. */
   log?: (line: string) => void;
+  /** Start the lab's own PostgreSQL under its folder instead of using the suite's server (a test that restarts it). */
+  ownPostgres?: boolean;
 }
 
 let counter = 0;
@@ -51,7 +53,8 @@ export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> 
   // each lab gets its own registry database on the suite's server
   const admin = new URL(inject('databaseUrl'));
   const prev = process.env.DATABASE_URL;
-  process.env.DATABASE_URL = admin.toString();
+  if (opts.ownPostgres) delete process.env.DATABASE_URL;
+  else process.env.DATABASE_URL = admin.toString();
   const lab = await startLab({ dir, assemblyDir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log });
   if (prev === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = prev;

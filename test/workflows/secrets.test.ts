@@ -34,9 +34,7 @@ async function plantCanary(h: LabFleetHost): Promise<void> {
   const line = /^DATABASE_URL=(.*)$/m.exec(text);
   if (!line) throw new Error('external host without DATABASE_URL');
   const url = new URL(line[1]!);
-  const admin = new URL(t.lab.databaseUrl);
-  admin.pathname = '/postgres';
-  const c = new pg.Client({ connectionString: admin.toString() });
+  const c = new pg.Client({ connectionString: t.lab.adminDatabaseUrl });
   await c.connect();
   try {
     // the canary is [A-Za-z0-9] only, so it needs no quoting beyond the literal
