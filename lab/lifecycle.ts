@@ -16,26 +16,14 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import { readApp } from './hosts/state';
+import { isAlive, readApp } from './hosts/state';
 import { stopPostgres } from './postgres';
 
 const DAEMON_PID = 'daemon.pid';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  // a zombie nobody reaps still answers kill 0
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return true; // no /proc: trust kill 0
-  }
-}
+/** A live process, not a zombie (the lab hosts' own check). */
+export const alive = isAlive;
 
 /** Recorded by `lab up` as soon as it has started the lab process (before the lab is ready). */
 export function recordDaemon(dir: string, pid: number): void {
