@@ -47,13 +47,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const lab = program.command('lab').description('the embedded lab: everything on this machine, no AWS account');
   lab
     .command('up')
-    .description('start PostgreSQL, S3, SSM, Step Functions and simulated hosts in the background')
+    .description('start PostgreSQL, S3, SSM, Step Functions and simulated hosts in the background; keeps what the last lab had unless --fresh')
     .option('--hosts <n>', 'simulated hosts to create', '4')
+    .option('--fresh', 'start from nothing: drop the kept registry, S3 objects and hosts')
     .option('--json', 'print the lab description as JSON')
     .action(async (o) => setExit(await (await import('../lab/cli')).labUp(o)));
   lab
     .command('down')
-    .description('stop everything `lab up` started')
+    .description('stop everything `lab up` started, even after the lab process died; the lab folder is kept')
     .action(async () => setExit(await (await import('../lab/cli')).labDown()));
   lab
     .command('status')

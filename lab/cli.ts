@@ -1,51 +1,50 @@
 /**
  * `fleetwave lab up|down|status`. `up` starts a background lab process
  * (lab/daemon.ts) and returns once it has written lab-data/lab.json; `down`
- * asks it to stop everything it started.
+ * asks it to stop everything it started. Either way, whatever an earlier lab
+ * left running (a killed lab process, its PostgreSQL, host apps, scripts) is
+ * found and stopped first (lab/lifecycle.ts), so a crash never leaves two
+ * labs on one folder.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT, info, print, printJson, table } from '../cli/output';
 import { labDir, readLabFile } from '../cli/target';
-import { stopPostgres } from './postgres';
+import { alive, recordDaemon, stopLeftovers } from './lifecycle';
 
 const DAEMON = fileURLToPath(new URL('./daemon.ts', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export async function labUp(opts: { hosts?: string; json?: boolean }): Promise<number> {
+export async function labUp(opts: { hosts?: string; json?: boolean; fresh?: boolean }): Promise<number> {
   const dir = labDir();
   const existing = readLabFile(dir);
   if (existing && alive(existing.pid)) {
     info(`a lab is already running (pid ${existing.pid}); \`fleetwave lab down\` stops it`);
     return EXIT.ok;
   }
-  rmSync(join(dir, 'lab.json'), { force: true });
-  mkdirSync(dir, { recursive: true });
-  const logFile = join(dir, 'lab.log');
-  const out = openSync(logFile, 'w');
   const hosts = Number(opts.hosts ?? 4);
   if (!Number.isInteger(hosts) || hosts < 0 || hosts > 50) {
     info('--hosts must be a whole number from 0 to 50');
     return EXIT.invalidInput;
   }
-  const child = spawn(process.execPath, ['--import', 'tsx', DAEMON, '--dir', dir, '--hosts', String(hosts)], {
+  mkdirSync(dir, { recursive: true });
+  const left = await stopLeftovers(dir);
+  if (left.length > 0) info(`stopped what an earlier lab left running: ${left.join(', ')}`);
+  rmSync(join(dir, 'lab.json'), { force: true });
+  const logFile = join(dir, 'lab.log');
+  const out = openSync(logFile, 'a');
+  const args = ['--import', 'tsx', DAEMON, '--dir', dir, '--hosts', String(hosts), ...(opts.fresh ? ['--fresh'] : [])];
+  const child = spawn(process.execPath, args, {
     detached: true,
     stdio: ['ignore', out, out],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    // FLEETWAVE_LAB_DIR marks the lab process and everything it starts as this lab's (lab/lifecycle.ts)
+    env: { ...process.env, FLEETWAVE_LAB_DIR: dir, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   child.unref();
-  info(`starting the lab in ${dir} (log: ${logFile})`);
+  recordDaemon(dir, child.pid!);
+  info(`starting the lab in ${dir}${opts.fresh ? ', from nothing (--fresh)' : ''} (log: ${logFile})`);
   for (let i = 0; i < 600; i++) {
     const lab = readLabFile(dir);
     if (lab) {
@@ -70,20 +69,16 @@ export async function labUp(opts: { hosts?: string; json?: boolean }): Promise<n
 export async function labDown(): Promise<number> {
   const dir = labDir();
   const lab = readLabFile(dir);
-  if (!lab) {
-    // a crashed lab can leave its PostgreSQL running
-    if (existsSync(join(dir, 'pg', 'postmaster.pid'))) stopPostgres(join(dir, 'pg'));
-    info('no lab is running');
-    return EXIT.ok;
-  }
-  if (alive(lab.pid)) {
+  if (lab && alive(lab.pid)) {
+    // the lab process stops its hosts and servers itself; anything it could not is swept below
     process.kill(lab.pid, 'SIGTERM');
     for (let i = 0; i < 300 && alive(lab.pid); i++) await sleep(100);
-    if (alive(lab.pid)) process.kill(lab.pid, 'SIGKILL');
   }
-  if (existsSync(join(dir, 'pg', 'postmaster.pid'))) stopPostgres(join(dir, 'pg'));
+  const left = await stopLeftovers(dir);
   rmSync(join(dir, 'lab.json'), { force: true });
-  print('lab down');
+  if (!lab && left.length === 0) info('no lab is running');
+  else if (left.length > 0) info(`stopped what the lab left running: ${left.join(', ')}`);
+  print('lab down (registry, objects and hosts kept; `lab up --fresh` starts from nothing)');
   return EXIT.ok;
 }
 

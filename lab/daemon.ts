@@ -1,19 +1,23 @@
 /**
  * The background process behind `fleetwave lab up`: runs the lab with a
  * small default fleet until SIGTERM, then stops everything it started.
+ * The lab folder is kept (registry, S3 objects, hosts, the registry secret):
+ * a lab started again on it boots the same hosts (lab/resume.ts); `--fresh`
+ * starts from nothing.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLabFleet, stopLabFleet, type LabFleetHost, type LabHostSpec } from './fleet';
 import { startLab, writeLabFile } from './lab';
+import { resumeLabFleet } from './resume';
 
-const { values } = parseArgs({ options: { dir: { type: 'string' }, hosts: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { dir: { type: 'string' }, hosts: { type: 'string', default: '4' }, fresh: { type: 'boolean', default: false } } });
 const dir = values.dir!;
 const count = Number(values.hosts);
 const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
 
-const lab = await startLab({ dir, log });
+const lab = await startLab({ dir, log, keep: !values.fresh });
 const specs: LabHostSpec[] = Array.from({ length: count }, (_, i) => ({
   id: `${i < Math.ceil(count / 2) ? 'stg' : 'prod'}-${i + 1}`,
   tier: i < Math.ceil(count / 2) ? 'staging' : 'production',
@@ -22,7 +26,9 @@ const specs: LabHostSpec[] = Array.from({ length: count }, (_, i) => ({
 }));
 let hosts: LabFleetHost[] = [];
 try {
-  hosts = await createLabFleet(lab, 'lab', specs);
+  const kept = values.fresh ? null : await resumeLabFleet(lab, 'lab');
+  if (kept) log(`kept lab: ${kept.length} host(s) booted again`);
+  hosts = kept ?? (await createLabFleet(lab, 'lab', specs));
 } catch (err) {
   log(`could not create the lab fleet: ${(err as Error).message}`);
   await lab.close();

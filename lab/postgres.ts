@@ -50,6 +50,15 @@ const PG_HBA = [
 ].join('\n');
 
 const SUPERUSER_FILE = 'fleetwave-superuser';
+const PORT_FILE = 'fleetwave-port';
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
 
 export class PostgresNotFoundError extends Error {
   override name = 'PostgresNotFoundError';
@@ -101,8 +110,14 @@ function run(cmd: string, args: string[]): void {
  */
 export async function startPostgres(dataDir: string, port?: number): Promise<PostgresServer> {
   const bin = findPostgresBin();
-  const listenPort = port ?? (await freePort());
   mkdirSync(dataDir, { recursive: true });
+  // a kept cluster listens where it did before: the hosts' DATABASE_URLs name that port
+  const portFile = join(dataDir, PORT_FILE);
+  const kept = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : undefined;
+  if (port === undefined && kept !== undefined && !(await portFree(kept))) {
+    throw new Error(`port ${kept}, where the PostgreSQL kept in ${dataDir} listened (the lab's hosts and secret name it), is taken by another process: stop it, or start the lab with --fresh`);
+  }
+  const listenPort = port ?? kept ?? (await freePort());
   if (isRoot()) {
     const [uid, gid] = serverUser();
     chownSync(dataDir, uid, gid);
@@ -123,6 +138,7 @@ export async function startPostgres(dataDir: string, port?: number): Promise<Pos
     'start',
   ];
   run(join(bin, 'pg_ctl'), startArgs);
+  writeFileSync(portFile, `${listenPort}\n`);
   const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${listenPort}/postgres`;
   return {
     url,

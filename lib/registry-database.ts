@@ -80,7 +80,16 @@ export class RegistryDatabase extends Construct {
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
     this.secret = this.cluster.secret!;
-    this.cluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
+    // The rotation function must reach the database and the Secrets Manager endpoint. By
+    // default CDK puts it in the cluster's subnets, which are isolated: no route to the
+    // endpoint, so rotation never happened. The tasks subnets reach it through the NAT
+    // gateway (an interface endpoint in the isolated subnets would do too, at a price per AZ).
+    // Single user: open connections survive a rotation and new ones use the new password;
+    // the registry pool re-reads the secret when a password is refused (core/registry/recovery.ts).
+    this.cluster.addRotationSingleUser({
+      automaticallyAfter: Duration.days(30),
+      vpcSubnets: { subnetType: SubnetType.PRIVATE_WITH_EGRESS },
+    });
     Validations.of(this.cluster).acknowledge({
       id: 'AwsSolutions-RDS11',
       reason: 'The registry is reachable only from the task functions security group in isolated subnets; the default port is kept for operator tooling.',

@@ -26,6 +26,7 @@ import {
   readApp,
   readContainers,
   readEnvFile,
+  readHostInfo,
   tagOf,
   volumeName,
   writeJsonAtomic,
@@ -177,6 +178,18 @@ export async function createHost(opts: CreateHostOptions): Promise<LabHost> {
   const host: LabHost = { root, hostId, mode, composeDir: p.composeDir, healthUrl: `http://127.0.0.1:${port}/api/health`, port, databaseName };
   await waitHealthy(host.healthUrl, 15_000, hostId);
   return host;
+}
+
+/**
+ * A kept host whose machine was off (the lab was down): its containers come
+ * back as docker's `restart: unless-stopped` brings them back at boot, here
+ * by `compose start` in the host's own compose flavour; then wait for health.
+ */
+export async function bootHost(root: string, hostId: string, healthUrl: string): Promise<void> {
+  const p = paths(root);
+  if (readHostInfo(root).composeFlavor === 'v1') await dockerCall(root, 'docker-compose', ['--project-directory', p.composeDir, 'start']);
+  else await dockerCall(root, 'docker', ['compose', '--project-directory', p.composeDir, 'start']);
+  await waitHealthy(healthUrl, 15_000, hostId);
 }
 
 /** Replace the host's injected faults (read by the lab docker and the app at every call). */

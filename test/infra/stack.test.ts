@@ -137,6 +137,33 @@ describe('task functions', () => {
   });
 });
 
+describe('registry secret rotation', () => {
+  // A rotation function must reach both the database and the Secrets Manager endpoint
+  // (a NAT gateway or an interface VPC endpoint); the isolated database subnets reach
+  // neither the internet nor an endpoint (Secrets Manager user guide, "Set up automatic
+  // rotation using the AWS CLI": "make sure that the Lambda function can access both
+  // Secrets Manager and your database or service through the network").
+  it('runs the rotation function in the subnets with a NAT route, and lets it reach the database', () => {
+    const [, rotation] = resourcesOfType('AWS::Serverless::Application').find(([id]) => id.includes('Rotation'))!;
+    const subnetRefs = JSON.stringify(rotation.Properties.Parameters.vpcSubnetIds).match(/"Ref":"([^"]+)"/g)!.map((r) => r.slice(7, -1));
+    expect(subnetRefs.length).toBe(2);
+    for (const subnet of subnetRefs) {
+      const routes = resourcesOfType('AWS::EC2::Route').filter(([, r]) => {
+        const table = s.json.Resources[r.Properties.RouteTableId.Ref];
+        const association = resourcesOfType('AWS::EC2::SubnetRouteTableAssociation').find(([, a]) => a.Properties.SubnetId.Ref === subnet);
+        return table && association && association[1].Properties.RouteTableId.Ref === r.Properties.RouteTableId.Ref;
+      });
+      expect(routes.some(([, r]) => r.Properties.DestinationCidrBlock === '0.0.0.0/0' && r.Properties.NatGatewayId), subnet).toBe(true);
+    }
+    const rotationSg = rotation.Properties.Parameters.vpcSecurityGroupIds['Fn::GetAtt'][0];
+    const ingress = resourcesOfType('AWS::EC2::SecurityGroupIngress').filter(([, r]) => r.Properties.SourceSecurityGroupId?.['Fn::GetAtt']?.[0] === rotationSg);
+    // the cluster's port (a token: the cluster endpoint's Port attribute), on the database's group
+    expect(ingress.map(([, r]) => [r.Properties.GroupId['Fn::GetAtt'][0], r.Properties.FromPort['Fn::GetAtt']])).toEqual([
+      [expect.stringMatching(/^RegistryDatabaseSg/), [expect.stringMatching(/^RegistryCluster/), 'Endpoint.Port']],
+    ]);
+  });
+});
+
 describe('host documents', () => {
   it('deploys one Command document per host step with ENV_VAR parameters', () => {
     const docs = resourcesOfType('AWS::SSM::Document');

@@ -144,4 +144,35 @@ describe('fleetwave lab up / down from a shell', () => {
     const labStatus = await fleetwave(['lab', 'status', '--json'], 60_000);
     expect(JSON.parse(labStatus.stdout)).toEqual({ running: false });
   }, 420_000);
+
+  it('after the lab process is killed, lab up stops what it left and carries on with the kept registry and hosts; lab down after a kill leaves nothing', async () => {
+    // the first test upgraded stg-1 and ran lab down: a plain lab up keeps all of it
+    const up = await fleetwave(['lab', 'up', '--hosts', '2', '--json'], 180_000);
+    expect(up.code, up.stderr).toBe(0);
+    const lab = JSON.parse(up.stdout) as { pid: number; hosts: { id: string; root: string }[] };
+    const kept = JSON.parse((await fleetwave(['status', '--json'], 60_000)).stdout) as { host: string; version: string }[];
+    expect(kept.find((h) => h.host === 'stg-1')).toMatchObject({ version: '1.5.0' });
+
+    // the lab process dies without cleaning up: its PostgreSQL and host apps stay behind
+    const postmaster = Number(readFileSync(join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const left = [postmaster, ...appPids(lab.hosts.map((h) => h.root))];
+    process.kill(lab.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && alive(lab.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(left.every(alive)).toBe(true);
+
+    const again = await fleetwave(['lab', 'up', '--hosts', '2', '--json'], 180_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/stopped what an earlier lab left running/);
+    expect(left.filter(alive)).toEqual([]);
+    const second = JSON.parse(again.stdout) as { pid: number; hosts: { id: string; root: string }[] };
+    const status = JSON.parse((await fleetwave(['status', '--json'], 60_000)).stdout) as { host: string; version: string }[];
+    expect(status.find((h) => h.host === 'stg-1')).toMatchObject({ version: '1.5.0' });
+
+    process.kill(second.pid, 'SIGKILL');
+    for (let i = 0; i < 50 && alive(second.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(processesUsing(dir).length).toBeGreaterThan(0);
+    const down = await fleetwave(['lab', 'down'], 90_000);
+    expect(down.code, down.stderr).toBe(0);
+    expect(processesUsing(dir)).toEqual([]);
+  }, 600_000);
 });
