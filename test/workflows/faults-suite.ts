@@ -241,7 +241,13 @@ export function faultMatrix(mode: DatabaseMode): void {
       })(),
       run('mixed', TARGET),
       run('license', TARGET),
-      run('consent', '1.6.0'),
+      (async () => {
+        // the registry learns a host's version from its first run (here a no-op verification) or a
+        // compliance check; known, a destructive jump without consent is refused before any command
+        const known = await upgrade(id('consent'), '1.5.0');
+        if (known.status !== 'SUCCEEDED') throw new Error(`consent host: verification ${known.status} ${known.error} ${known.cause}`);
+        await run('consent', '1.6.0');
+      })(),
       throttled,
     ]);
     seen.throttledAfter = throttledCount();
@@ -488,8 +494,8 @@ export function faultMatrix(mode: DatabaseMode): void {
       const r = rec.get('consent')!;
       expectExecution(r, 'FAILED', 'DestructiveConsentRequiredError');
       expect(r.result.cause).toContain('allowDestructive');
-      expect(sentTo(r.host)).toEqual([]);
-      expect(await runsOf('consent')).toEqual([]);
+      expect(r.documents).toEqual([]);
+      expect((await runsOf('consent')).map((x) => `${x.targetVersion} ${x.outcome}`)).toEqual(['1.5.0 noop']);
       const audit = await t.lab.store.listAudit({ hostId: r.host.id });
       expect(audit.map((a) => a.action)).toContain('upgrade.refused');
       expectUntouched(r);
