@@ -24,6 +24,8 @@ async function withDeps<T>(fn: (deps: RolloutDeps) => Promise<T>): Promise<T> {
   const pool = await createRegistryPool({ databaseUrl: target.databaseUrl, max: 2 });
   try {
     const store = new PgRegistryStore(pool);
+    // a fresh account's registry has no tables until something migrates it: the CLI may be first
+    await store.migrate();
     return await fn({ target, store });
   } finally {
     await pool.end();

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { executionName } from '../cli/commands/host';
 import { startExecution, waitForExecution, type ExecutionResult } from '../cli/executions';
 import { table } from '../cli/output';
-import { createLabFleet, LAB_HEALTH_CHECK, stopLabFleet, type LabFleetHost, type LabHostSpec } from './fleet';
+import { createLabFleet, stopLabFleet, type LabFleetHost, type LabHostSpec } from './fleet';
 import { dataChecksums, runningVersions } from './hosts';
 import { startLab, type Lab } from './lab';
 
@@ -61,18 +61,14 @@ export async function runDemo(): Promise<number> {
       { id: 'prod-1', tier: 'production', mode: 'embedded', version: '1.4.0' },
       { id: 'prod-2', tier: 'production', mode: 'external', version: '1.4.0', composeFlavor: 'v1' },
     ];
-    hosts = await createLabFleet(lab, 'demo', specs);
-    await lab.store.upsertFleet({
-      id: 'demo',
-      config: {
-        healthCheck: LAB_HEALTH_CHECK,
-        concurrency: 2,
-        waves: [
-          { name: 'staging', tier: 'staging', hosts: '100%', failureThreshold: 0 },
-          { name: 'canary', tier: 'production', hosts: 1, failureThreshold: 0 },
-          { name: 'production', tier: 'production', hosts: '100%', failureThreshold: 0 },
-        ],
-      },
+    // registered as `fleetwave fleet apply` registers a fleet file; the releases were applied at lab start
+    hosts = await createLabFleet(lab, 'demo', specs, {
+      concurrency: 2,
+      waves: [
+        { name: 'staging', tier: 'staging', hosts: '100%', failureThreshold: 0 },
+        { name: 'canary', tier: 'production', hosts: 1, failureThreshold: 0 },
+        { name: 'production', tier: 'production', hosts: '100%', failureThreshold: 0 },
+      ],
     });
     out(`[${elapsed()}] fleet "demo": ${hosts.map((h) => `${h.id} (${h.tier}, ${h.mode})`).join(', ')}\n`);
     const rows = new Map<string, Row>(

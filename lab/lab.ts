@@ -23,8 +23,8 @@ import { startSsm, type LabSsm } from './ssm';
 import { LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
 import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
 import { startStepFunctions, type StepFunctionsLab } from './sfn/server';
-import { RELEASES } from './hosts/catalog';
 import { labClock, type LabClock } from './clock';
+import { registerLabReleases } from './fleet';
 
 export interface LabOptions {
   /** Folder for everything the lab keeps: pg data, s3 objects, hosts, cdk.out. */
@@ -45,6 +45,8 @@ export interface LabOptions {
    */
   assemblyDir?: string;
   log?: (line: string) => void;
+  /** Register the vendor's releases file at start, as `release apply` would (default true; false: an empty registry). */
+  registerReleases?: boolean;
 }
 
 export interface Lab {
@@ -148,7 +150,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     closers.push(() => pool.end());
     const store = new PgRegistryStore(pool);
     await store.migrate();
-    for (const r of RELEASES) await store.upsertRelease({ version: r.version, destructive: r.destructive, requires: [...r.requires], notes: r.notes });
+    if (options.registerReleases !== false) await registerLabReleases({ store }); // the vendor's releases file, as `release apply` registers it
 
     let template: LabTemplate;
     if (options.assemblyDir) template = loadLabAssembly(options.assemblyDir);

@@ -10,6 +10,7 @@ import { startExecution, waitForExecution, type ExecutionResult } from '../execu
 import { ago, bytes, CliError, EXIT, info, print, printJson, table } from '../output';
 import type { Target } from '../target';
 import { targetRelease } from './release';
+import { operatorActor } from '../actor';
 
 /** Check one operator input at the edge; the message names the option. */
 export function checkOption<T extends z.ZodType>(schema: T, value: unknown, option: string): z.infer<T> {
@@ -75,7 +76,7 @@ export async function hostUpgrade(
     hostId,
     version,
     allowDestructive: Boolean(opts.allowDestructive),
-    requestedBy: checkOption(Reason, opts.requestedBy ?? `cli:${process.env.USER ?? 'operator'}`, '--requested-by'),
+    requestedBy: checkOption(Reason, opts.requestedBy ?? operatorActor(), '--requested-by'),
   };
   const name = executionName([hostId, version]);
   const started = await startExecution(sfn, deps.target.stateMachines.hostUpgrade!, name, input);
@@ -99,7 +100,7 @@ export async function hostRollback(
   const input: Record<string, unknown> = {
     hostId,
     reason: checkOption(Reason, opts.reason ?? 'operator rollback from the CLI', '--reason'),
-    requestedBy: `cli:${process.env.USER ?? 'operator'}`,
+    requestedBy: operatorActor(),
   };
   if (opts.backup) {
     // checked at the edge like every other option, not first by the database's uuid parser

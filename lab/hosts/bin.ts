@@ -23,7 +23,8 @@ function sourceFiles(): string[] {
     }
   };
   walk(here);
-  files.push(join(here, '../../core/models.ts'), join(here, '../postgres.ts'));
+  // what else the shims bundle (catalog.ts imports the vendor's releases file)
+  files.push(join(here, '../../core/models.ts'), join(here, '../postgres.ts'), join(here, '../../releases/semaphor.json'));
   return files;
 }
 

@@ -1,11 +1,15 @@
 /**
- * The lab's release catalog of Semaphor: which versions exist, what their
- * database schema is and how their schema sync behaves. The simulated app
- * (app.ts) runs schema sync from it, the fake `docker pull` refuses versions
- * that are not in it, and the lab seeds the registry's `releases` table from
- * `RELEASES` (version, destructive, requires).
+ * The lab's Semaphor releases: the vendor's releases file the product ships
+ * (releases/semaphor.json: version, destructive, requires, notes), and how
+ * each release behaves in the simulation (its schema changes, whether its
+ * schema sync fails). The simulated app (app.ts) runs schema sync from it and
+ * the fake `docker pull` refuses versions that are not in it. The registry's
+ * catalog is that same file, registered at lab start with the product's own
+ * `release apply` function: one list, so the two cannot drift.
  */
-import { SERVICES, type ServiceName } from '../../core/models';
+import { canonicalVersion, SERVICES, type ServiceName } from '../../core/models';
+// The file itself (bundled into the host shims by esbuild, read by tsx and vitest alike).
+import vendorReleases from '../../releases/semaphor.json';
 
 /** Registry prefix of every image: `semaphor/<service>:<version>`. */
 export const IMAGE_REPOSITORY_PREFIX = 'semaphor';
@@ -50,48 +54,52 @@ const base: SchemaChange[] = [
   addTable('users', { id: 'int', email: 'text', role: 'text' }),
 ];
 
-export const CATALOG: readonly Release[] = [
-  { version: '1.4.0', destructive: false, requires: [], changes: base, syncFails: false, notes: 'base schema' },
-  { version: '1.4.1', destructive: false, requires: [], changes: [], syncFails: false, notes: 'bug fixes, no schema change' },
-  {
-    version: '1.5.0',
-    destructive: false,
-    requires: [],
-    changes: [{ kind: 'add-column', table: 'users', column: { name: 'last_login', type: 'text' }, fill: null }],
-    syncFails: false,
-    notes: 'adds users.last_login',
-  },
-  {
-    version: '1.6.0',
-    destructive: true,
-    requires: [],
-    changes: [{ kind: 'drop-column', table: 'dashboards', column: 'legacy_notes' }],
-    syncFails: false,
-    notes: 'DESTRUCTIVE: drops dashboards.legacy_notes',
-  },
-  { version: '1.6.1', destructive: false, requires: [], changes: [], syncFails: true, notes: 'broken release: schema sync fails' },
-  {
-    version: '2.0.0',
-    destructive: false,
-    requires: ['1.6.0'],
-    changes: [addTable('audit_events', { id: 'int', action: 'text', created_at: 'text' })],
-    syncFails: false,
-    notes: 'requires 1.6.0 first; adds audit_events',
-  },
-];
+/** How each release behaves here; every release of the vendor's file has an entry, and no other. */
+const BEHAVIOUR: Readonly<Record<string, { changes: SchemaChange[]; syncFails?: boolean }>> = {
+  '1.4.0': { changes: base },
+  '1.4.1': { changes: [] },
+  '1.5.0': { changes: [{ kind: 'add-column', table: 'users', column: { name: 'last_login', type: 'text' }, fill: null }] },
+  '1.6.0': { changes: [{ kind: 'drop-column', table: 'dashboards', column: 'legacy_notes' }] },
+  // a broken vendor release: the vendor did not know when it published the file
+  '1.6.1': { changes: [], syncFails: true },
+  '2.0.0': { changes: [addTable('audit_events', { id: 'int', action: 'text', created_at: 'text' })] },
+};
 
-/** What the registry's `releases` table is seeded with. */
-export const RELEASES = CATALOG.map(({ version, destructive, requires, notes }) => ({ version, destructive, requires, notes }));
+interface VendorRelease {
+  version: string;
+  destructive?: boolean;
+  requires?: string[];
+  notes?: string;
+}
+
+function catalogOf(vendor: readonly VendorRelease[]): Release[] {
+  const listed = new Set(vendor.map((r) => canonicalVersion(r.version)));
+  const unlisted = Object.keys(BEHAVIOUR).filter((v) => !listed.has(v));
+  if (unlisted.length > 0) throw new Error(`lab catalog: ${unlisted.join(', ')} simulated but not in releases/semaphor.json`);
+  return vendor.map((r) => {
+    const behaviour = BEHAVIOUR[canonicalVersion(r.version)];
+    if (!behaviour) throw new Error(`lab catalog: releases/semaphor.json lists ${r.version}, which the lab cannot simulate (no entry in BEHAVIOUR)`);
+    return {
+      version: canonicalVersion(r.version),
+      destructive: r.destructive ?? false,
+      requires: (r.requires ?? []).map(canonicalVersion),
+      notes: r.notes ?? '',
+      changes: behaviour.changes,
+      syncFails: behaviour.syncFails ?? false,
+    };
+  }).sort((a, b) => compareVersions(a.version, b.version)); // schemaAt walks releases in order
+}
+
+export const CATALOG: readonly Release[] = catalogOf(vendorReleases.releases);
 
 export class UnknownReleaseError extends Error {
   override name = 'UnknownReleaseError';
 }
 
-const normalise = (v: string) => v.replace(/^v/, '');
 
 export function compareVersions(a: string, b: string): number {
-  const pa = normalise(a).split(/[.-]/);
-  const pb = normalise(b).split(/[.-]/);
+  const pa = canonicalVersion(a).split(/[.-]/);
+  const pb = canonicalVersion(b).split(/[.-]/);
   for (let i = 0; i < 3; i++) {
     const d = Number(pa[i] ?? 0) - Number(pb[i] ?? 0);
     if (d !== 0) return Math.sign(d);
@@ -100,7 +108,7 @@ export function compareVersions(a: string, b: string): number {
 }
 
 export function findRelease(version: string): Release | undefined {
-  return CATALOG.find((r) => r.version === normalise(version));
+  return CATALOG.find((r) => r.version === canonicalVersion(version));
 }
 
 export function getRelease(version: string): Release {

@@ -34,7 +34,7 @@ import {
 } from './state';
 
 export { prepareLabBin } from './bin';
-export { CATALOG, RELEASES, IMAGE_REPOSITORY_PREFIX, imageName } from './catalog';
+export { CATALOG, IMAGE_REPOSITORY_PREFIX, imageName } from './catalog';
 export { Faults } from './state';
 export { keptRows, type HostData, type TableSummary } from './data-store';
 

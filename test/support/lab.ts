@@ -12,14 +12,17 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
 import { startExecution, waitForExecution, type ExecutionResult } from '../../cli/executions';
-import { createLabFleet, stopLabFleet, type LabFleetHost, type LabHostSpec } from '../../lab/fleet';
+import { createLabFleet, startLabHosts, stopLabFleet, type LabFleetHost, type LabFleetSettings, type LabHostSpec } from '../../lab/fleet';
 import { startLab, type Lab } from '../../lab/lab';
 
 export interface TestLab {
   lab: Lab;
   sfn: SFNClient;
   hosts: LabFleetHost[];
-  addHosts(fleetId: string, specs: LabHostSpec[]): Promise<LabFleetHost[]>;
+  /** Start hosts and add them to the fleet through `fleet apply`'s function; `settings` (the fleet file's) replace the fleet's. */
+  addHosts(fleetId: string, specs: LabHostSpec[], settings?: LabFleetSettings): Promise<LabFleetHost[]>;
+  /** Start hosts that no fleet lists yet (an operator's fleet file registers them). */
+  startHosts(specs: LabHostSpec[]): Promise<LabFleetHost[]>;
   upgrade(hostId: string, version: string, extra?: Record<string, unknown>): Promise<ExecutionResult>;
   rollback(input: Record<string, unknown>): Promise<ExecutionResult>;
   close(): Promise<void>;
@@ -30,6 +33,8 @@ export interface TestLabOptions {
   log?: (line: string) => void;
   /** Start the lab's own PostgreSQL under its folder instead of using the suite's server (a test that restarts it). */
   ownPostgres?: boolean;
+  /** false: start with an empty registry (no release catalog either). */
+  registerReleases?: boolean;
 }
 
 let counter = 0;
@@ -55,7 +60,7 @@ export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> 
   const prev = process.env.DATABASE_URL;
   if (opts.ownPostgres) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = admin.toString();
-  const lab = await startLab({ dir, assemblyDir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log });
+  const lab = await startLab({ dir, assemblyDir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log, registerReleases: opts.registerReleases });
   if (prev === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = prev;
   for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;
@@ -67,8 +72,13 @@ export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> 
     lab,
     sfn,
     hosts,
-    async addHosts(fleetId, specs) {
-      const made = await createLabFleet(lab, fleetId, specs);
+    async addHosts(fleetId, specs, settings) {
+      const made = await createLabFleet(lab, fleetId, specs, settings);
+      hosts.push(...made);
+      return made;
+    },
+    async startHosts(specs) {
+      const made = await startLabHosts(lab, specs);
       hosts.push(...made);
       return made;
     },

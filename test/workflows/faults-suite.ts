@@ -241,7 +241,13 @@ export function faultMatrix(mode: DatabaseMode): void {
       })(),
       run('mixed', TARGET),
       run('license', TARGET),
-      run('consent', '1.6.0'),
+      (async () => {
+        // the registry learns a host's version from its first run (here a no-op verification) or a
+        // compliance check; known, a destructive jump without consent is refused before any command
+        const known = await upgrade(id('consent'), '1.5.0');
+        if (known.status !== 'SUCCEEDED') throw new Error(`consent host: verification ${known.status} ${known.error} ${known.cause}`);
+        await run('consent', '1.6.0');
+      })(),
       throttled,
     ]);
     seen.throttledAfter = throttledCount();
@@ -256,13 +262,13 @@ export function faultMatrix(mode: DatabaseMode): void {
   const expectExecution = (r: Recorded, status: string, error: string | null) => {
     expect({ status: r.result.status, error: r.result.error }, `cause: ${r.result.cause}`).toEqual({ status, error });
   };
-  /** Host back on its old version, healthy, with exactly its old rows. */
-  const expectIntact = async (r: Recorded, version: string) => {
+  /** Host back on its old version, healthy, with exactly its old rows; the registry says `registered` (default: that version). */
+  const expectIntact = async (r: Recorded, version: string, registered: string | null = version) => {
     expect(Object.values(runningVersions(r.host.root))).toEqual([version, version, version]);
     expect(await healthStatus(r.host)).toBe(200);
     expect(await dataChecksums(r.host.root)).toEqual(r.before.checksums);
     expect(await dataSchemaVersion(r.host.root)).toBe(r.before.schema);
-    expect((await t.lab.store.getHost(r.host.id)).observedVersion).toBe(version);
+    expect((await t.lab.store.getHost(r.host.id)).observedVersion).toBe(registered);
   };
   /** Not even restarted: same app process, same containers, same files. */
   const expectUntouched = (r: Recorded) => {
@@ -298,7 +304,8 @@ export function faultMatrix(mode: DatabaseMode): void {
       expect(await t.lab.store.listBackups(r.host.id)).toEqual([]);
       expect(dockerCalls(r.host).length).toBe(r.before.dockerCalls); // no script ran on the host
       expectUntouched(r);
-      await expectIntact(r, RESTORED_FROM);
+      // nothing read the host, so the registry still does not know its version (a new host's is unknown)
+      await expectIntact(r, RESTORED_FROM, null);
     });
 
     it('an image that cannot be pulled: pull-failed, compose file byte-identical, nothing restarted, backup verified', async () => {
@@ -488,8 +495,8 @@ export function faultMatrix(mode: DatabaseMode): void {
       const r = rec.get('consent')!;
       expectExecution(r, 'FAILED', 'DestructiveConsentRequiredError');
       expect(r.result.cause).toContain('allowDestructive');
-      expect(sentTo(r.host)).toEqual([]);
-      expect(await runsOf('consent')).toEqual([]);
+      expect(r.documents).toEqual([]);
+      expect((await runsOf('consent')).map((x) => `${x.targetVersion} ${x.outcome}`)).toEqual(['1.5.0 noop']);
       const audit = await t.lab.store.listAudit({ hostId: r.host.id });
       expect(audit.map((a) => a.action)).toContain('upgrade.refused');
       expectUntouched(r);

@@ -14,7 +14,7 @@ import { startExecution, waitForExecution, type ExecutionResult } from '../../cl
 import type { Target } from '../../cli/target';
 import { BATCH_SIZE } from '../../core/rollout';
 import { planWaves, type WaveSpec } from '../../core/waves';
-import { LAB_HEALTH_CHECK, type LabHostSpec } from '../../lab/fleet';
+import { type LabHostSpec } from '../../lab/fleet';
 import { dataChecksums, runningVersions, setFaults } from '../../lab/hosts';
 import { startTestLab, type TestLab } from '../support/lab';
 
@@ -34,8 +34,7 @@ function specs(prefix: string, staging: number, production: number, version = '1
 
 /** The hosts of a fleet in the order the rollout's Map takes them (the planner's order). */
 async function fleet(id: string, hosts: LabHostSpec[], config: Record<string, unknown>): Promise<string[][]> {
-  await t.addHosts(id, hosts);
-  await t.lab.store.upsertFleet({ id, config: { healthCheck: LAB_HEALTH_CHECK, ...config } });
+  await t.addHosts(id, hosts, config);
   return planWaves(id, hosts.map((h) => ({ id: h.id, tier: h.tier })), config.waves as WaveSpec[]).map((w) => w.hostIds);
 }
 

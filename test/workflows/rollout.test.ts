@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rolloutApprove, rolloutStart, rolloutStop, type RolloutDeps } from '../../cli/commands/rollout';
 import { startExecution, waitForExecution, type ExecutionResult } from '../../cli/executions';
 import type { Target } from '../../cli/target';
-import { LAB_HEALTH_CHECK, type LabHostSpec } from '../../lab/fleet';
+import { type LabHostSpec } from '../../lab/fleet';
 import { dataChecksums, runningVersions, setFaults } from '../../lab/hosts';
 import { planWaves } from '../../core/waves';
 import { startTestLab, type TestLab } from '../support/lab';
@@ -27,8 +27,7 @@ function fleetSpecs(prefix: string, staging: number, production: number): LabHos
 
 async function fleet(id: string, staging: number, production: number, config: Record<string, unknown>) {
   const specs = fleetSpecs(id, staging, production);
-  await t.addHosts(id, specs);
-  await t.lab.store.upsertFleet({ id, config: { healthCheck: LAB_HEALTH_CHECK, ...config } });
+  await t.addHosts(id, specs, config);
   return specs;
 }
 

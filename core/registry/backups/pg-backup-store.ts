@@ -1,7 +1,7 @@
 /** `BackupStore` over PostgreSQL. */
 import type pg from 'pg';
 import { z } from 'zod';
-import { Version } from '../../models';
+import { canonicalVersion, Version } from '../../models';
 import { insertAudit } from '../audit/pg-audit-store';
 import { BackupNotFoundError, BackupStateError, HostNotFoundError, RunNotFoundError } from '../errors';
 import { FreeText, parse, SYSTEM_ACTOR, Uuid } from '../fields';
@@ -124,10 +124,10 @@ export class PgBackupStore implements BackupStore {
     const { rows } = await this.pool.query(
       `SELECT * FROM backups
         WHERE host_id = $1 AND status = 'verified'
-          AND ($2::text IS NULL OR version = $2)
+          AND ($2::text IS NULL OR regexp_replace(version, '^v', '') = $2) -- v1.4.0 is 1.4.0
           AND ($3::timestamptz IS NULL OR created_at < $3)
         ORDER BY created_at DESC, id DESC LIMIT 1`,
-      [hostId, version, before],
+      [hostId, version === null ? null : canonicalVersion(version), before],
     );
     return rows[0] ? toBackup(rows[0] as Row) : null;
   }

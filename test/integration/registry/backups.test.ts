@@ -77,6 +77,8 @@ describe('backups', () => {
     expect((await reg.store.latestVerifiedBackup(host.id, { before: v150.createdAt }))?.id).toBe(new140.id);
     expect((await reg.store.latestVerifiedBackup(host.id, { version: '1.4.0', before: new140.createdAt }))?.id).toBe(old140.id);
     expect(await reg.store.latestVerifiedBackup(host.id, { version: '1.6.0' })).toBeNull();
+    // v1.4.0 is 1.4.0 (rollback --to-version v1.4.0)
+    expect((await reg.store.latestVerifiedBackup(host.id, { version: 'v1.4.0' }))?.id).toBe(new140.id);
     expect([pending.status, (await reg.store.getBackup(failed.id)).status]).toEqual(['pending', 'failed']);
   });
 
