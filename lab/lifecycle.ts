@@ -63,18 +63,32 @@ function tiedTo(pid: number, dir: string): boolean {
   }
 }
 
-/** This process and the ones that started it: never swept. */
-function selfAndAncestors(): Set<number> {
-  const out = new Set<number>([process.pid]);
-  for (let pid = process.ppid; pid > 1 && !out.has(pid); ) {
-    out.add(pid);
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    } catch {
-      break;
-    }
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
   }
+}
+
+/**
+ * This process, the ones that started it and the ones it started (tsx's
+ * esbuild service inherits FLEETWAVE_LAB_DIR from a test that sets it):
+ * never swept.
+ */
+function selfAndKin(): Set<number> {
+  const out = new Set<number>([process.pid]);
+  for (let pid = process.ppid; pid > 1 && !out.has(pid); pid = parentOf(pid) ?? 0) out.add(pid);
+  if (!existsSync('/proc')) return out;
+  const parents = new Map<number, number>();
+  for (const e of readdirSync('/proc')) if (/^\d+$/.test(e)) parents.set(Number(e), parentOf(Number(e)) ?? 0);
+  const mine = new Set<number>([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parents) if (!mine.has(pid) && mine.has(ppid)) (mine.add(pid), (grew = true));
+  }
+  for (const pid of mine) out.add(pid);
   return out;
 }
 
@@ -112,7 +126,7 @@ export async function stopLeftovers(dirIn: string, options: { graceMs?: number }
   const dir = resolve(dirIn);
   const grace = options.graceMs ?? 10_000;
   const stopped: string[] = [];
-  const spared = selfAndAncestors();
+  const spared = selfAndKin();
 
   for (const daemon of new Set([recordedDaemon(dir), labFilePid(dir)])) {
     if (daemon === null || spared.has(daemon) || !alive(daemon) || !tiedTo(daemon, dir)) continue;
