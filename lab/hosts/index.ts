@@ -13,12 +13,12 @@ import pg from 'pg';
 import { COMPOSE_DIR_PATTERN, SERVICES, type DatabaseMode, type ServiceName } from '../../core/models';
 import { getRelease, imageName } from './catalog';
 import { EmbeddedStore, ExternalStore, openStore, seedRows, type DataStore, type HostData } from './data-store';
-import { runningImageOf } from './docker-shared';
+import { runningVersionOf } from './docker-shared';
+import { initialImages } from './images';
 import { prepareLabBin } from './bin';
 import {
   appStatus,
   Faults,
-  imageDigest,
   isAlive,
   LAB_IDENTITY_PATH,
   paths,
@@ -167,7 +167,7 @@ export async function createHost(opts: CreateHostOptions): Promise<LabHost> {
     for (const [t, r] of Object.entries(rows)) await store.insertRows(t, r);
   }
   writeFileSync(join(p.composeDir, 'semaphor.env'), envLines.join('\n') + '\n', { mode: 0o600 });
-  writeJsonAtomic(p.images, Object.fromEntries(SERVICES.map((s) => [imageName(s, version), imageDigest(imageName(s, version))])));
+  writeJsonAtomic(p.images, initialImages(version));
 
   // Started the way the host's own compose flavour would start it.
   if (opts.composeFlavor === 'v1') await dockerCall(root, 'docker-compose', ['--project-directory', p.composeDir, 'up', '-d']);
@@ -216,7 +216,7 @@ export function runningVersions(root: string): Record<ServiceName, string | null
   const out = {} as Record<ServiceName, string | null>;
   for (const s of SERVICES) {
     const c = cs?.containers.find((x) => x.service === s);
-    out[s] = c && running ? tagOf(runningImageOf(root, c)) : null;
+    out[s] = c && running ? runningVersionOf(root, c) : null;
   }
   return out;
 }

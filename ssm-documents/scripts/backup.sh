@@ -29,7 +29,7 @@ CONFIG_URL=$(fw_decode_url "$P_ConfigUrl") || fw_fail invalid-parameter "ConfigU
 fw_set_compose_dir "$P_ComposeDir"
 fw_detect_compose
 mode=$(fw_mode)
-version=$(fw_tag_of "$(fw_pinned_image api-service)")
+version=$(fw_pinned_version)
 fw_tmpdir
 
 # PUT FILE to URL with Content-MD5; prints the ETag (quotes stripped).

@@ -8,9 +8,8 @@ fw_param MinFreeMb "$FW_RE_COUNT" 1024
 
 fw_set_compose_dir "$P_ComposeDir"
 fw_detect_compose
-if ! cfg_err=$(fw_compose config -q 2>&1); then
-  fw_fail compose-invalid "compose file is invalid: $(printf '%s' "$cfg_err" | head -n 3)"
-fi
+# compose reads the whole project here (an invalid file fails with compose's own words)
+fw_load_images || fw_fail compose-invalid "compose file is invalid: $FW_IMAGES_ERROR"
 
 mode=$(fw_mode)
 services_json=""
@@ -18,15 +17,14 @@ running_tags=()
 all_running=true
 fw_load_states
 for svc in "${FW_SERVICES[@]}"; do
-  image=$(fw_pinned_image "$svc")
-  [ -n "$image" ] || fw_fail compose-invalid "service $svc has no image: line in $FW_COMPOSE_FILE"
-  pinned=$(fw_tag_of "$image")
+  image="${FW_IMAGE[$svc]}"
+  pinned=$(fw_pinned_tag "$svc")
   state=$(fw_container_state "$svc")
   running=false
   running_tag=""
   if [ -n "$state" ]; then
-    IFS='|' read -r is_running run_image _ <<<"$state"
-    if [ "$is_running" = true ]; then running=true; running_tag=$(fw_tag_of "$run_image"); running_tags+=("$running_tag"); fi
+    IFS='|' read -r is_running _ <<<"$state"
+    if [ "$is_running" = true ]; then running=true; running_tag=$(fw_container_tag "$svc"); running_tags+=("$running_tag"); fi
   fi
   [ "$running" = true ] || all_running=false
   services_json+="${services_json:+,}$(fw_str "$svc"):{\"image\":$(fw_str "$image"),\"pinnedTag\":$(fw_str_or_null "$pinned"),\"runningTag\":$(fw_str_or_null "$running_tag"),\"running\":$running}"

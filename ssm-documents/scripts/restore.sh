@@ -153,5 +153,5 @@ if ! out=$(fw_compose up -d 2>&1); then
   fw_fail restore-failed "services did not start after restore: $(printf '%s' "$out" | tail -n 2 | fw_redact)"
 fi
 printf '%s\n' "$out" | fw_redact >&2
-version=$(fw_tag_of "$(fw_pinned_image api-service)")
+version=$(fw_pinned_version)
 fw_ok "\"restored\":true,\"mode\":$(fw_str "$P_Mode"),\"version\":$(fw_str_or_null "$version")"
