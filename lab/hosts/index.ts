@@ -25,10 +25,10 @@ import {
   readApp,
   readContainers,
   readEnvFile,
-  tagOf,
+  readHostInfo,
+  HostInfo,
   volumeName,
   writeJsonAtomic,
-  type HostInfo,
 } from './state';
 
 export { prepareLabBin } from './bin';
@@ -50,6 +50,14 @@ export interface CreateHostOptions {
   /** Superuser URL of the PostgreSQL server that holds external-mode databases. */
   adminDatabaseUrl?: string;
   composeFlavor?: 'v1' | 'v2';
+  /** External mode: simulate a database server of this version (`17.2`), and whether the host has the client programs. */
+  postgres?: HostPostgres;
+}
+
+/** The PostgreSQL a host meets (pg-wrap.ts): the server's reported version, the host's client programs. */
+export interface HostPostgres {
+  serverVersion?: string;
+  client?: 'installed' | 'absent';
 }
 
 export interface LabHost {
@@ -137,7 +145,13 @@ export async function createHost(opts: CreateHostOptions): Promise<LabHost> {
   }
   mkdirSync(p.composeDir, { recursive: true });
   mkdirSync(p.logs, { recursive: true });
-  writeJsonAtomic(p.hostJson, { hostId, mode, composeFlavor: opts.composeFlavor ?? 'v2' } satisfies HostInfo);
+  writeJsonAtomic(p.hostJson, {
+    hostId,
+    mode,
+    composeFlavor: opts.composeFlavor ?? 'v2',
+    ...(opts.postgres?.serverVersion ? { postgresServerVersion: opts.postgres.serverVersion } : {}),
+    ...(opts.postgres?.client ? { postgresClient: opts.postgres.client } : {}),
+  } satisfies HostInfo);
   writeJsonAtomic(p.faults, {});
   writeFileSync(join(p.composeDir, 'docker-compose.yml'), composeFileText(version, port));
 
@@ -175,6 +189,15 @@ export async function createHost(opts: CreateHostOptions): Promise<LabHost> {
   const host: LabHost = { root, hostId, mode, composeDir: p.composeDir, healthUrl: `http://127.0.0.1:${port}/api/health`, port, databaseName };
   await waitHealthy(host.healthUrl, 15_000, hostId);
   return host;
+}
+
+/** Change the PostgreSQL the host meets (server version simulated, client programs present or not). */
+export async function setHostPostgres(root: string, pg: HostPostgres): Promise<void> {
+  const info = readHostInfo(root);
+  const next: HostInfo = { hostId: info.hostId, mode: info.mode, composeFlavor: info.composeFlavor };
+  if (pg.serverVersion) next.postgresServerVersion = pg.serverVersion;
+  if (pg.client) next.postgresClient = pg.client;
+  writeJsonAtomic(paths(root).hostJson, HostInfo.parse(next));
 }
 
 /** Replace the host's injected faults (read by the lab docker and the app at every call). */

@@ -98,6 +98,7 @@ if [ "$mode" = embedded ]; then
 else
   format=pgdump
   fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail backup-failed "semaphor.env: $FW_URL_ERROR"
+  fw_pg_choose || fw_fail backup-failed "$FW_PG_ERROR"
   fw_produce() { fw_pg pg_dump -Fc; }
   fw_list() { fw_pg pg_restore -l; }
 fi

@@ -43,9 +43,11 @@ if [ "$mode" = embedded ]; then
   mountpoint=$(docker volume inspect --format "$(fw_tpl '<%.Mountpoint%>')" "$(fw_volume_name)" 2>/dev/null || true)
   if [ -n "$mountpoint" ] && [ -d "$mountpoint" ]; then data_bytes=$(du -sb "$mountpoint" 2>/dev/null | awk '{print $1}' || echo 0); fi
 else
-  if fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" && command -v psql >/dev/null 2>&1; then
-    data_bytes=$(psql -X -A -t -c 'select pg_database_size(current_database())' 2>/dev/null | tr -d '[:space:]' || echo 0)
-  fi
+  # the client the backup will use, chosen from the server's version: refused here, before anything changes
+  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail preflight-failed "semaphor.env: $FW_URL_ERROR"
+  fw_pg_choose || fw_fail pg-client-unavailable "$FW_PG_ERROR"
+  data_bytes=$(fw_pg psql -X -A -t -c 'select pg_database_size(current_database())' 2>/dev/null | tr -d '[:space:]' || echo 0)
+  postgres_json=",\"postgres\":{\"serverVersionNum\":$(fw_num "$FW_PG_SERVER"),\"client\":$(fw_str "$FW_PG_CHOSEN")}"
 fi
 fw_tmpdir
 free_bytes=$(fw_free_bytes "$FW_TMP")
@@ -53,7 +55,7 @@ free_bytes=$(fw_free_bytes "$FW_TMP")
 body="\"mode\":$(fw_str "$mode"),\"compose\":$(fw_str "$(fw_compose_name)"),\"services\":{$services_json}"
 body+=",\"currentVersion\":$(fw_str_or_null "$current"),\"mixedVersions\":$mixed,\"targetVersion\":$(fw_str "$P_TargetVersion")"
 body+=",\"alreadyOnTarget\":$(fw_bool "$([ "$current" = "$P_TargetVersion" ] && echo true || echo false)")"
-body+=",\"dataBytesEstimate\":$(fw_num "$data_bytes"),\"freeBytes\":$(fw_num "$free_bytes")"
+body+=",\"dataBytesEstimate\":$(fw_num "$data_bytes"),\"freeBytes\":$(fw_num "$free_bytes")${postgres_json:-}"
 
 if [ "$mixed" = true ]; then
   fw_fail mixed-versions "services run different versions: $(printf '%s ' "${running_tags[@]}")" "$body"
