@@ -6,7 +6,7 @@
  * simulates the server's version and the host's client programs (pg-wrap.ts):
  * its pg_dump refuses a newer server as the real one does.
  */
-import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -14,24 +14,8 @@ import type { HostStep } from '../../../core/models';
 import { createHost, dataChecksums, destroyHost, setHostPostgres, type LabHost } from '../../../lab/hosts';
 import { paths } from '../../../lab/hosts/state';
 import { freePort } from '../../../lab/postgres';
-import { completeBackup, prepareBackup, presignGet, runStep, startS3, type TestS3 } from './support';
+import { completeBackup, dockerRuns, prepareBackup, presignGet, runStep, startS3, type TestS3 } from './support';
 
-/** Every `docker run` the host's scripts made since the log was cleared: image and command. */
-function dockerRuns(root: string): { image: string; command: string[] }[] {
-  const valued = new Set(['-v', '--volume', '-e', '--env', '--network', '--net', '-w', '--workdir', '--name', '--user', '-u']);
-  return readFileSync(join(paths(root).state, 'docker-calls.log'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as string[])
-    .filter((argv) => argv[0] === 'run')
-    .map((argv) => {
-      for (let i = 1; i < argv.length; i++) {
-        if (valued.has(argv[i]!)) i++;
-        else if (!argv[i]!.startsWith('-')) return { image: argv[i]!, command: argv.slice(i + 1) };
-      }
-      return { image: '', command: [] };
-    });
-}
 const clearDockerLog = (root: string) => writeFileSync(join(paths(root).state, 'docker-calls.log'), '');
 const PG17 = /^postgres:17@sha256:[a-f0-9]{64}$/;
 
