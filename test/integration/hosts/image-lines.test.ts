@@ -11,6 +11,7 @@ import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluateHost, InventoryResult } from '../../../core/compliance';
 import { SERVICES, type HostStep } from '../../../core/models';
 import { createHost, destroyHost, hostEnv, runningVersions, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { freePort } from '../../../lab/postgres';
@@ -99,6 +100,9 @@ function hostSuite(flavor: 'v1' | 'v2', full: boolean): void {
       expect(inv.result.pinned).toEqual(ALL('1.5.0'));
       expect(inv.result.services['api-service']).toMatchObject({ tag: '1.5.0', digest: want['api-service'], running: true });
       expect(inv.result.pinnedDigests).toEqual(want);
+      // compliance reads the digest-pinned host as pinned to what runs
+      const compliance = evaluateHost({ hostId: 'h', instanceId: 'i-0123456789abcdef0', reached: true, inventory: InventoryResult.parse(inv.result) }, { fleetId: 'f', desiredVersion: '1.5.0' });
+      expect(compliance).toMatchObject({ state: 'COMPLIANT', pinned: ALL('1.5.0'), running: ALL('1.5.0') });
     });
 
     maybe('a tag@digest pin moves to the next tag@digest, and pinning again changes nothing', async () => {
@@ -107,6 +111,9 @@ function hostSuite(flavor: 'v1' | 'v2', full: boolean): void {
       expect(pin.result).toMatchObject({ ok: true, changed: true, previousTags: ALL('1.5.0') });
       const d = await repoDigest('semaphor/data-service:1.6.0');
       expect(imageLines(host)[1]).toBe(`image: semaphor/data-service:1.6.0@${d}`);
+      const inv = InventoryResult.parse((await step('inventory')).result);
+      const compliance = evaluateHost({ hostId: 'h', instanceId: 'i-0123456789abcdef0', reached: true, inventory: inv }, { fleetId: 'f', desiredVersion: null });
+      expect(compliance.reasons).toEqual(['pinned-differs-from-running']);
       const before = readFileSync(join(host.composeDir, 'docker-compose.yml'), 'utf8');
       expect((await step('pin-tags', { Version: '1.6.0' })).result).toMatchObject({ ok: true, changed: false });
       expect(readFileSync(join(host.composeDir, 'docker-compose.yml'), 'utf8')).toBe(before);
