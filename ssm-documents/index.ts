@@ -1,7 +1,9 @@
 /**
  * The host steps' SSM Command documents, composed from their sources:
  * `<step>.yml` (schema 2.2, parameters, one `aws:runShellScript` step named
- * `run`, no runCommand) + `scripts/common.sh` + `scripts/<step>.sh`. CDK
+ * `run`, no runCommand) + `scripts/common.sh` + `scripts/images.sh` (the
+ * services' images as compose resolves them, the PostgreSQL client) +
+ * `scripts/<step>.sh`. CDK
  * deploys exactly `loadDocument(step)`; the lab's agents run exactly it.
  *
  * Reads files next to this module, so it runs under tsx/vitest and at CDK
@@ -103,11 +105,11 @@ function loadSource(step: HostStep) {
 }
 
 /** Path of a step's script (or `common`), for tests and tooling. */
-export function scriptPath(step: HostStep | 'common'): string {
+export function scriptPath(step: HostStep | 'common' | 'images'): string {
   return join(here, 'scripts', `${step}.sh`);
 }
 
-/** The full document content: the YAML source with runCommand = common.sh + the step's script. */
+/** The full document content: the YAML source with runCommand = common.sh + images.sh + the step's script. */
 export function loadDocument(step: HostStep): SsmCommandDocument {
   const source = loadSource(step);
   const [main] = source.mainSteps;
@@ -122,7 +124,7 @@ export function loadDocument(step: HostStep): SsmCommandDocument {
         ...(main.precondition ? { precondition: { StringEquals: ['platformType', 'Linux'] as ['platformType', 'Linux'] } } : {}),
         inputs: {
           timeoutSeconds: main.inputs.timeoutSeconds,
-          runCommand: [...lines(scriptPath('common')), ...lines(scriptPath(step))],
+          runCommand: [...lines(scriptPath('common')), ...lines(scriptPath('images')), ...lines(scriptPath(step))],
         },
       },
     ],

@@ -7,7 +7,8 @@
  * - a service not running → `service-not-running`;
  * - running services on more than one version → `mixed-versions`;
  * - a pinned tag missing, `latest` or not a release tag → `unpinned-or-latest`;
- * - a running service whose tag differs from its (valid) pinned tag →
+ * - a running service whose tag differs from its (valid) pinned tag, or whose
+ *   image is not the digest the configuration pins (`tag@sha256:…`) →
  *   `pinned-differs-from-running` (someone edited the compose file without
  *   restarting, or a restart failed half-way);
  * - the fleet has a desired version and a running service is on another one
@@ -72,7 +73,9 @@ export function evaluateHost(obs: HostObservation, ctx: HostContext): HostCompli
     if (!s?.running) stopped.push(svc);
     if (!isReleaseTag(pin)) unpinned.push(`${svc} (${pin ?? 'no tag'})`);
     const run = running[svc];
+    const pinnedDigest = inv.pinnedDigests?.[svc] ?? null;
     if (run !== null && isReleaseTag(pin) && normalizeVersion(run) !== normalizeVersion(pin)) differs.push(`${svc} pinned ${pin}, running ${run}`);
+    else if (run !== null && pinnedDigest !== null && s?.digest && s.digest !== pinnedDigest) differs.push(`${svc} pinned ${pin}@${pinnedDigest}, running ${run}@${s.digest}`);
   }
   const runningTags = Object.values(running).filter((t): t is string => t !== null);
   const distinct = [...new Set(runningTags.map(normalizeVersion))].sort();

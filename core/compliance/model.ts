@@ -42,6 +42,8 @@ export const InventoryResult = z.object({
     z.object({ image: z.string().max(512).nullable(), tag: Tag, digest: z.string().max(256).nullable(), running: z.boolean() }),
   ),
   pinned: z.record(z.string(), Tag),
+  /** Per service the digest the configuration pins (`repo:tag@sha256:…`), null when it pins a tag alone. */
+  pinnedDigests: z.record(z.string(), z.string().max(256).nullable()).optional(),
   logVersion: z.string().max(128).nullable().optional(),
 });
 export type InventoryResult = z.infer<typeof InventoryResult>;

@@ -27,9 +27,11 @@ export async function runApp(root: string): Promise<void> {
   const cs = readContainers(root);
   const api = cs?.containers.find((c) => c.service === 'api-service');
   if (!cs || !api) return exit(1, 'no containers');
-  const version = (tagOf(api.image) ?? 'unknown').replace(/^v/, '');
+  // the version is the image's own (a container of `repo@sha256:…` knows it, the reference does not say it)
+  const versionOf = (c: { version?: string; image: string }) => c.version ?? tagOf(c.image);
+  const version = (versionOf(api) ?? 'unknown').replace(/^v/, '');
   for (const c of cs.containers) {
-    if (c.service !== 'api-service') appendFileSync(p.log(c.service), `${new Date().toISOString()} ${c.service} ${tagOf(c.image)} started\n`);
+    if (c.service !== 'api-service') appendFileSync(p.log(c.service), `${new Date().toISOString()} ${c.service} ${versionOf(c)} started\n`);
   }
   log(`Semaphor v${version} starting`);
 

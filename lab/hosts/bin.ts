@@ -1,6 +1,6 @@
 /**
  * Builds the bin dir the lab puts first on each agent's PATH: `docker`,
- * `docker-compose`, `pg_dump`, `pg_restore` as tiny bash wrappers that exec
+ * `docker-compose`, `pg_dump`, `pg_restore`, `psql` as tiny bash wrappers that exec
  * node on pre-bundled .mjs files. Bundling (esbuild) happens once per source
  * version into a cache dir keyed by a hash of the sources, so a call costs one
  * plain node start-up (~50-100 ms) and no TypeScript compilation.
@@ -66,6 +66,7 @@ async function build(dir: string): Promise<void> {
     'docker-compose': wrapper(node, join(dir, 'docker.mjs'), ' __compose_v1'),
     pg_dump: wrapper(node, join(dir, 'pgwrap.mjs'), ' pg_dump'),
     pg_restore: wrapper(node, join(dir, 'pgwrap.mjs'), ' pg_restore'),
+    psql: wrapper(node, join(dir, 'pgwrap.mjs'), ' psql'),
   };
   for (const [name, text] of Object.entries(files)) {
     writeFileSync(join(work, 'bin', name), text);
@@ -82,7 +83,7 @@ async function build(dir: string): Promise<void> {
 
 let prepared: Promise<string> | undefined;
 
-/** The bin dir with the lab's docker, docker-compose, pg_dump and pg_restore. */
+/** The bin dir with the lab's docker, docker-compose, pg_dump, pg_restore and psql. */
 export function prepareLabBin(): Promise<string> {
   prepared ??= (async () => {
     const cacheRoot = process.env.FLEETWAVE_LAB_CACHE ?? join(tmpdir(), 'fleetwave-lab-bin');

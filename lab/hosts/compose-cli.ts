@@ -6,10 +6,20 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { stringify } from 'yaml';
 import { fileURLToPath } from 'node:url';
 import { SERVICES, type ServiceName } from '../../core/models';
-import { ComposeInvalidError, findComposeFile, loadCompose, publishedPort, type ComposeModel } from './compose-file';
-import { DockerCliError, err, out, parseFlags, pullImage, runningImageOf, unsupported, type Parsed } from './docker-shared';
+import {
+  ComposeInvalidError,
+  findComposeFile,
+  interpolationVariables,
+  loadComposeInterpolated,
+  publishedPort,
+  readComposeEnvFile,
+  type ComposeModel,
+} from './compose-file';
+import { DockerCliError, err, out, parseFlags, parseImageReference, pullImage, runningImageOf, unsupported, type Parsed } from './docker-shared';
+import { localImage } from './images';
 import {
   appStatus,
   containerId,
@@ -18,7 +28,6 @@ import {
   projectName,
   readApp,
   readContainers,
-  readImages,
   volumeName,
   writeJsonAtomic,
   type ContainersState,
@@ -30,6 +39,8 @@ interface ComposeContext {
   file: string;
   dir: string;
   project: string;
+  /** The env file interpolation reads: `--env-file`, else `.env` in the project directory. */
+  envFile: string;
 }
 
 function composeContext(root: string, flavor: 'v1' | 'v2', g: Parsed): ComposeContext {
@@ -40,21 +51,107 @@ function composeContext(root: string, flavor: 'v1' | 'v2', g: Parsed): ComposeCo
   const file = files[0] ? resolve(files[0]) : findComposeFile(dir);
   if (!file) throw new DockerCliError(`no configuration file provided: not found`, 14);
   const explicit = g.flags.get('-p')?.[0] ?? g.flags.get('--project-name')?.[0];
-  return { root, flavor, file, dir, project: projectName(dir, explicit) };
+  const envFile = g.flags.get('--env-file')?.[0];
+  return { root, flavor, file, dir, project: projectName(dir, explicit), envFile: envFile ? resolve(envFile) : join(dir, '.env') };
 }
 
-function loadModel(ctx: ComposeContext): ComposeModel {
+/** The project as compose loads it: interpolated from the env file and the environment (unless told not to). */
+function loadModel(ctx: ComposeContext, interpolate = true): ComposeModel {
+  const warned = new Set<string>();
+  const warn = (name: string) => {
+    if (warned.has(name)) return;
+    warned.add(name);
+    // compose v2 logs through logrus (its plain form off a terminal); v1 prints a WARNING line
+    if (ctx.flavor === 'v1') err(`WARNING: The ${name} variable is not set. Defaulting to a blank string.`);
+    else err(`time="${new Date().toISOString()}" level=warning msg="The \\"${name}\\" variable is not set. Defaulting to a blank string."`);
+  };
   try {
-    return loadCompose(ctx.file);
+    return loadComposeInterpolated(ctx.file, interpolate ? interpolationVariables(ctx.envFile) : null, warn);
   } catch (e) {
     if (e instanceof ComposeInvalidError) throw new DockerCliError(e.message, 15);
     throw e;
   }
 }
 
-function selectServices(model: ComposeModel, names: string[]): ServiceName[] {
+/** A service's image, as compose would hand it to the engine: a reference docker accepts. */
+function serviceImage(model: ComposeModel, s: string): string {
+  const image = model.services[s]?.image;
+  if (!image) throw new DockerCliError(`service ${s} has no image`, 1);
+  parseImageReference(image);
+  return image;
+}
+
+/**
+ * `config`'s canonical output: services sorted, ports in long form, volumes named; v2 resolves
+ * each service's env_file into its environment (values included, so the output can carry secrets)
+ * and names the project; every `$` of an interpolated model is written `$$` (both flavours).
+ */
+function canonicalModel(ctx: ComposeContext, model: ComposeModel, services: string[], interpolated: boolean): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of [...services].sort()) {
+    const svc: Record<string, unknown> = { ...model.services[name]! };
+    if (svc.ports) {
+      svc.ports = (svc.ports as (string | number)[]).map((p) => {
+        const parts = String(p).split(':');
+        const target = Number(parts[parts.length - 1]);
+        const published = parts.length > 1 ? parts[parts.length - 2] : undefined;
+        return ctx.flavor === 'v1'
+          ? { ...(published ? { published: Number(published) } : {}), target }
+          : { mode: 'ingress', target, ...(published ? { published } : {}), protocol: 'tcp' };
+      });
+    }
+    if (ctx.flavor === 'v2' && svc.env_file && interpolated) {
+      const files = Array.isArray(svc.env_file) ? (svc.env_file as string[]) : [svc.env_file as string];
+      const env: Record<string, unknown> = {};
+      for (const f of files) Object.assign(env, readComposeEnvFile(resolve(ctx.dir, f), {}));
+      svc.environment = { ...env, ...((svc.environment as Record<string, unknown>) ?? {}) };
+      delete svc.env_file;
+    } else if (svc.env_file) {
+      const files = Array.isArray(svc.env_file) ? (svc.env_file as string[]) : [svc.env_file as string];
+      svc.env_file = files.map((f) => resolve(ctx.dir, f));
+    }
+    out[name] = Object.fromEntries(Object.entries(svc).sort(([a], [b]) => a.localeCompare(b)));
+  }
+  const volumes = Object.fromEntries(Object.keys(model.volumes ?? {}).map((v) => [v, ctx.flavor === 'v1' ? {} : { name: `${ctx.project}_${v}` }]));
+  const doc: Record<string, unknown> = ctx.flavor === 'v1' ? { services: out, version: String(model.version ?? '3.9'), volumes } : { name: ctx.project, services: out, volumes };
+  return interpolated ? (JSON.parse(JSON.stringify(doc).replace(/\$/g, '$$$$')) as Record<string, unknown>) : doc;
+}
+
+/** `config`, as each flavour has it (v1: `config [options]`, YAML only; v2: `config [OPTIONS] [SERVICE...]`). */
+function config(ctx: ComposeContext, rest: string[]): number {
+  const v2only = ['--images', '--format'];
+  const { flags, rest: names } = parseFlags(
+    rest,
+    ctx.flavor === 'v2' ? ['--format'] : [],
+    ['-q', '--quiet', '--services', '--volumes', '--no-interpolate', ...(ctx.flavor === 'v2' ? ['--images'] : [])],
+    false,
+  );
+  for (const f of v2only) if (ctx.flavor === 'v1' && flags.has(f)) throw new DockerCliError(`No such option: ${f}`, 1);
+  if (ctx.flavor === 'v1' && names.length > 0) throw new DockerCliError('Usage: config [options]', 1);
+  const interpolated = !flags.has('--no-interpolate');
+  const model = loadModel(ctx, interpolated);
+  const services = selectServiceNames(model, names);
+  if (flags.has('-q') || flags.has('--quiet')) return 0;
+  if (flags.has('--services')) for (const s of services) out(s);
+  else if (flags.has('--volumes')) for (const v of Object.keys(model.volumes ?? {})) out(v);
+  else if (flags.has('--images')) for (const s of services) out(model.services[s]!.image ?? `${ctx.project}-${s}`);
+  else {
+    const doc = canonicalModel(ctx, model, services, interpolated);
+    const format = flags.get('--format')?.[0] ?? 'yaml';
+    if (format === 'json') out(JSON.stringify(doc, null, 2));
+    else if (format === 'yaml') process.stdout.write(stringify(doc, { indent: 2, indentSeq: ctx.flavor === 'v2', lineWidth: 0 }));
+    else throw new DockerCliError(`unsupported format "${format}"`, 1);
+  }
+  return 0;
+}
+
+function selectServiceNames(model: ComposeModel, names: string[]): string[] {
   for (const n of names) if (!model.services[n]) throw new DockerCliError(`no such service: ${n}`, 1);
-  const wanted = names.length > 0 ? names : Object.keys(model.services);
+  return names.length > 0 ? names : Object.keys(model.services);
+}
+
+function selectServices(model: ComposeModel, names: string[]): ServiceName[] {
+  const wanted = selectServiceNames(model, names);
   return SERVICES.filter((s) => wanted.includes(s));
 }
 
@@ -98,7 +195,7 @@ function ensureVolume(ctx: ComposeContext, model: ComposeModel): void {
 }
 
 export async function compose(root: string, flavor: 'v1' | 'v2', args: string[]): Promise<number> {
-  const g = parseFlags(args, ['-f', '--file', '--project-directory', '-p', '--project-name', '--ansi'], ['--no-ansi']);
+  const g = parseFlags(args, ['-f', '--file', '--project-directory', '-p', '--project-name', '--ansi', '--env-file'], ['--no-ansi']);
   const [sub, ...rest] = g.rest;
   if (sub === 'version') {
     const { flags } = parseFlags(rest, ['--format', '-f'], ['--short']);
@@ -108,14 +205,8 @@ export async function compose(root: string, flavor: 'v1' | 'v2', args: string[])
   }
   const ctx = composeContext(root, flavor, g);
   switch (sub) {
-    case 'config': {
-      const { flags } = parseFlags(rest, [], ['-q', '--quiet', '--images', '--services']);
-      const model = loadModel(ctx);
-      if (flags.has('--images')) for (const s of Object.values(model.services)) out(s.image ?? '');
-      else if (flags.has('--services')) for (const s of Object.keys(model.services)) out(s);
-      else if (!flags.has('-q') && !flags.has('--quiet')) out(readFileSync(ctx.file, 'utf8'));
-      return 0;
-    }
+    case 'config':
+      return config(ctx, rest);
     case 'ps': {
       const { flags, rest: names } = parseFlags(rest, [], ['-q', '--quiet', '-a', '--all', '--services'], false);
       const model = loadModel(ctx);
@@ -136,7 +227,7 @@ export async function compose(root: string, flavor: 'v1' | 'v2', args: string[])
       const { rest: names } = parseFlags(rest, [], ['-q', '--quiet'], false);
       const model = loadModel(ctx);
       for (const s of selectServices(model, names)) {
-        const image = model.services[s]!.image!;
+        const image = serviceImage(model, s);
         err(` ${s} Pulling`);
         pullImage(root, image, true);
         err(` ${s} Pulled`);
@@ -148,11 +239,12 @@ export async function compose(root: string, flavor: 'v1' | 'v2', args: string[])
       if (!flags.has('-d') && !flags.has('--detach')) throw unsupported('attached `compose up` (use -d)');
       if (names.length > 0) throw unsupported('`compose up` of a subset of services');
       const model = loadModel(ctx);
-      const images = readImages(root);
+      const versions = {} as Record<ServiceName, string | undefined>;
       for (const s of SERVICES) {
-        const image = model.services[s]?.image;
-        if (!image) throw new DockerCliError(`service ${s} missing from ${ctx.file}`, 1);
-        if (!images[image]) pullImage(root, image, true);
+        if (!model.services[s]) throw new DockerCliError(`service ${s} missing from ${ctx.file}`, 1);
+        const image = serviceImage(model, s);
+        if (!localImage(root, image)) pullImage(root, image, true);
+        versions[s] = localImage(root, image)?.release?.version;
       }
       ensureVolume(ctx, model);
       const cs = readContainers(root);
@@ -171,7 +263,7 @@ export async function compose(root: string, flavor: 'v1' | 'v2', args: string[])
         state = {
           project: ctx.project,
           hostPort: publishedPort(model, 'api-service'),
-          containers: SERVICES.map((s) => ({ id: containerId(root, s, createdAt), service: s, image: model.services[s]!.image!, createdAt })),
+          containers: SERVICES.map((s) => ({ id: containerId(root, s, createdAt), service: s, image: model.services[s]!.image!, version: versions[s], createdAt })),
         };
         writeJsonAtomic(paths(root).containers, state);
         for (const s of SERVICES) err(` Container ${containerLabel(ctx, s)}  Recreated`);

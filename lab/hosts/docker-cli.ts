@@ -12,8 +12,9 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { compose } from './compose-cli';
-import { DockerCliError, effectiveFaults, err, out, parseFlags, parseImageReference, pullImage, runningImageOf, unsupported } from './docker-shared';
-import { appStatus, imageDigest, paths, readContainers, readHostInfo, readImages, repositoryOf, type Container } from './state';
+import { DockerCliError, effectiveFaults, ensureRunImage, err, out, parseFlags, parseImageReference, pullImage, runningImageOf, runningVersionOf, unsupported } from './docker-shared';
+import { familiarRepository, localImage, releaseImageId, type LocalImage } from './images';
+import { appStatus, paths, readContainers, readHostInfo, type Container } from './state';
 
 function hostRoot(): string {
   const root = process.env.FLEETWAVE_HOST_ROOT;
@@ -56,18 +57,20 @@ export function renderTemplate(template: string, obj: unknown): string {
 function containerObject(root: string, c: Container, project: string) {
   const st = appStatus(root);
   const image = runningImageOf(root, c);
+  const version = runningVersionOf(root, c);
   return {
     Id: c.id,
     Name: `/${project}-${c.service}-1`,
     Created: c.createdAt,
-    Image: imageDigest(image),
+    // the image id the container was created from (`.Config.Image` is the reference as given)
+    Image: version ? releaseImageId({ service: c.service, version }) : (localImage(root, c.image)?.Id ?? ''),
     Config: { Image: image, Labels: { 'com.docker.compose.project': project, 'com.docker.compose.service': c.service } },
     State: { Status: st.status, Running: st.running, ExitCode: st.exitCode, Pid: st.pid },
   };
 }
 
-function imageObject(image: string, digest: string) {
-  return { Id: digest, RepoTags: [image], RepoDigests: [`${repositoryOf(image)}@${digest}`] };
+function imageObject(img: LocalImage) {
+  return { Id: img.Id, RepoTags: img.RepoTags, RepoDigests: img.RepoDigests };
 }
 
 // ------------------------------------------------------------ docker <cmd>
@@ -84,7 +87,6 @@ function cmdInspect(root: string, args: string[], only?: 'image' | 'container'):
   const type = only ?? (flags.get('--type')?.[0] as 'image' | 'container' | undefined);
   if (rest.length === 0) throw new DockerCliError('"docker inspect" requires at least 1 argument.', 1);
   const cs = readContainers(root);
-  const images = readImages(root);
   const results: unknown[] = [];
   let missing: string | null = null;
   for (const ref of rest) {
@@ -93,9 +95,9 @@ function cmdInspect(root: string, args: string[], only?: 'image' | 'container'):
       results.push(containerObject(root, c, cs.project));
       continue;
     }
-    const img = type === 'container' ? undefined : Object.entries(images).find(([name, d]) => name === ref || d === ref);
+    const img = type === 'container' ? null : localImage(root, ref);
     if (img) {
-      results.push(imageObject(img[0], img[1]));
+      results.push(imageObject(img));
       continue;
     }
     missing = ref;
@@ -128,8 +130,10 @@ async function cmdRun(root: string, args: string[]): Promise<number> {
   if (flags.has('--entrypoint') || flags.has('-t')) throw unsupported('docker run --entrypoint/-t');
   const [image, ...command] = rest;
   if (!image || command.length === 0) throw new DockerCliError('docker run: an image and a command are required', 125);
-  parseImageReference(image); // the image is not simulated, but a reference docker would refuse is refused
+  ensureRunImage(root, image); // a reference docker would refuse is refused; a missing image is pulled
   const env: NodeJS.ProcessEnv = { ...process.env };
+  const pgClient = postgresImageMajor(image);
+  if (pgClient !== null) env.FLEETWAVE_LAB_PG_CLIENT_VERSION = pgClient; // the client programs of that image's major
   for (const e of [...(flags.get('-e') ?? []), ...(flags.get('--env') ?? [])]) {
     const eq = e.indexOf('=');
     if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
@@ -159,6 +163,19 @@ async function cmdRun(root: string, args: string[]): Promise<number> {
     truncateOutput: creates && faults.diskFullDuringBackup === true ? 'tar: -: Cannot write: No space left on device' : null,
     truncateInput: extracts && faults.restoreFails === true,
   });
+}
+
+/**
+ * The PostgreSQL major of an official `postgres` image, from its tag (`17`, `17.2`, `17-bookworm`):
+ * the client programs a container of it runs. The lab runs the machine's own binaries and lets
+ * pg-wrap.ts answer as that major would. null: not a postgres image.
+ */
+function postgresImageMajor(image: string): string | null {
+  const ref = parseImageReference(image);
+  if (familiarRepository(ref.repository) !== 'postgres') return null;
+  const m = /^(\d+)(?:[.-]|$)/.exec(ref.tag ?? '');
+  if (!m) throw unsupported(`postgres image without a major version tag (${image})`);
+  return m[1]!;
 }
 
 export interface ChildFaults {

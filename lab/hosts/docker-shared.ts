@@ -4,42 +4,14 @@
  * code, output, flag parsing, and images (pull, and the tag a container
  * really runs when a fault says so).
  */
-import { SERVICES, type ServiceName } from '../../core/models';
-import { CATALOG, compareVersions, findRelease, IMAGE_REPOSITORY_PREFIX } from './catalog';
-import { imageDigest, paths, readFaults, readImages, repositoryOf, tagOf, writeJsonAtomic, type Container, type Faults } from './state';
+import { type ServiceName } from '../../core/models';
+import { CATALOG, compareVersions } from './catalog';
+import { DockerCliError, err, out, unsupported } from './errors';
+import { familiarRepository, hasDomain, localImage, parseImageReference, registryLookup, storePulled } from './images';
+import { readFaults, repositoryOf, tagOf, type Container, type Faults } from './state';
 
-export class DockerCliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
-export const unsupported = (what: string) => new DockerCliError(`fleetwave lab docker: unsupported ${what}`, 125);
-
-export const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-export const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
-
-// ------------------------------------------------------------ images
-
-// docker's reference grammar (distribution/reference): [domain[:port]/]path[:tag][@algorithm:hex]
-const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?';
-const PATH = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const REFERENCE = new RegExp(`^((?:${DOMAIN}/)?${PATH}(?:/${PATH})*)(?::(\\w[\\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128}))?$`);
-
-export interface ImageReference {
-  repository: string;
-  tag: string | null;
-  digest: string | null;
-}
-
-/** An image as `docker run`/`pull` read it; what docker refuses, refused with docker's words. */
-export function parseImageReference(image: string): ImageReference {
-  const m = REFERENCE.exec(image);
-  if (!m) throw new DockerCliError(`docker: invalid reference format: ${JSON.stringify(image)}.`, 125);
-  return { repository: m[1]!, tag: m[2] ?? null, digest: m[3] ?? null };
-}
+export { DockerCliError, err, out, unsupported } from './errors';
+export { parseImageReference, type ImageReference } from './images';
 
 export function effectiveFaults(root: string): Faults {
   return readFaults(root);
@@ -51,38 +23,54 @@ function pullFailService(f: Faults): ServiceName | null {
   return null;
 }
 
+/** `docker pull IMAGE` of a Semaphor image: from the catalog, under any registry prefix, by tag or by digest. */
 export function pullImage(root: string, image: string, quiet = false): void {
-  const tag = tagOf(image);
-  const repo = repositoryOf(image);
-  const service = SERVICES.find((s) => repo === `${IMAGE_REPOSITORY_PREFIX}/${s}`);
+  const release = registryLookup(image);
   const failing = pullFailService(effectiveFaults(root));
-  if (!service || !tag || !findRelease(tag) || (failing !== null && service === failing)) {
-    throw new DockerCliError(
-      `Error response from daemon: manifest for ${image} not found: manifest unknown: manifest unknown`,
-      1,
-    );
+  if (failing !== null && release.service === failing) {
+    throw new DockerCliError(`Error response from daemon: manifest for ${image} not found: manifest unknown: manifest unknown`, 1);
   }
-  const images = readImages(root);
-  const digest = imageDigest(image);
+  const ref = parseImageReference(image);
+  const { digest, fresh } = storePulled(root, image, release);
   if (!quiet) {
-    out(`${tag}: Pulling from ${repo}`);
+    const repo = familiarRepository(ref.repository);
+    const name = ref.digest ? `${repo}@${ref.digest}` : `${repo}:${ref.tag ?? 'latest'}`;
+    const full = hasDomain(repo) ? name : `docker.io/${repo.includes('/') ? '' : 'library/'}${name}`;
+    out(`${ref.digest ?? ref.tag ?? 'latest'}: Pulling from ${hasDomain(repo) ? repo.slice(repo.indexOf('/') + 1) : repo}`);
     out(`Digest: ${digest}`);
-    out(images[image] ? `Status: Image is up to date for ${image}` : `Status: Downloaded newer image for ${image}`);
-    out(`docker.io/${image}`);
+    out(fresh ? `Status: Downloaded newer image for ${name}` : `Status: Image is up to date for ${name}`);
+    out(full);
   }
-  images[image] = digest;
-  writeJsonAtomic(paths(root).images, images);
 }
 
-/** The tag a service really runs: the container's, unless `mixedVersions` says otherwise. */
-export function runningImageOf(root: string, c: Container): string {
+/**
+ * `docker run IMAGE`: an image not in the store is pulled first, as docker does (the lab models
+ * no registry for helper images such as busybox or postgres: any well-formed reference is served).
+ */
+export function ensureRunImage(root: string, image: string): void {
+  parseImageReference(image);
+  if (localImage(root, image)) return;
+  err(`Unable to find image '${image}' locally`);
+  storePulled(root, image, null);
+}
+
+/** The release a container runs: the image it was created from, unless `mixedVersions` says otherwise. */
+export function runningVersionOf(root: string, c: Container): string | null {
+  const own = c.version ?? tagOf(c.image);
   const f = effectiveFaults(root);
-  if (!f.mixedVersions || c.service !== 'data-service') return c.image;
-  if (typeof f.mixedVersions === 'string') return `${repositoryOf(c.image)}:${f.mixedVersions}`;
-  const tag = tagOf(c.image) ?? '';
+  if (!f.mixedVersions || c.service !== 'data-service') return own;
+  if (typeof f.mixedVersions === 'string') return f.mixedVersions;
+  const tag = own ?? '';
   const others = CATALOG.map((r) => r.version).filter((v) => v !== tag);
-  const older = others.filter((v) => compareVersions(v, tag) < 0);
-  return `${repositoryOf(c.image)}:${older[older.length - 1] ?? others[0]}`;
+  const older = tag ? others.filter((v) => compareVersions(v, tag) < 0) : [];
+  return older[older.length - 1] ?? others[0]!;
+}
+
+/** The image reference a container shows (`.Config.Image`): its own, or under `mixedVersions` the other release's tag. */
+export function runningImageOf(root: string, c: Container): string {
+  const version = runningVersionOf(root, c);
+  const own = c.version ?? tagOf(c.image);
+  return version === own ? c.image : `${repositoryOf(c.image)}:${version}`;
 }
 
 // ------------------------------------------------------------ flags

@@ -13,13 +13,13 @@ import pg from 'pg';
 import { COMPOSE_DIR_PATTERN, SERVICES, type DatabaseMode, type ServiceName } from '../../core/models';
 import { getRelease, imageName } from './catalog';
 import { EmbeddedStore, ExternalStore, openStore, seedRows, type DataStore, type HostData } from './data-store';
-import { runningImageOf } from './docker-shared';
+import { runningVersionOf } from './docker-shared';
+import { initialImages } from './images';
 import { prepareLabBin } from './bin';
 import { labPassword } from '../postgres';
 import {
   appStatus,
   Faults,
-  imageDigest,
   isAlive,
   LAB_IDENTITY_PATH,
   paths,
@@ -28,9 +28,9 @@ import {
   readEnvFile,
   readHostInfo,
   tagOf,
+  HostInfo,
   volumeName,
   writeJsonAtomic,
-  type HostInfo,
 } from './state';
 
 export { prepareLabBin } from './bin';
@@ -52,6 +52,14 @@ export interface CreateHostOptions {
   /** Superuser URL of the PostgreSQL server that holds external-mode databases. */
   adminDatabaseUrl?: string;
   composeFlavor?: 'v1' | 'v2';
+  /** External mode: simulate a database server of this version (`17.2`), and whether the host has the client programs. */
+  postgres?: HostPostgres;
+}
+
+/** The PostgreSQL a host meets (pg-wrap.ts): the server's reported version, the host's client programs. */
+export interface HostPostgres {
+  serverVersion?: string;
+  client?: 'installed' | 'absent';
 }
 
 export interface LabHost {
@@ -140,7 +148,13 @@ export async function createHost(opts: CreateHostOptions): Promise<LabHost> {
   }
   mkdirSync(p.composeDir, { recursive: true });
   mkdirSync(p.logs, { recursive: true });
-  writeJsonAtomic(p.hostJson, { hostId, mode, composeFlavor: opts.composeFlavor ?? 'v2' } satisfies HostInfo);
+  writeJsonAtomic(p.hostJson, {
+    hostId,
+    mode,
+    composeFlavor: opts.composeFlavor ?? 'v2',
+    ...(opts.postgres?.serverVersion ? { postgresServerVersion: opts.postgres.serverVersion } : {}),
+    ...(opts.postgres?.client ? { postgresClient: opts.postgres.client } : {}),
+  } satisfies HostInfo);
   writeJsonAtomic(p.faults, {});
   writeFileSync(join(p.composeDir, 'docker-compose.yml'), composeFileText(version, port));
 
@@ -170,7 +184,7 @@ export async function createHost(opts: CreateHostOptions): Promise<LabHost> {
     for (const [t, r] of Object.entries(rows)) await store.insertRows(t, r);
   }
   writeFileSync(join(p.composeDir, 'semaphor.env'), envLines.join('\n') + '\n', { mode: 0o600 });
-  writeJsonAtomic(p.images, Object.fromEntries(SERVICES.map((s) => [imageName(s, version), imageDigest(imageName(s, version))])));
+  writeJsonAtomic(p.images, initialImages(version));
 
   // Started the way the host's own compose flavour would start it.
   if (opts.composeFlavor === 'v1') await dockerCall(root, 'docker-compose', ['--project-directory', p.composeDir, 'up', '-d']);
@@ -190,6 +204,15 @@ export async function bootHost(root: string, hostId: string, healthUrl: string):
   if (readHostInfo(root).composeFlavor === 'v1') await dockerCall(root, 'docker-compose', ['--project-directory', p.composeDir, 'start']);
   else await dockerCall(root, 'docker', ['compose', '--project-directory', p.composeDir, 'start']);
   await waitHealthy(healthUrl, 15_000, hostId);
+}
+
+/** Change the PostgreSQL the host meets (server version simulated, client programs present or not). */
+export async function setHostPostgres(root: string, pg: HostPostgres): Promise<void> {
+  const info = readHostInfo(root);
+  const next: HostInfo = { hostId: info.hostId, mode: info.mode, composeFlavor: info.composeFlavor };
+  if (pg.serverVersion) next.postgresServerVersion = pg.serverVersion;
+  if (pg.client) next.postgresClient = pg.client;
+  writeJsonAtomic(paths(root).hostJson, HostInfo.parse(next));
 }
 
 /** Replace the host's injected faults (read by the lab docker and the app at every call). */
@@ -231,7 +254,7 @@ export function runningVersions(root: string): Record<ServiceName, string | null
   const out = {} as Record<ServiceName, string | null>;
   for (const s of SERVICES) {
     const c = cs?.containers.find((x) => x.service === s);
-    out[s] = c && running ? tagOf(runningImageOf(root, c)) : null;
+    out[s] = c && running ? runningVersionOf(root, c) : null;
   }
   return out;
 }

@@ -5,7 +5,7 @@
  *   <root>/semaphor/            compose dir (docker-compose.yml, semaphor.env)
  *   <root>/host.json            identity, database mode, compose flavour
  *   <root>/faults.json          injected faults, re-read at every call
- *   <root>/state/images.json    pulled images -> digest
+ *   <root>/state/images.json    pulled image names -> image id (images.ts)
  *   <root>/state/containers.json  the three "containers" of the last `up`
  *   <root>/state/app.json       pid and status of the app process
  *   <root>/state/logs/<service>.log
@@ -53,6 +53,13 @@ export const HostInfo = z.object({
   hostId: z.string(),
   mode: DatabaseMode,
   composeFlavor: z.enum(['v1', 'v2']),
+  /**
+   * External mode: the PostgreSQL version the host's database server reports (`server_version`),
+   * when the lab simulates a server other than the machine's own (pg-wrap.ts). Absent: the real one.
+   */
+  postgresServerVersion: z.string().regex(/^\d+\.\d+$/).optional(),
+  /** Whether the host has the PostgreSQL client programs (psql, pg_dump, pg_restore) installed. */
+  postgresClient: z.enum(['installed', 'absent']).optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 
@@ -60,6 +67,8 @@ export const Container = z.object({
   id: z.string(),
   service: z.enum(SERVICES),
   image: z.string(),
+  /** The release the image is (resolved from the store when the container was created). */
+  version: z.string().optional(),
   createdAt: z.string(),
 });
 export type Container = z.infer<typeof Container>;
@@ -151,11 +160,6 @@ export function readContainers(root: string): ContainersState | null {
 
 export function readApp(root: string): AppState | null {
   return readJson<AppState | null>(paths(root).app, AppState, null);
-}
-
-/** Image id ("digest") of an image: stable per name, like a registry's content hash. */
-export function imageDigest(image: string): string {
-  return `sha256:${createHash('sha256').update(`fleetwave-lab-image:${image}`).digest('hex')}`;
 }
 
 /** `name:tag@sha256:…` names the image by its digest; the tag is what precedes it. */

@@ -29,7 +29,7 @@ CONFIG_URL=$(fw_decode_url "$P_ConfigUrl") || fw_fail invalid-parameter "ConfigU
 fw_set_compose_dir "$P_ComposeDir"
 fw_detect_compose
 mode=$(fw_mode)
-version=$(fw_tag_of "$(fw_pinned_image api-service)")
+version=$(fw_pinned_version)
 fw_tmpdir
 
 # PUT FILE to URL with Content-MD5; prints the ETag (quotes stripped).
@@ -98,6 +98,7 @@ if [ "$mode" = embedded ]; then
 else
   format=pgdump
   fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail backup-failed "semaphor.env: $FW_URL_ERROR"
+  fw_pg_choose || fw_fail backup-failed "$FW_PG_ERROR"
   fw_produce() { fw_pg pg_dump -Fc; }
   fw_list() { fw_pg pg_restore -l; }
 fi

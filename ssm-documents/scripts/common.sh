@@ -17,7 +17,7 @@ FW_CLEANUP_HOOKS=()
 # Images the scripts run, by digest: a tag re-pushed upstream cannot change what touches customer
 # data. The tag stays for people; docker checks the digest. Bump both together.
 FW_HELPER_IMAGE="busybox:1.36@sha256:73aaf090f3d85aa34ee199857f03fa3a95c8ede2ffd4cc2cdb5b94e566b11662"
-FW_PG_IMAGE="postgres:16@sha256:95206741a5b214807675e14165369d05b93a9cf692223b616d07cca227e74b0b"
+# The postgres client image is chosen per server major (images.sh, FW_PG_IMAGES).
 FW_COMPOSE=()
 FW_DIR=""
 FW_COMPOSE_FILE=""
@@ -273,7 +273,8 @@ fw_project_name() {
 fw_volume_name() { printf '%s_semaphor-data' "$(fw_project_name)"; }
 fw_mode() { if [ -n "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" ]; then printf external; else printf embedded; fi; }
 
-# "service<TAB>line<TAB>image" for every service's image: line in a compose file (no yq on hosts).
+# "service<TAB>line<TAB>image" for every service's image: line in a compose file, or in compose's own
+# canonical `config` output (images.sh reads images from that; pin-tags finds the line to edit here).
 fw_image_lines() {
   awk '
     /^[^[:space:]#]/ { in_services = ($0 ~ /^services:[[:space:]]*$/); svc = ""; svc_indent = -1; prop_indent = -1; next }
@@ -296,12 +297,8 @@ fw_image_lines() {
       }
     }' "$1"
 }
-# Image of SERVICE pinned in the compose file (empty when absent).
-fw_pinned_image() { fw_image_lines "${2:-$FW_COMPOSE_FILE}" | awk -F '\t' -v s="$1" '!found && $1 == s { print $3; found = 1 }'; }
 # fw_has WORD ITEMS...: WORD is one of ITEMS (no `printf | grep -q`: with pipefail an early grep exit fails the pipe).
 fw_has() { local w="$1" x; shift; for x in "$@"; do [ "$x" = "$w" ] && return 0; done; return 1; }
-fw_tag_of() { local img="$1" t; t="${img##*:}"; if [ "$t" = "$img" ] || [[ "$t" == */* ]]; then printf ''; else printf '%s' "$t"; fi; }
-fw_repo_of() { local img="$1" t; t=$(fw_tag_of "$img"); if [ -n "$t" ]; then printf '%s' "${img%:*}"; else printf '%s' "$img"; fi; }
 
 # A docker --format Go template written with <% %> for double braces: SSM treats those in a
 # document as parameter references, so the composed scripts never contain them.
@@ -410,17 +407,7 @@ fw_pg_env_from_url() {
 # Every PG* variable fw_pg_env_from_url may set, passed by name (never value) to a client container.
 FW_PG_VARS=(PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGSSLROOTCERT PGSSLCERT PGSSLKEY PGSSLCRL
   PGCONNECT_TIMEOUT PGAPPNAME PGOPTIONS PGTARGETSESSIONATTRS PGGSSENCMODE PGCHANNELBINDING)
-# pg_dump / pg_restore from the host, else from the postgres image (PG* passed by name, not value).
-fw_pg() {
-  local tool="$1"; shift
-  if command -v "$tool" >/dev/null 2>&1; then
-    "$tool" "$@"
-  else
-    local envs=() v
-    for v in "${FW_PG_VARS[@]}"; do [ -z "${!v+set}" ] || envs+=(-e "$v"); done
-    docker run --rm -i --network host "${envs[@]}" "$FW_PG_IMAGE" "$tool" "$@"
-  fi
-}
+# pg_dump / pg_restore / psql: fw_pg in images.sh (the client chosen from the server's version).
 
 # SQL dropping what the connecting role owns outside the system schemas: relations (CASCADE
 # takes their dependants), then leftover types and functions. Schemas and privileges are kept.

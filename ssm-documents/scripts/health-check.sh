@@ -35,7 +35,7 @@ fw_load_states
 for svc in "${FW_SERVICES[@]}"; do
   state=$(fw_container_state "$svc")
   tag=""
-  if [ -n "$state" ]; then IFS='|' read -r is_running image _ <<<"$state"; [ "$is_running" = true ] && tag=$(fw_tag_of "$image"); fi
+  if [ -n "$state" ]; then IFS='|' read -r is_running _ <<<"$state"; [ "$is_running" = true ] && tag=$(fw_container_tag "$svc"); fi
   versions_json+="${versions_json:+,}$(fw_str "$svc"):$(fw_str_or_null "$tag")"
   [ "${tag#v}" = "$expected" ] || mismatch+="$svc=${tag:-not-running} "
 done

@@ -8,9 +8,8 @@ fw_param MinFreeMb "$FW_RE_COUNT" 1024
 
 fw_set_compose_dir "$P_ComposeDir"
 fw_detect_compose
-if ! cfg_err=$(fw_compose config -q 2>&1); then
-  fw_fail compose-invalid "compose file is invalid: $(printf '%s' "$cfg_err" | head -n 3)"
-fi
+# compose reads the whole project here (an invalid file fails with compose's own words)
+fw_load_images || fw_fail compose-invalid "compose file is invalid: $FW_IMAGES_ERROR"
 
 mode=$(fw_mode)
 services_json=""
@@ -18,15 +17,14 @@ running_tags=()
 all_running=true
 fw_load_states
 for svc in "${FW_SERVICES[@]}"; do
-  image=$(fw_pinned_image "$svc")
-  [ -n "$image" ] || fw_fail compose-invalid "service $svc has no image: line in $FW_COMPOSE_FILE"
-  pinned=$(fw_tag_of "$image")
+  image="${FW_IMAGE[$svc]}"
+  pinned=$(fw_pinned_tag "$svc")
   state=$(fw_container_state "$svc")
   running=false
   running_tag=""
   if [ -n "$state" ]; then
-    IFS='|' read -r is_running run_image _ <<<"$state"
-    if [ "$is_running" = true ]; then running=true; running_tag=$(fw_tag_of "$run_image"); running_tags+=("$running_tag"); fi
+    IFS='|' read -r is_running _ <<<"$state"
+    if [ "$is_running" = true ]; then running=true; running_tag=$(fw_container_tag "$svc"); running_tags+=("$running_tag"); fi
   fi
   [ "$running" = true ] || all_running=false
   services_json+="${services_json:+,}$(fw_str "$svc"):{\"image\":$(fw_str "$image"),\"pinnedTag\":$(fw_str_or_null "$pinned"),\"runningTag\":$(fw_str_or_null "$running_tag"),\"running\":$running}"
@@ -45,9 +43,11 @@ if [ "$mode" = embedded ]; then
   mountpoint=$(docker volume inspect --format "$(fw_tpl '<%.Mountpoint%>')" "$(fw_volume_name)" 2>/dev/null || true)
   if [ -n "$mountpoint" ] && [ -d "$mountpoint" ]; then data_bytes=$(du -sb "$mountpoint" 2>/dev/null | awk '{print $1}' || echo 0); fi
 else
-  if fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" && command -v psql >/dev/null 2>&1; then
-    data_bytes=$(psql -X -A -t -c 'select pg_database_size(current_database())' 2>/dev/null | tr -d '[:space:]' || echo 0)
-  fi
+  # the client the backup will use, chosen from the server's version: refused here, before anything changes
+  fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || fw_fail preflight-failed "semaphor.env: $FW_URL_ERROR"
+  fw_pg_choose || fw_fail pg-client-unavailable "$FW_PG_ERROR"
+  data_bytes=$(fw_pg psql -X -A -t -c 'select pg_database_size(current_database())' 2>/dev/null | tr -d '[:space:]' || echo 0)
+  postgres_json=",\"postgres\":{\"serverVersionNum\":$(fw_num "$FW_PG_SERVER"),\"client\":$(fw_str "$FW_PG_CHOSEN")}"
 fi
 fw_tmpdir
 free_bytes=$(fw_free_bytes "$FW_TMP")
@@ -55,7 +55,7 @@ free_bytes=$(fw_free_bytes "$FW_TMP")
 body="\"mode\":$(fw_str "$mode"),\"compose\":$(fw_str "$(fw_compose_name)"),\"services\":{$services_json}"
 body+=",\"currentVersion\":$(fw_str_or_null "$current"),\"mixedVersions\":$mixed,\"targetVersion\":$(fw_str "$P_TargetVersion")"
 body+=",\"alreadyOnTarget\":$(fw_bool "$([ "$current" = "$P_TargetVersion" ] && echo true || echo false)")"
-body+=",\"dataBytesEstimate\":$(fw_num "$data_bytes"),\"freeBytes\":$(fw_num "$free_bytes")"
+body+=",\"dataBytesEstimate\":$(fw_num "$data_bytes"),\"freeBytes\":$(fw_num "$free_bytes")${postgres_json:-}"
 
 if [ "$mixed" = true ]; then
   fw_fail mixed-versions "services run different versions: $(printf '%s ' "${running_tags[@]}")" "$body"

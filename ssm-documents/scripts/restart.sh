@@ -10,4 +10,4 @@ if ! out=$(fw_compose up -d 2>&1); then
   fw_fail restart-failed "compose up -d failed: $(printf '%s' "$out" | tail -n 3)"
 fi
 printf '%s\n' "$out" >&2
-fw_ok "\"version\":$(fw_str_or_null "$(fw_tag_of "$(fw_pinned_image api-service)")")"
+fw_ok "\"version\":$(fw_str_or_null "$(fw_pinned_version)")"

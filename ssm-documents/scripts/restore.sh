@@ -49,6 +49,7 @@ backup_mode=embedded
 if [ "$P_Mode" = embedded ]; then
   fw_list() { tar -tzf -; }
 else
+  fw_pg_choose || fw_fail verify-failed "$FW_PG_ERROR"
   fw_list() { fw_pg pg_restore -l; }
 fi
 fw_digest() { sha256sum | awk '{print $1}' >"$1.tmp" && mv "$1.tmp" "$1"; }
@@ -112,6 +113,8 @@ if [ "$P_Mode" = embedded ]; then
   fw_apply() { fw_helper "rm -rf /data/$FW_NEW && mkdir /data/$FW_NEW && tar -C /data/$FW_NEW -xzf -"; }
 else
   fw_pg_env_from_url "$(fw_env_get "$FW_DIR/semaphor.env" DATABASE_URL)" || { fw_put_back; fw_fail restore-failed "restored semaphor.env: $FW_URL_ERROR; the host was put back as it was"; }
+  # the restored semaphor.env may name another server: the client is chosen again for it
+  fw_pg_choose || { fw_put_back; fw_fail restore-failed "$FW_PG_ERROR; the host was put back as it was"; }
   # Exactly the backed-up schema and rows: in one transaction, drop every table, view, sequence,
   # type and function the connecting role owns (what a newer release created included; pg_restore
   # --clean would drop only what is in the dump), then replay the dump. COMMIT is sent only after
@@ -153,5 +156,5 @@ if ! out=$(fw_compose up -d 2>&1); then
   fw_fail restore-failed "services did not start after restore: $(printf '%s' "$out" | tail -n 2 | fw_redact)"
 fi
 printf '%s\n' "$out" | fw_redact >&2
-version=$(fw_tag_of "$(fw_pinned_image api-service)")
+version=$(fw_pinned_version)
 fw_ok "\"restored\":true,\"mode\":$(fw_str "$P_Mode"),\"version\":$(fw_str_or_null "$version")"

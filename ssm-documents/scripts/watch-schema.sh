@@ -8,7 +8,7 @@ fw_param PollSeconds "$FW_RE_COUNT" 2
 
 fw_set_compose_dir "$P_ComposeDir"
 fw_detect_compose
-expected=$(fw_tag_of "$(fw_pinned_image api-service)")
+expected=$(fw_pinned_version)
 expected="${expected#v}"
 [[ "$expected" =~ $FW_RE_VERSION ]] || fw_fail compose-invalid "api-service is not pinned to a version tag"
 poll=$(( P_PollSeconds > 0 ? P_PollSeconds : 1 ))

@@ -1,8 +1,8 @@
 import { runPgTool } from '../pg-wrap';
 
 const [tool, ...args] = process.argv.slice(2);
-if (tool !== 'pg_dump' && tool !== 'pg_restore') {
-  process.stderr.write('usage: pgwrap.mjs pg_dump|pg_restore ...\n');
+if (tool !== 'pg_dump' && tool !== 'pg_restore' && tool !== 'psql') {
+  process.stderr.write('usage: pgwrap.mjs pg_dump|pg_restore|psql ...\n');
   process.exit(2);
 }
 runPgTool(tool, args).then(

@@ -10,27 +10,12 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatabaseMode, HostStep } from '../../../core/models';
 import { createHost, dataChecksums, dataSchemaVersion, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
-import { paths, readApp, readContainers } from '../../../lab/hosts/state';
+import { readApp, readContainers } from '../../../lab/hosts/state';
 import { freePort } from '../../../lab/postgres';
-import { completeBackup, health, objectSha256, prepareBackup, presignGet, runStep, startS3, type BackupTarget, type TestS3 } from './support';
+import { completeBackup, dockerRuns, health, objectSha256, prepareBackup, presignGet, runStep, startS3, type BackupTarget, type TestS3 } from './support';
 
-/** The image of each `docker run` the host's scripts made (the lab's docker logs every call). */
-function dockerRunImages(root: string): string[] {
-  const valued = new Set(['-v', '--volume', '-e', '--env', '--network', '--net', '-w', '--workdir', '--name', '--user', '-u']);
-  const log = join(paths(root).state, 'docker-calls.log');
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as string[])
-    .filter((argv) => argv[0] === 'run')
-    .map((argv) => {
-      for (let i = 1; i < argv.length; i++) {
-        if (valued.has(argv[i]!)) i++;
-        else if (!argv[i]!.startsWith('-')) return argv[i]!;
-      }
-      return '';
-    });
-}
+/** The image of each `docker run` the host's scripts made. */
+const dockerRunImages = (root: string): string[] => dockerRuns(root).map((r) => r.image);
 
 const sha = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const ALL = (v: string | null) => ({ 'api-service': v, 'data-service': v, 'data-service-sidecar': v });

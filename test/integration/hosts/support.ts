@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,6 +21,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { HostStep } from '../../../core/models';
 import { hostEnv } from '../../../lab/hosts';
+import { paths } from '../../../lab/hosts/state';
 import { labS3Client, startS3 as startLabS3 } from '../../../lab/s3';
 import { loadDocument } from '../../../ssm-documents';
 
@@ -67,6 +68,22 @@ export async function runStep(step: HostStep, root: string, params: Record<strin
   }
 }
 
+/** Every `docker run` the host's scripts made (the lab's docker logs every call): image and command. */
+export function dockerRuns(root: string): { image: string; command: string[] }[] {
+  const valued = new Set(['-v', '--volume', '-e', '--env', '--network', '--net', '-w', '--workdir', '--name', '--user', '-u']);
+  return readFileSync(join(paths(root).state, 'docker-calls.log'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as string[])
+    .filter((argv) => argv[0] === 'run')
+    .map((argv) => {
+      for (let i = 1; i < argv.length; i++) {
+        if (valued.has(argv[i]!)) i++;
+        else if (!argv[i]!.startsWith('-')) return { image: argv[i]!, command: argv.slice(i + 1) };
+      }
+      return { image: '', command: [] };
+    });
+}
 // ------------------------------------------------------------------ S3
 
 export const BUCKET = 'backups';

@@ -85,6 +85,7 @@ describe('planted links in the compose directory', () => {
     const victim = join(base, 'victim-pin.txt');
     writeFileSync(victim, 'mine\n');
     symlinkSync(victim, join(host.composeDir, '.fleetwave-pin.tmp'));
+    expect((await step('pull-images', { Version: '1.5.0' })).result).toMatchObject({ ok: true });
     const r = await step('pin-tags', { Version: '1.5.0' });
     expect(r.result).toMatchObject({ ok: true, changed: true });
     expect(readFileSync(victim, 'utf8')).toBe('mine\n');

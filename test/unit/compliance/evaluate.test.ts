@@ -57,6 +57,15 @@ describe('evaluateHost', () => {
     expect(r.state).toBe('COMPLIANT');
   });
 
+  it('flags a running image that is not the digest the configuration pins, even on the pinned tag', () => {
+    const pinnedDigests = { 'api-service': 'sha256:abc', 'data-service': 'sha256:def', 'data-service-sidecar': null };
+    const same = evaluateHost(reached({ ...inventory(), pinnedDigests: { ...pinnedDigests, 'data-service': 'sha256:abc' } }), ctx());
+    expect(same.state).toBe('COMPLIANT');
+    const r = evaluateHost(reached({ ...inventory(), pinnedDigests }), ctx());
+    expect(r.reasons).toEqual(['pinned-differs-from-running']);
+    expect(r.details[0]).toContain('data-service pinned 1.5.0@sha256:def, running 1.5.0@sha256:abc');
+  });
+
   it.each([
     ['latest', 'latest'],
     ['no tag', null],

@@ -23,3 +23,19 @@ describe("the lab docker's image references", () => {
     expect(repositoryOf(`busybox:1.36@${DIGEST}`)).toBe('busybox');
   });
 });
+
+describe("the lab registry's images", () => {
+  it('serves a release under any registry prefix, by tag or by the digest it recorded, with the same content', async () => {
+    const { registryLookup, releaseRepoDigest, serviceOfRepository, familiarRepository } = await import('../../../lab/hosts/images');
+    expect(familiarRepository('docker.io/library/postgres')).toBe('postgres');
+    expect(familiarRepository('docker.io/semaphor/api-service')).toBe('semaphor/api-service');
+    expect(serviceOfRepository('registry.example.com:5000/semaphor/data-service')).toBe('data-service');
+    expect(serviceOfRepository('semaphorx/data-service')).toBeNull();
+    const d = releaseRepoDigest({ service: 'api-service', version: '1.5.0' });
+    expect(registryLookup(`ghcr.io/acme/semaphor/api-service@${d}`)).toEqual({ service: 'api-service', version: '1.5.0' });
+    // a tag beside a digest is ignored, as the engine does
+    expect(registryLookup(`semaphor/api-service:1.4.0@${d}`)).toEqual({ service: 'api-service', version: '1.5.0' });
+    expect(() => registryLookup(`semaphor/data-service@${d}`)).toThrow(/manifest unknown/);
+    expect(() => registryLookup('semaphor/api-service:9.9.9')).toThrow(/manifest unknown/);
+  });
+});

@@ -123,18 +123,29 @@ describe('helper images', () => {
 
   it('are pinned by digest in every deployed document, and docker run names no other image', () => {
     const pinned = new Set<string>();
+    const pg = new Map<number, string>();
     for (const step of HOST_STEPS) {
       const doc = loadDocument(step) as { mainSteps: { inputs: { runCommand: string[] } }[] };
       const lines = doc.mainSteps.flatMap((m) => m.inputs.runCommand);
       for (const line of lines) {
-        const assigned = /^FW_(?:HELPER|PG)_IMAGE="([^"]*)"$/.exec(line);
+        const assigned = /^FW_HELPER_IMAGE="([^"]*)"$/.exec(line);
         if (assigned) pinned.add(assigned[1]!);
-        // every docker run takes its image from one of the two variables
-        if (/\bdocker run\b/.test(line)) expect(line, step).toMatch(/"\$FW_(HELPER|PG)_IMAGE"/);
+        const client = /^\s*\[(\d+)\]="(postgres:[^"]*)"$/.exec(line);
+        if (client) pg.set(Number(client[1]), client[2]!);
+        // every docker run takes its image from the helper variable or the postgres client table (FW_PG_CHOSEN is one of its entries)
+        if (/\bdocker run\b/.test(line)) expect(line, step).toMatch(/"\$(FW_HELPER_IMAGE|FW_PG_CHOSEN|\{FW_PG_IMAGES\[\$FW_PG_NEWEST\]\})"/);
         expect(line, step).not.toMatch(/\b(busybox|postgres):[\w.-]+(?![\w.-]*@sha256:)/);
       }
     }
-    expect(pinned.size).toBe(2);
+    expect(pinned.size).toBe(1);
     for (const image of pinned) expect(image).toMatch(PINNED);
+    // one client image per PostgreSQL major, each of its own major, no gap
+    const majors = [...pg.keys()].sort((a, b) => a - b);
+    expect(majors.length).toBeGreaterThanOrEqual(5);
+    expect(majors).toEqual(majors.map((_, i) => majors[0]! + i));
+    for (const [major, image] of pg) {
+      expect(image).toMatch(PINNED);
+      expect(image.startsWith(`postgres:${major}@`) || image.startsWith(`postgres:${major}.`)).toBe(true);
+    }
   });
 });
