@@ -53,6 +53,8 @@ export async function labUp(opts: { hosts?: string; json?: boolean }): Promise<n
       else {
         print(`lab up (pid ${lab.pid})`);
         print(table(lab.hosts.map((h) => ({ host: h.id, instance: h.instanceId, mode: h.mode, health: h.healthUrl }))));
+        if (lab.console) print(`\nconsole: ${lab.console.url}  (sign in as ${lab.console.username}; the password is console.password in ${join(dir, 'lab.json')})`);
+        if (lab.endpoints.api) print(`operator API: ${lab.endpoints.api}  (IAM: SigV4 with the lab's credentials)`);
         print(`\nnext: npx fleetwave status   |   npx fleetwave host upgrade --host ${lab.hosts[0]?.id ?? 'H'} --version 1.5.0 --wait`);
       }
       return EXIT.ok;

@@ -12,7 +12,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3'
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import type { ConsoleConfig } from '../core/api/auth';
+import { consoleContentSecurityPolicy, type ConsoleConfig } from '../core/api/auth';
 import { acknowledge, managedPolicy, nagAttribute, wildcardAction, wildcardResource } from './nag';
 
 const CONSOLE_DIR = fileURLToPath(new URL('../console', import.meta.url));
@@ -50,16 +50,7 @@ export class ConsoleSite extends Construct {
       comment: 'fleetwave console: strict CSP, no framing, no referrer',
       securityHeadersBehavior: {
         contentSecurityPolicy: {
-          contentSecurityPolicy: [
-            "default-src 'none'",
-            "script-src 'self'",
-            "style-src 'self'",
-            "img-src 'self' data:",
-            `connect-src 'self' https://*.execute-api.${region}.amazonaws.com https://*.auth.${region}.amazoncognito.com`,
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-            "base-uri 'none'",
-          ].join('; '),
+          contentSecurityPolicy: consoleContentSecurityPolicy([`https://*.execute-api.${region}.amazonaws.com`, `https://*.auth.${region}.amazoncognito.com`]),
           override: true,
         },
         frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },

@@ -45,3 +45,17 @@ export function consoleConfig(apiBase: string, authBase: string, clientId: strin
     environment,
   };
 }
+
+/** The console's content security policy: scripts and styles only its own, requests only to `connectSources`. */
+export function consoleContentSecurityPolicy(connectSources: string[]): string {
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    `connect-src 'self' ${connectSources.join(' ')}`,
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ');
+}
