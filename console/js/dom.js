@@ -17,7 +17,7 @@ export const main = () => document.getElementById('main');
 
 export function show(...children) {
   const m = main();
-  m.replaceChildren(...children.flat());
+  m.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 export function status(text, kind = '') {

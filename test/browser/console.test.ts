@@ -91,6 +91,7 @@ describe('the operators\' console', () => {
     await dialog.getByRole('button', { name: 'Restore' }).click();
     await page.locator('#status', { hasText: 'restore of web-stg-1: succeeded' }).waitFor({ timeout: 150_000 });
     await page.locator('#host-version', { hasText: '1.4.0' }).waitFor();
+    expect(await page.locator('main').innerText()).not.toMatch(/\bnull\b|undefined/);
     await b.screenshot('console-host-restored');
     expect(Object.values(runningVersions(t.hosts[0]!.root))).toEqual(['1.4.0', '1.4.0', '1.4.0']);
     const restored = (await t.lab.store.listAudit({ hostId: 'web-stg-1' })).find((a) => a.action === 'operator.host-rollback');
