@@ -46,7 +46,7 @@ export async function labUp(opts: { hosts?: string; json?: boolean }): Promise<n
   });
   child.unref();
   info(`starting the lab in ${dir} (log: ${logFile})`);
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1200; i++) {
     const lab = readLabFile(dir);
     if (lab) {
       if (opts.json) printJson(lab);
@@ -65,7 +65,7 @@ export async function labUp(opts: { hosts?: string; json?: boolean }): Promise<n
     }
     await sleep(200);
   }
-  info('the lab did not come up within 120 s; see the log');
+  info('the lab did not come up within 240 s; see the log');
   return EXIT.failed;
 }
 
