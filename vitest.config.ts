@@ -8,6 +8,7 @@ import { LongestFirstSequencer } from './test/support/sequencer';
  * - infra: assertions on the synthesized template.
  * - lab: the lab's fidelity to SSM, Step Functions, S3, Secrets Manager, CloudWatch.
  * - workflows: the synthesized state machines run end to end in the lab.
+ * - browser: the console in headless Chromium against a lab (screenshots in test-artefacts/).
  * Global setups start only for the projects that need them: one PostgreSQL
  * server shared by integration and workflows, and one synthesized app
  * (bundles included) shared by every lab of the run, made in the background
@@ -31,6 +32,7 @@ export default defineConfig({
       { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
       { extends: true, test: { name: 'lab', include: ['test/lab/**/*.test.ts'] } },
       { extends: true, test: { name: 'workflows', include: ['test/workflows/**/*.test.ts'], globalSetup: [POSTGRES, APP] } },
+      { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'], globalSetup: [POSTGRES, APP], testTimeout: 180_000 } },
     ],
   },
 });

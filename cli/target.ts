@@ -14,7 +14,9 @@ export const LabFile = z.object({
   dir: z.string(),
   region: z.string(),
   credentials: z.object({ accessKeyId: z.string(), secretAccessKey: z.string() }),
-  endpoints: z.object({ sfn: z.string(), ssm: z.string(), s3: z.string(), secretsManager: z.string(), sns: z.string() }),
+  endpoints: z.object({ sfn: z.string(), ssm: z.string(), s3: z.string(), secretsManager: z.string(), sns: z.string(), api: z.string().optional() }),
+  /** The console and the lab user pool's operator (lab/api.ts, lab/cognito.ts). */
+  console: z.object({ url: z.string(), username: z.string(), password: z.string() }).optional(),
   databaseUrl: z.string(),
   stateMachines: z.record(z.string(), z.string()),
   backupBucket: z.string(),

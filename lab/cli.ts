@@ -45,13 +45,15 @@ export async function labUp(opts: { hosts?: string; json?: boolean; fresh?: bool
   child.unref();
   recordDaemon(dir, child.pid!);
   info(`starting the lab in ${dir}${opts.fresh ? ', from nothing (--fresh)' : ''} (log: ${logFile})`);
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1200; i++) {
     const lab = readLabFile(dir);
     if (lab) {
       if (opts.json) printJson(lab);
       else {
         print(`lab up (pid ${lab.pid})`);
         print(table(lab.hosts.map((h) => ({ host: h.id, instance: h.instanceId, mode: h.mode, health: h.healthUrl }))));
+        if (lab.console) print(`\nconsole: ${lab.console.url}  (sign in as ${lab.console.username}; the password is console.password in ${join(dir, 'lab.json')})`);
+        if (lab.endpoints.api) print(`operator API: ${lab.endpoints.api}  (IAM: SigV4 with the lab's credentials)`);
         print(`\nnext: npx fleetwave status   |   npx fleetwave host upgrade --host ${lab.hosts[0]?.id ?? 'H'} --version 1.5.0 --wait`);
       }
       return EXIT.ok;
@@ -62,7 +64,7 @@ export async function labUp(opts: { hosts?: string; json?: boolean; fresh?: bool
     }
     await sleep(200);
   }
-  info('the lab did not come up within 120 s; see the log');
+  info('the lab did not come up within 240 s; see the log');
   return EXIT.failed;
 }
 

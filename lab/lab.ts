@@ -25,6 +25,8 @@ import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
 import { startStepFunctions, type StepFunctionsLab } from './sfn/server';
 import { labClock, type LabClock } from './clock';
 import { registerLabReleases } from './fleet';
+import { startLabApi, type LabApi } from './api';
+import { startCognito, type LabCognito } from './cognito';
 
 export interface LabOptions {
   /** Folder for everything the lab keeps: pg data, s3 objects, hosts, cdk.out. */
@@ -76,6 +78,10 @@ export interface Lab {
   secrets: LabSecrets;
   sfn: StepFunctionsLab;
   lambda: LambdaRuntime;
+  /** The operator API behind the lab's API Gateway, and the console (lab/api.ts). */
+  api: LabApi;
+  /** The console's user pool (lab/cognito.ts). */
+  cognito: LabCognito;
   stateMachines: { hostUpgrade: string; hostRollback: string } & Record<string, string>;
   backupBucket: string;
   /** The environment that points an SDK client at this lab. */
@@ -185,12 +191,14 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       S3_FORCE_PATH_STYLE: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
+    // the console's origin, which CloudFormation resolves from the distribution on AWS
+    let consoleOrigin = '';
     const lambda = createLambdaRuntime({
       functions: template.functions,
       extraEnv: (fn) => {
         // The runtime's CA bundle path does not exist here; the lab registry is local.
         const { NODE_EXTRA_CA_CERTS: _ca, ...rest } = fn.env;
-        return { ...rest, ...env };
+        return { ...rest, ...env, ...('CONSOLE_ORIGINS' in rest ? { CONSOLE_ORIGINS: consoleOrigin } : {}) };
       },
       onLog: (fn, stream, line) => log(`[${fn}] ${line}`),
     });
@@ -211,6 +219,20 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       log,
     });
     closers.push(() => scheduler.close());
+
+    const operatorFn = Object.values(template.functions).find((f) => f.logicalId.startsWith('OperatorHandler'));
+    if (!operatorFn) throw new Error('the synthesized template has no operator API function');
+    const cognito = await startCognito({ clock });
+    closers.push(() => cognito.close());
+    const api = await startLabApi({
+      lambda,
+      functionName: operatorFn.functionName,
+      cognito,
+      identities: [{ ...LAB_S3_CREDENTIALS, arn: `arn:aws:iam::${LAB_ACCOUNT}:user/lab-operator` }],
+      log,
+    });
+    closers.push(() => api.close());
+    consoleOrigin = new URL(api.consoleUrl).origin;
 
     const sm = (prefix: string) => {
       const found = Object.values(template.stateMachines).find((m) => m.logicalId.startsWith(prefix));
@@ -245,6 +267,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       secrets,
       sfn,
       lambda,
+      api,
+      cognito,
       stateMachines,
       backupBucket,
       env,
@@ -254,7 +278,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         dir,
         region: LAB_REGION,
         credentials: { ...LAB_S3_CREDENTIALS },
-        endpoints: { sfn: sfn.endpoint, ssm: ssm.endpoint, s3: s3.endpoint, secretsManager: secrets.endpoint, sns: sns.endpoint },
+        endpoints: { sfn: sfn.endpoint, ssm: ssm.endpoint, s3: s3.endpoint, secretsManager: secrets.endpoint, sns: sns.endpoint, api: `${api.url}/api` },
+        console: { url: api.consoleUrl, username: cognito.user.username, password: cognito.user.password },
         databaseUrl: lab.databaseUrl,
         stateMachines,
         backupBucket,

@@ -14,5 +14,6 @@ export function buildApp(app: App): FleetwaveStack {
     registrySecretArn: ctx('registrySecretArn'),
     fleetTagKey: ctx('fleetTagKey'),
     documentPrefix: ctx('documentPrefix'),
+    consoleDomainPrefix: ctx('consoleDomainPrefix'),
   });
 }

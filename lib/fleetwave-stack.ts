@@ -12,6 +12,8 @@ import { AlertTopic } from './alerts';
 import { BackupBucket } from './backup-bucket';
 import { FleetwaveCompliance } from './compliance';
 import { HostDocuments } from './host-documents';
+import { FleetwaveMonitoring } from './monitoring';
+import { OperatorApi } from './operator-api';
 import { acknowledge, managedPolicy, wildcardResource } from './nag';
 import { RegistryDatabase } from './registry-database';
 import { TaskFunctions } from './task-functions';
@@ -28,6 +30,8 @@ export interface FleetwaveStackProps extends StackProps {
   readonly pollInterval?: Duration;
   /** EventBridge Scheduler expression of the compliance check (default `rate(1 hour)`). */
   readonly complianceSchedule?: string;
+  /** Prefix of the console's Cognito sign-in domain (default `fleetwave-console-<account>`). */
+  readonly consoleDomainPrefix?: string;
 }
 
 /**
@@ -44,6 +48,8 @@ export class FleetwaveStack extends Stack {
   readonly backups: BackupBucket;
   readonly alerts: AlertTopic;
   readonly compliance: FleetwaveCompliance;
+  readonly operatorApi: OperatorApi;
+  readonly monitoring: FleetwaveMonitoring;
 
   constructor(scope: Construct, id: string, props: FleetwaveStackProps = {}) {
     super(scope, id, props);
@@ -108,6 +114,41 @@ export class FleetwaveStack extends Stack {
       fleetTagKey,
       scheduleExpression: props.complianceSchedule,
       pollInterval: props.pollInterval,
+    });
+
+    // ── operators: the API (IAM and console sign-in) and the console ──────────
+    this.operatorApi = new OperatorApi(this, 'Operator', {
+      registry,
+      stateMachines: {
+        hostUpgrade: this.hostUpgrade.stateMachine,
+        hostRollback: this.hostRollback.stateMachine,
+        fleetRollout: this.fleetRollout.stateMachine,
+        rolloutRollback: this.rolloutRollback.stateMachine,
+        complianceCheck: this.compliance.check.stateMachine,
+      },
+      consoleDomainPrefix: props.consoleDomainPrefix,
+    });
+
+    // ── the AWS-native picture: dashboard and alarms, every alarm to the alert topic
+    const f = this.functions;
+    const c = this.compliance.functions;
+    this.monitoring = new FleetwaveMonitoring(this, 'Monitoring', {
+      stateMachines: {
+        HostUpgrade: this.hostUpgrade.stateMachine,
+        HostRollback: this.hostRollback.stateMachine,
+        FleetRollout: this.fleetRollout.stateMachine,
+        RolloutBatch: this.rolloutBatch.stateMachine,
+        RolloutRollback: this.rolloutRollback.stateMachine,
+        ComplianceCheck: this.compliance.check.stateMachine,
+      },
+      functions: {
+        BeginRun: f.beginRun, SendStep: f.sendStep, PollStep: f.pollStep, RecordStep: f.recordStep, PrepareBackup: f.prepareBackup,
+        CompleteBackup: f.completeBackup, FinishRun: f.finishRun, Rollout: f.rollout, CompliancePlan: c.plan, ComplianceSend: c.send,
+        ComplianceCollect: c.collect, ComplianceFinish: c.finish, OperatorApi: this.operatorApi.handler,
+      },
+      alerts: this.alerts.topic,
+      finishRunLogs: f.finishRun.logGroup,
+      driftAlarm: this.compliance.alarm,
     });
 
     // the singleton that sets the Aurora log groups' retention

@@ -131,3 +131,17 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, str
   );
   throw new InvalidEnvironmentError(fields, problems.join('; '));
 }
+
+// ── operator API ────────────────────────────────────────────────────────────
+const StateMachineArn = z.string().regex(/^arn:[a-z-]+:states:[a-z0-9-]*:[0-9]*:stateMachine:[A-Za-z0-9_-]{1,80}$/, { message: 'must be a state machine ARN' });
+/** The operator API: the registry, the state machines its actions start, and the origins its console is served from. */
+export const OperatorApiEnv = RegistryEnv.extend({
+  HOST_UPGRADE_ARN: StateMachineArn,
+  HOST_ROLLBACK_ARN: StateMachineArn,
+  FLEET_ROLLOUT_ARN: StateMachineArn,
+  ROLLOUT_ROLLBACK_ARN: StateMachineArn,
+  COMPLIANCE_CHECK_ARN: StateMachineArn,
+  /** Comma-separated origins whose pages may send actions (the console's); any other Origin is refused. */
+  CONSOLE_ORIGINS: z.string().max(4000).default(''),
+});
+export type OperatorApiEnv = z.output<typeof OperatorApiEnv>;

@@ -1,0 +1,127 @@
+import { Duration } from 'aws-cdk-lib';
+import { AlarmWidget, ComparisonOperator, MathExpression, Metric, type IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
+import { Construct } from 'constructs';
+import { METRIC_NAMESPACE } from '../core/compliance/adapters';
+
+export interface FleetwaveMonitoringProps {
+  /** Every state machine of the stack, by the name the dashboard shows. */
+  readonly stateMachines: Record<string, IStateMachine>;
+  /** Every Lambda task and the operator API, by the name the dashboard shows. */
+  readonly functions: Record<string, IFunction>;
+  readonly alerts: ITopic;
+  /** finish-run's log group: its `run finished` line names each run's outcome. */
+  readonly finishRunLogs: ILogGroup;
+  /** The compliance drift alarm (lib/compliance.ts), already notifying the alert topic. */
+  readonly driftAlarm: IAlarm;
+}
+
+/** A rollback that failed: the host was left quarantined (ROLLBACK_FAILED) and an alert sent by finish-run. */
+export const ROLLBACKS_FAILED_METRIC = 'RollbacksFailed';
+
+/**
+ * The AWS-native picture: one CloudWatch dashboard and alarms, made with
+ * cdk-monitoring-constructs (cdklabs; one facade for Step Functions, Lambda
+ * and custom metrics, alarms and widgets kept in step), every alarm
+ * notifying the alert topic:
+ * - each state machine: any FAILED, TIMED_OUT or ABORTED execution
+ *   (AWS/States ExecutionsFailed / ExecutionsTimedOut / ExecutionsAborted);
+ * - each function: any error or throttle (AWS/Lambda Errors, Throttles);
+ * - rollbacks that failed, which quarantine their host: a metric filter on
+ *   finish-run's JSON log line (`outcome: rollback-failed`), so no code path
+ *   has to remember to publish it;
+ * - compliance drift: the existing NonCompliantHosts alarm, on the dashboard.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
+ */
+export class FleetwaveMonitoring extends Construct {
+  readonly facade: MonitoringFacade;
+  readonly rollbacksFailed: Metric;
+
+  constructor(scope: Construct, id: string, props: FleetwaveMonitoringProps) {
+    super(scope, id);
+    this.facade = new MonitoringFacade(this, 'Facade', {
+      alarmFactoryDefaults: {
+        alarmNamePrefix: 'Fleetwave',
+        actionsEnabled: true,
+        action: new SnsAlarmActionStrategy({ onAlarmTopic: props.alerts, onOkTopic: props.alerts }),
+        datapointsToAlarm: 1,
+        evaluationPeriods: 1,
+      },
+      metricFactoryDefaults: {},
+      dashboardFactory: new DefaultDashboardFactory(this, 'Dashboards', {
+        dashboardNamePrefix: 'Fleetwave',
+        createDashboard: true,
+        createSummaryDashboard: false,
+        createAlarmDashboard: false,
+      }),
+    });
+    const anyOne = { Critical: { maxErrorCount: 0 } };
+
+    this.facade.addLargeHeader('fleetwave: workflows');
+    for (const [name, stateMachine] of Object.entries(props.stateMachines)) {
+      this.facade.monitorStepFunction({
+        stateMachine,
+        humanReadableName: name,
+        alarmFriendlyName: name,
+        addFailedExecutionCountAlarm: anyOne,
+        addTimedOutExecutionCountAlarm: anyOne,
+        addAbortedExecutionCountAlarm: anyOne,
+      });
+    }
+
+    this.facade.addLargeHeader('fleetwave: hosts');
+    new MetricFilter(this, 'RollbacksFailedFilter', {
+      logGroup: props.finishRunLogs,
+      metricNamespace: METRIC_NAMESPACE,
+      metricName: ROLLBACKS_FAILED_METRIC,
+      filterPattern: FilterPattern.all(FilterPattern.stringValue('$.message', '=', 'run finished'), FilterPattern.stringValue('$.outcome', '=', 'rollback-failed')),
+      metricValue: '1',
+      defaultValue: 0,
+    });
+    this.rollbacksFailed = new Metric({ namespace: METRIC_NAMESPACE, metricName: ROLLBACKS_FAILED_METRIC, statistic: 'Sum', period: Duration.minutes(5) });
+    this.facade.monitorCustom({
+      alarmFriendlyName: 'Hosts',
+      humanReadableName: 'Rollbacks that failed (each quarantines its host) and compliance drift',
+      metricGroups: [
+        {
+          title: 'Rollbacks that failed: hosts quarantined',
+          metrics: [
+            {
+              metric: this.rollbacksFailed,
+              alarmFriendlyName: 'RollbacksFailed',
+              addAlarm: {
+                Critical: {
+                  threshold: 0,
+                  comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+                  alarmDescriptionOverride: 'fleetwave: a restore failed and its host is quarantined (ROLLBACK_FAILED); unlock it once dealt with',
+                },
+              },
+            },
+          ],
+        },
+        {
+          title: 'Non-compliant hosts (worst fleet; UNKNOWN hosts count)',
+          metrics: [
+            new MathExpression({ expression: `SELECT MAX(NonCompliantHosts) FROM SCHEMA("${METRIC_NAMESPACE}", Fleet)`, period: Duration.hours(1), label: 'NonCompliantHosts' }),
+          ],
+        },
+      ],
+    });
+    this.facade.addWidget(new AlarmWidget({ alarm: props.driftAlarm, title: 'Compliance drift alarm (Fleetwave/NonCompliantHosts)', width: 24, height: 6 }));
+
+    this.facade.addLargeHeader('fleetwave: tasks');
+    for (const [name, lambdaFunction] of Object.entries(props.functions)) {
+      this.facade.monitorLambdaFunction({
+        lambdaFunction,
+        humanReadableName: name,
+        alarmFriendlyName: name,
+        addFaultCountAlarm: anyOne,
+        addThrottlesCountAlarm: anyOne,
+      });
+    }
+  }
+}
