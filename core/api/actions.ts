@@ -24,6 +24,6 @@ export async function requireRelease(store: Pick<RegistryStore, 'getRelease'>, v
   try {
     return (await upgradeTarget(store, version)).version;
   } catch (err) {
-    throw new ApiError('invalid-input', `version: ${(err as Error).message}`, { fields: ['version'] });
+    throw new ApiError('invalid-input', (err as Error).message, { fields: ['version'] });
   }
 }
