@@ -1,4 +1,5 @@
 /** Host steps over SSM: parameters, the CommandRunner port and its adapter, send and poll. */
+export * from './agent-version';
 export * from './errors';
 export * from './parameters';
 export * from './ports';

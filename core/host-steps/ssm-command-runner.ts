@@ -1,6 +1,7 @@
 /** `CommandRunner` over SSM Run Command (AWS SDK v3). */
 import {
   CancelCommandCommand,
+  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   SendCommandCommand,
@@ -105,6 +106,13 @@ export class SsmCommandRunner implements CommandRunner {
       if (errorName(err) === 'InvocationDoesNotExist') return null;
       throw err;
     }
+  }
+
+  /** DescribeInstanceInformation answers each managed node's AgentVersion (the agent installed on it). */
+  async agentVersion(instanceId: string): Promise<string | null> {
+    const out = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }));
+    const info = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
+    return info ? (info.AgentVersion ?? '') : null;
   }
 
   async cancel(ref: { commandId: string; instanceId: string }): Promise<void> {

@@ -8,7 +8,9 @@
  *
  * Fault hooks: `setOnline(id, false)` (agent offline: PingStatus
  * ConnectionLost, new commands end TimedOut/DeliveryTimedOut),
- * `setAgentState(id, 'undeliverable')` (Failed/Undeliverable), `throttle(n)`
+ * `setAgentState(id, 'undeliverable')` (Failed/Undeliverable),
+ * `setAgentVersion(id, v)` (an agent older than 3.3.2746.0 runs scripts
+ * without their SSM_<Name> variables), `throttle(n)`
  * (the next n requests fail with ThrottlingException).
  */
 import { AwsServiceError, startAwsJsonServer } from '../aws-json';
@@ -45,6 +47,8 @@ export interface LabSsm {
   registerInstance(input: RegisterInstanceInput): void;
   setOnline(instanceId: string, online: boolean): void;
   setAgentState(instanceId: string, state: AgentState): void;
+  /** The host's SSM Agent is now this version (DescribeInstanceInformation answers it; < 3.3.2746.0 ignores ENV_VAR). */
+  setAgentVersion(instanceId: string, version: string): void;
   registerDocument(name: string, content: string | object): void;
   /** The next `n` requests fail with ThrottlingException. */
   throttle(n: number): void;
@@ -91,6 +95,7 @@ export async function startSsm(options: StartSsmOptions): Promise<LabSsm> {
     registerInstance: (input) => service.registerInstance(input),
     setOnline: (instanceId, online) => service.setAgentState(instanceId, online ? 'online' : 'offline'),
     setAgentState: (instanceId, state) => service.setAgentState(instanceId, state),
+    setAgentVersion: (instanceId, version) => service.setAgentVersion(instanceId, version),
     registerDocument: (name, content) => service.registerDocument(name, content),
     throttle: throttle.set,
     sentCommands: () =>

@@ -28,6 +28,7 @@ import {
   type PluginState,
   type SendCommandRequest,
 } from './commands';
+import { agentHonoursEnvVar } from '../../core/host-steps/agent-version';
 import { parseCommandDocument, renderSteps, resolveParameters, type CommandDocument, type RenderedStep } from './document';
 
 /** appconfig.DefaultCommandWorkersLimit: documents one agent runs at a time. */
@@ -52,6 +53,8 @@ export interface RegisterInstanceInput {
   computerName?: string;
   platformName?: string;
   platformVersion?: string;
+  /** The SSM Agent the host runs; default the service's `agentVersion`. */
+  agentVersion?: string;
 }
 
 export interface SsmServiceOptions {
@@ -64,6 +67,7 @@ export interface SsmServiceOptions {
   deliveryTimeoutMs?: number;
   /** Concurrent documents per agent. Default 5, as the real agent. */
   agentWorkers?: number;
+  /** The agent version of an instance registered without one. Default 3.3.2746.0. */
   agentVersion?: string;
   log?: (message: string) => void;
 }
@@ -120,6 +124,7 @@ export class SsmService {
       computerName: input.computerName ?? input.instanceId,
       platformName: input.platformName ?? 'Amazon Linux',
       platformVersion: input.platformVersion ?? '2023',
+      agentVersion: input.agentVersion ?? this.agentVersion,
       state: input.online === false ? 'offline' : 'online',
       lastPingAt: now,
       registeredAt: now,
@@ -140,6 +145,11 @@ export class SsmService {
         this.attemptDelivery(command, invocation);
       }
     }
+  }
+
+  /** The host's agent was replaced by another version (an operator updated or reinstalled it). */
+  setAgentVersion(instanceId: string, version: string): void {
+    this.requireInstance(instanceId).agentVersion = version;
   }
 
   private requireInstance(instanceId: string): InstanceState {
@@ -299,7 +309,10 @@ export class SsmService {
         plugin.startedAt = Date.now();
         const running = runShellStep({
           orchestrationDir,
-          step,
+          // An agent older than 3.3.2746.0 ignores interpolationType ENV_VAR: the
+          // SSM_<Name> variables are not set (Systems Manager user guide,
+          // parameter-troubleshooting.html, "Environment variables not available").
+          step: agentHonoursEnvVar(instance.agentVersion) ? step : { ...step, env: {} },
           agentWorkingDirectory: instance.workingDirectory,
           agentEnv: instance.env,
           extraEnv: {

@@ -56,7 +56,7 @@ describe('send-step and poll-step handlers', () => {
   it('refuses a malformed event with InvalidTaskInputError naming the field, before any SSM call', async () => {
     const send = vi.fn();
     const ok = sendStepHandler(() => ({
-      runner: { send, findByComment: send, getInvocation: send, cancel: send },
+      runner: { send, findByComment: send, getInvocation: send, cancel: send, agentVersion: send },
       documentPrefix: 'Fw-',
       outputBucket: 'b',
       deliveryTimeoutSeconds: 30,
@@ -72,7 +72,7 @@ describe('send-step and poll-step handlers', () => {
   it('poll-step refuses a command that belongs to another instance', async () => {
     const getInvocation = vi.fn();
     const handler = pollStepHandler(() => ({
-      runner: { send: vi.fn(), findByComment: vi.fn(), getInvocation, cancel: vi.fn() },
+      runner: { send: vi.fn(), findByComment: vi.fn(), getInvocation, cancel: vi.fn(), agentVersion: vi.fn() },
       output: { readStdoutTail: vi.fn() },
       outputBucket: 'b',
     }));

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  DescribeInstanceInformationCommand,
   InvalidInstanceId,
   ListCommandsCommand,
   SendCommandCommand,
@@ -33,6 +34,8 @@ function sendDeps(): SendStepDeps {
   };
 }
 
+// preflight reads the agent version first: a current agent unless a test says otherwise
+beforeEach(() => ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: RUN.instanceId, AgentVersion: '3.3.2746.0' }] }));
 afterEach(() => ssmMock.reset());
 
 describe('sendStep', () => {

@@ -1,0 +1,87 @@
+/**
+ * Lab fidelity for versions in SSM, through the real @aws-sdk/client-ssm:
+ * each managed node's own SSM Agent version (DescribeInstanceInformation) and
+ * what an agent older than 3.3.2746.0 does with `interpolationType: ENV_VAR`;
+ * document versions (DescribeDocument, UpdateDocument,
+ * UpdateDocumentDefaultVersion) and the DocumentVersion SendCommand runs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  DescribeDocumentCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+  UpdateDocumentCommand,
+  UpdateDocumentDefaultVersionCommand,
+  type GetCommandInvocationCommandOutput,
+} from '@aws-sdk/client-ssm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSsm, type LabSsm } from '../../../lab/ssm';
+
+const NEW_AGENT = 'i-0aaaaaaaaaaaaaaa1';
+const OLD_AGENT = 'i-0bbbbbbbbbbbbbbb2';
+
+const echoDoc = (word: string) => ({
+  schemaVersion: '2.2',
+  description: 'prints its parameter',
+  parameters: { Message: { type: 'String', interpolationType: 'ENV_VAR', allowedPattern: '^[a-z ]{1,40}$' } },
+  mainSteps: [{ action: 'aws:runShellScript', name: 'run', inputs: { runCommand: [`echo "${word}=\${SSM_Message-unset}"`] } }],
+});
+
+let root: string;
+let ssm: LabSsm;
+let client: SSMClient;
+
+async function run(instanceId: string, extra: Partial<ConstructorParameters<typeof SendCommandCommand>[0]> = {}): Promise<GetCommandInvocationCommandOutput & { sentVersion?: string }> {
+  const out = await client.send(new SendCommandCommand({ DocumentName: 'Lab-Versioned', InstanceIds: [instanceId], Parameters: { Message: ['hello'] }, ...extra }));
+  const commandId = out.Command!.CommandId!;
+  for (let i = 0; i < 200; i++) {
+    try {
+      const inv = await client.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }));
+      if (inv.Status === 'Success' || inv.Status === 'Failed') return { ...inv, sentVersion: out.Command!.DocumentVersion };
+    } catch (err) {
+      if ((err as Error).name !== 'InvocationDoesNotExist') throw err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('the command did not finish');
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'fw-lab-ssm-versions-'));
+  ssm = await startSsm({ documents: new Map([['Lab-Versioned', echoDoc('first')]]), region: 'us-east-1', options: { invocationVisibilityDelayMs: 50 } });
+  ssm.registerInstance({ instanceId: NEW_AGENT, hostRoot: mkdtempSync(join(root, 'new-')) });
+  ssm.registerInstance({ instanceId: OLD_AGENT, hostRoot: mkdtempSync(join(root, 'old-')), agentVersion: '3.2.582.0' });
+  client = new SSMClient({ region: 'us-east-1', endpoint: ssm.endpoint, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
+});
+
+afterAll(async () => {
+  client?.destroy();
+  await ssm?.close();
+  if (root) rmSync(root, { recursive: true, force: true });
+});
+
+describe('SSM Agent versions', () => {
+  it('answers each managed node with the agent version it runs', async () => {
+    const info = await client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [NEW_AGENT, OLD_AGENT] }] }));
+    // InstanceInformation.AgentVersion is per node: "The version of SSM Agent running on your Linux managed node."
+    const byId = Object.fromEntries((info.InstanceInformationList ?? []).map((i) => [i.InstanceId, [i.AgentVersion, i.IsLatestVersion]]));
+    expect(byId).toEqual({ [NEW_AGENT]: ['3.3.2746.0', true], [OLD_AGENT]: ['3.2.582.0', false] });
+
+    ssm.setAgentVersion(OLD_AGENT, '3.3.10000.0');
+    const updated = await client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [OLD_AGENT] }] }));
+    expect(updated.InstanceInformationList?.[0]?.AgentVersion).toBe('3.3.10000.0');
+    ssm.setAgentVersion(OLD_AGENT, '3.2.582.0');
+  });
+
+  it('runs an old agent\'s scripts without the SSM_<Name> variables of ENV_VAR parameters', async () => {
+    // parameter-troubleshooting.html: "SSM Agent version doesn't support environment variable
+    // interpolation" — ENV_VAR needs 3.3.2746.0 or later; an older agent ignores interpolationType.
+    expect((await run(NEW_AGENT)).StandardOutputContent).toBe('first=hello\n');
+    expect((await run(OLD_AGENT)).StandardOutputContent).toBe('first=unset\n');
+  });
+});
