@@ -29,7 +29,8 @@ import {
   type SendCommandRequest,
 } from './commands';
 import { agentHonoursEnvVar } from '../../core/host-steps/agent-version';
-import { parseCommandDocument, renderSteps, resolveParameters, type CommandDocument, type RenderedStep } from './document';
+import { renderSteps, resolveParameters, type RenderedStep } from './document';
+import { DocumentStore } from './document-store';
 
 /** appconfig.DefaultCommandWorkersLimit: documents one agent runs at a time. */
 export const AGENT_COMMAND_WORKERS = 5;
@@ -82,7 +83,8 @@ export interface InstanceState extends Required<Omit<RegisterInstanceInput, 'onl
 }
 
 export class SsmService {
-  readonly documents = new Map<string, CommandDocument>();
+  /** Every document with its versions (document-store.ts). */
+  readonly documents = new DocumentStore();
   readonly instances = new Map<string, InstanceState>();
   readonly commands = new Map<string, CommandState>();
   readonly region: string;
@@ -98,7 +100,7 @@ export class SsmService {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(options: SsmServiceOptions) {
-    for (const [name, content] of options.documents) this.documents.set(name, parseCommandDocument(name, content));
+    for (const [name, content] of options.documents) this.documents.deploy(name, content);
     this.region = options.region ?? 'us-east-1';
     this.s3Endpoint = options.s3?.endpoint;
     this.ownsS3Client = options.s3 !== undefined && options.s3.client === undefined;
@@ -110,8 +112,9 @@ export class SsmService {
     this.log = options.log ?? (() => undefined);
   }
 
+  /** Deploys a document as CloudFormation does with UpdateMethod NewVersion: a changed one gets a new, default version. */
   registerDocument(name: string, content: string | object): void {
-    this.documents.set(name, parseCommandDocument(name, content));
+    this.documents.deploy(name, content);
   }
 
   registerInstance(input: RegisterInstanceInput): void {
@@ -159,8 +162,8 @@ export class SsmService {
   }
 
   sendCommand(request: SendCommandRequest): CommandState {
-    const doc = this.documents.get(request.DocumentName);
-    if (!doc) throw new SsmError('InvalidDocument', `Document ${request.DocumentName} does not exist.`);
+    // InvalidDocument / InvalidDocumentVersion: the version asked for, $DEFAULT when none
+    const doc = this.documents.resolve(request.DocumentName, request.DocumentVersion).parsed;
     const unknown = request.InstanceIds.filter((id) => !this.instances.has(id));
     // Unregistered nodes are refused up front; registered-but-offline ones are
     // accepted and time out in delivery (InvalidInstanceId covers nodes that
@@ -180,7 +183,8 @@ export class SsmService {
     const command: CommandState = {
       commandId,
       documentName: request.DocumentName,
-      documentVersion: '1',
+      // the Command is "the request as it was received by Systems Manager" (SendCommand API reference)
+      documentVersion: request.DocumentVersion ?? '$DEFAULT',
       comment: request.Comment ?? '',
       instanceIds: [...new Set(request.InstanceIds)],
       parameters: request.Parameters ?? {},

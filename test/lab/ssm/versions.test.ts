@@ -85,3 +85,54 @@ describe('SSM Agent versions', () => {
     expect((await run(OLD_AGENT)).StandardOutputContent).toBe('first=unset\n');
   });
 });
+
+describe('document versions', () => {
+  it('keeps each UpdateDocument as a new version; the default moves only with UpdateDocumentDefaultVersion', async () => {
+    const before = await client.send(new DescribeDocumentCommand({ Name: 'Lab-Versioned' }));
+    expect(before.Document).toMatchObject({ Name: 'Lab-Versioned', DocumentVersion: '1', LatestVersion: '1', DefaultVersion: '1', HashType: 'Sha256', Status: 'Active' });
+
+    // UpdateDocument adds a version; "Currently, Systems Manager supports updating only the latest version"
+    const updated = await client.send(new UpdateDocumentCommand({ Name: 'Lab-Versioned', Content: JSON.stringify(echoDoc('second')), DocumentVersion: '$LATEST' }));
+    expect(updated.DocumentDescription).toMatchObject({ DocumentVersion: '2', LatestVersion: '2', DefaultVersion: '1' });
+    expect(updated.DocumentDescription!.Hash).not.toBe(before.Document!.Hash);
+    await expect(client.send(new UpdateDocumentCommand({ Name: 'Lab-Versioned', Content: JSON.stringify(echoDoc('third')), DocumentVersion: '1' }))).rejects.toMatchObject({
+      name: 'InvalidDocumentVersion',
+    });
+    await expect(client.send(new UpdateDocumentCommand({ Name: 'Lab-Versioned', Content: JSON.stringify(echoDoc('second')) }))).rejects.toMatchObject({
+      name: 'DuplicateDocumentContent',
+    });
+
+    // SendCommand without DocumentVersion runs $DEFAULT (still 1); $LATEST and a number run what they name
+    expect((await run(NEW_AGENT)).StandardOutputContent).toBe('first=hello\n');
+    expect((await run(NEW_AGENT, { DocumentVersion: '$LATEST' })).StandardOutputContent).toBe('second=hello\n');
+    await client.send(new UpdateDocumentDefaultVersionCommand({ Name: 'Lab-Versioned', DocumentVersion: '2' }));
+    expect((await client.send(new DescribeDocumentCommand({ Name: 'Lab-Versioned' }))).Document).toMatchObject({ DocumentVersion: '2', DefaultVersion: '2' });
+    const pinned = await run(NEW_AGENT, { DocumentVersion: '1' });
+    expect(pinned.StandardOutputContent).toBe('first=hello\n');
+    // the Command is the request as received: the version asked for
+    expect(pinned.sentVersion).toBe('1');
+    expect((await run(NEW_AGENT)).sentVersion).toBe('$DEFAULT');
+    const listed = await client.send(new ListCommandsCommand({ CommandId: pinned.CommandId! }));
+    expect(listed.Commands?.[0]?.DocumentVersion).toBe('1');
+  });
+
+  it('refuses a version the document does not have with InvalidDocumentVersion, sending nothing', async () => {
+    const sentBefore = ssm.sentCommands().length;
+    for (const DocumentVersion of ['9', '0', 'latest']) {
+      await expect(
+        client.send(new SendCommandCommand({ DocumentName: 'Lab-Versioned', InstanceIds: [NEW_AGENT], Parameters: { Message: ['hello'] }, DocumentVersion })),
+      ).rejects.toMatchObject({ name: 'InvalidDocumentVersion' });
+    }
+    await expect(client.send(new UpdateDocumentDefaultVersionCommand({ Name: 'Lab-Versioned', DocumentVersion: '9' }))).rejects.toMatchObject({ name: 'InvalidDocumentVersion' });
+    await expect(client.send(new DescribeDocumentCommand({ Name: 'Lab-Nope' }))).rejects.toMatchObject({ name: 'InvalidDocument' });
+    expect(ssm.sentCommands().length).toBe(sentBefore);
+  });
+
+  it('deploys a changed document as CloudFormation does with UpdateMethod NewVersion: a new version, made the default', async () => {
+    ssm.registerDocument('Lab-Deployed', echoDoc('vone'));
+    ssm.registerDocument('Lab-Deployed', echoDoc('vone')); // unchanged: no new version
+    expect((await client.send(new DescribeDocumentCommand({ Name: 'Lab-Deployed' }))).Document).toMatchObject({ LatestVersion: '1', DefaultVersion: '1' });
+    ssm.registerDocument('Lab-Deployed', echoDoc('vtwo'));
+    expect((await client.send(new DescribeDocumentCommand({ Name: 'Lab-Deployed' }))).Document).toMatchObject({ LatestVersion: '2', DefaultVersion: '2' });
+  });
+});
