@@ -83,6 +83,7 @@ export class TaskFunctions extends Construct {
       environment: {
         ...s3Env,
         DOCUMENT_PREFIX: documents.prefix,
+        DOCUMENT_VERSIONS: documents.versionsEnvironment(),
         OUTPUT_BUCKET: bucket.bucketName,
         DELIVERY_TIMEOUT_SECONDS: '600',
       },

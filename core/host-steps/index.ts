@@ -6,5 +6,5 @@ export * from './ports';
 export * from './send-step';
 export * from './poll-step';
 export * from './transfers';
-export { SsmCommandRunner } from './ssm-command-runner';
+export { deployedVersion, SsmCommandRunner, type DocumentVersions } from './ssm-command-runner';
 export { S3CommandOutputReader, keyFromOutputUrl } from './s3-command-output';

@@ -7,8 +7,23 @@ import {
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { HostUnreachableError } from './errors';
+import { DocumentVersionUnknownError, HostUnreachableError } from './errors';
 import type { CommandRunner, CommandSummary, Invocation, SendCommandRequest } from './ports';
+
+/** Document name → the version the stack deployed (DOCUMENT_VERSIONS, lib/host-documents.ts). */
+export type DocumentVersions = Readonly<Record<string, string>>;
+
+/**
+ * The version SendCommand names for a document: the one the stack deployed.
+ * Never `$DEFAULT`, which anyone allowed UpdateDocumentDefaultVersion can
+ * point at other content (run-command-version.html: $DEFAULT, $LATEST or a number).
+ * @throws DocumentVersionUnknownError
+ */
+export function deployedVersion(versions: DocumentVersions, documentName: string): string {
+  const version = versions[documentName];
+  if (!version) throw new DocumentVersionUnknownError(documentName);
+  return version;
+}
 
 const errorName = (err: unknown): string | undefined =>
   err && typeof err === 'object' && 'name' in err ? String((err as { name: unknown }).name) : undefined;
@@ -17,10 +32,13 @@ export class SsmCommandRunner implements CommandRunner {
   /**
    * `sendClient` may be a client without SDK retries: SendCommand takes no
    * idempotency token, so only the caller's look-up-then-send is safe to repeat.
+   * `documentVersions`: what every SendCommand names (a runner that only
+   * polls needs none; one that sends a document it lacks sends nothing).
    */
   constructor(
     private readonly ssm: SSMClient,
     private readonly sendClient: SSMClient = ssm,
+    private readonly documentVersions: DocumentVersions = {},
   ) {}
 
   async send(req: SendCommandRequest): Promise<CommandSummary> {
@@ -28,6 +46,7 @@ export class SsmCommandRunner implements CommandRunner {
       const out = await this.sendClient.send(
         new SendCommandCommand({
           DocumentName: req.documentName,
+          DocumentVersion: deployedVersion(this.documentVersions, req.documentName),
           InstanceIds: [req.instanceId],
           Parameters: req.parameters,
           Comment: req.comment,

@@ -3,7 +3,8 @@
  * each managed node's own SSM Agent version (DescribeInstanceInformation) and
  * what an agent older than 3.3.2746.0 does with `interpolationType: ENV_VAR`;
  * document versions (DescribeDocument, UpdateDocument,
- * UpdateDocumentDefaultVersion) and the DocumentVersion SendCommand runs.
+ * UpdateDocumentDefaultVersion) and the DocumentVersion SendCommand runs;
+ * the stack's AwsCustomResource calls made against the lab at deployment.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,11 @@ import {
   type GetCommandInvocationCommandOutput,
 } from '@aws-sdk/client-ssm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { App, CfnOutput, Stack } from 'aws-cdk-lib';
+import { CfnDocument } from 'aws-cdk-lib/aws-ssm';
+import { AwsCustomResource, AwsCustomResourcePolicy, PhysicalResourceId } from 'aws-cdk-lib/custom-resources';
 import { startSsm, type LabSsm } from '../../../lab/ssm';
+import { deployCustomResources, loadCloudAssembly } from '../../../lab/template';
 
 const NEW_AGENT = 'i-0aaaaaaaaaaaaaaa1';
 const OLD_AGENT = 'i-0bbbbbbbbbbbbbbb2';
@@ -134,5 +139,46 @@ describe('document versions', () => {
     expect((await client.send(new DescribeDocumentCommand({ Name: 'Lab-Deployed' }))).Document).toMatchObject({ LatestVersion: '1', DefaultVersion: '1' });
     ssm.registerDocument('Lab-Deployed', echoDoc('vtwo'));
     expect((await client.send(new DescribeDocumentCommand({ Name: 'Lab-Deployed' }))).Document).toMatchObject({ LatestVersion: '2', DefaultVersion: '2' });
+  });
+});
+
+describe("the stack's custom resources in the lab", () => {
+  it('makes the AwsCustomResource call against the lab and resolves what reads its attributes', async () => {
+    // a stack like fleetwave's: a document, its DefaultVersion read by an AwsCustomResource, a function environment from it
+    const dir = mkdtempSync(join(root, 'assembly-'));
+    const app = new App({ outdir: dir });
+    const stack = new Stack(app, 'Versions');
+    const doc = new CfnDocument(stack, 'Doc', { name: 'Lab-Versioned', documentType: 'Command', updateMethod: 'NewVersion', content: echoDoc('first') });
+    const reader = new AwsCustomResource(stack, 'Reader', {
+      onUpdate: {
+        service: 'SSM',
+        action: 'DescribeDocument',
+        parameters: { Name: doc.ref },
+        physicalResourceId: PhysicalResourceId.of('Lab-Versioned@abc'),
+        outputPaths: ['Document.DefaultVersion'],
+      },
+      policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: AwsCustomResourcePolicy.ANY_RESOURCE }),
+      installLatestAwsSdk: false,
+    });
+    new CfnOutput(stack, 'Deployed', { value: stack.toJsonString({ 'Lab-Versioned': reader.getResponseField('Document.DefaultVersion') }) });
+    app.synth();
+
+    const loaded = loadCloudAssembly(dir);
+    expect(Object.values(loaded.customResources).map((r) => JSON.parse(r.create).action)).toEqual(['DescribeDocument']);
+    // the earlier tests left version 2 as Lab-Versioned's default
+    const env = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'lab', AWS_SECRET_ACCESS_KEY: 'lab', AWS_ENDPOINT_URL_SSM: ssm.endpoint };
+    const deployed = await deployCustomResources(loaded, env);
+    expect(JSON.parse(deployed.outputs.Deployed!)).toEqual({ 'Lab-Versioned': '2' });
+
+    const missing = new App({ outdir: mkdtempSync(join(root, 'assembly-')) });
+    const other = new Stack(missing, 'Missing');
+    new AwsCustomResource(other, 'Reader', {
+      onUpdate: { service: 'SSM', action: 'DescribeDocument', parameters: { Name: 'Lab-Nope' }, physicalResourceId: PhysicalResourceId.of('x') },
+      policy: AwsCustomResourcePolicy.fromSdkCalls({ resources: AwsCustomResourcePolicy.ANY_RESOURCE }),
+      installLatestAwsSdk: false,
+    });
+    missing.synth();
+    // a failing call fails the deployment, naming the resource and SSM's error
+    await expect(deployCustomResources(loadCloudAssembly(missing.outdir), env)).rejects.toThrow(/Reader.*\(SSM DescribeDocument\) failed in the lab: InvalidDocument/);
   });
 });

@@ -10,7 +10,7 @@ import {
   SsmCommandRunner,
   type SendStepDeps,
 } from '../../../core/host-steps';
-import { RUN } from '../../support/steps';
+import { deployedVersions, RUN } from '../../support/steps';
 
 describe('compareAgentVersions', () => {
   it('compares number by number, not as text', () => {
@@ -37,7 +37,7 @@ describe('agentHonoursEnvVar', () => {
 describe('sendStep at preflight', () => {
   const ssmMock = mockClient(SSMClient);
   const ssm = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
-  const deps = (): SendStepDeps => ({ runner: new SsmCommandRunner(ssm), documentPrefix: 'Fleetwave-', outputBucket: 'fw-out', deliveryTimeoutSeconds: 60, graceSeconds: 30 });
+  const deps = (): SendStepDeps => ({ runner: new SsmCommandRunner(ssm, ssm, deployedVersions()), documentPrefix: 'Fleetwave-', outputBucket: 'fw-out', deliveryTimeoutSeconds: 60, graceSeconds: 30 });
   const agent = (AgentVersion: string | undefined) =>
     ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: RUN.instanceId, AgentVersion }] });
   afterEach(() => ssmMock.reset());

@@ -17,7 +17,7 @@ import {
   SsmCommandRunner,
   type SendStepDeps,
 } from '../../../core/host-steps';
-import { RUN } from '../../support/steps';
+import { deployedVersions, RUN } from '../../support/steps';
 
 const ssmMock = mockClient(SSMClient);
 const NOW = RUN.startedAt + 5 * 60_000;
@@ -25,7 +25,7 @@ const ssm = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x'
 
 function sendDeps(): SendStepDeps {
   return {
-    runner: new SsmCommandRunner(ssm),
+    runner: new SsmCommandRunner(ssm, ssm, deployedVersions()),
     documentPrefix: 'Fleetwave-',
     outputBucket: 'fw-backups',
     deliveryTimeoutSeconds: 60,
@@ -48,6 +48,7 @@ describe('sendStep', () => {
     const call = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
     expect(call).toMatchObject({
       DocumentName: 'Fleetwave-PullImages',
+      DocumentVersion: '3', // the version the stack deployed, never $DEFAULT
       InstanceIds: [RUN.instanceId],
       Comment: `fw:${RUN.runId}:pull-images`,
       TimeoutSeconds: 60,
