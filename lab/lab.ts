@@ -20,7 +20,7 @@ import { startSns, type LabSns } from './sns';
 import { startCloudWatch, type LabCloudWatch } from './cloudwatch';
 import { startScheduler, type LabScheduler } from './scheduler';
 import { startSsm, type LabSsm } from './ssm';
-import { LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
+import { deployCustomResources, LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
 import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
 import { startStepFunctions, type StepFunctionsLab } from './sfn/server';
 import { labClock, type LabClock } from './clock';
@@ -191,6 +191,8 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       S3_FORCE_PATH_STYLE: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
+    // as CloudFormation does once the documents exist: the custom resources read their deployed versions
+    template = await deployCustomResources(template, env);
     // the console's origin, which CloudFormation resolves from the distribution on AWS
     let consoleOrigin = '';
     const lambda = createLambdaRuntime({

@@ -69,6 +69,7 @@ export class FleetwaveCompliance extends Construct {
         REPORT_BUCKET: bucket.bucketName,
         OUTPUT_BUCKET: bucket.bucketName,
         INVENTORY_DOCUMENT: inventoryDocument,
+        DOCUMENT_VERSIONS: documents.versionsEnvironment(['inventory']),
         DELIVERY_TIMEOUT_SECONDS: '120',
         SSM_MAX_CONCURRENCY: '10',
         SSM_MAX_ERRORS: '100%',

@@ -77,7 +77,7 @@ export class FleetwaveFunction<S extends z.ZodObject = z.ZodObject> extends Node
     acknowledge(
       this,
       [wildcardResource('*')],
-      'X-Ray PutTraceSegments/PutTelemetryRecords (and, for the SSM tasks, ListCommands/GetCommandInvocation) support no resource-level permissions.',
+      'X-Ray PutTraceSegments/PutTelemetryRecords (and, for the SSM tasks, ListCommands/GetCommandInvocation/DescribeInstanceInformation) support no resource-level permissions.',
     );
   }
 }

@@ -83,6 +83,7 @@ export class TaskFunctions extends Construct {
       environment: {
         ...s3Env,
         DOCUMENT_PREFIX: documents.prefix,
+        DOCUMENT_VERSIONS: documents.versionsEnvironment(),
         OUTPUT_BUCKET: bucket.bucketName,
         DELIVERY_TIMEOUT_SECONDS: '600',
       },
@@ -138,6 +139,11 @@ export class TaskFunctions extends Construct {
     );
     this.sendStep.addToRolePolicy(
       new PolicyStatement({ sid: 'FindEarlierCommand', actions: ['ssm:ListCommands'], resources: ['*'] }),
+    );
+    // preflight reads the host's SSM Agent version first (core/host-steps/agent-version.ts);
+    // DescribeInstanceInformation takes no resource ARN (Service Authorization Reference, list_awssystemsmanager.html)
+    this.sendStep.addToRolePolicy(
+      new PolicyStatement({ sid: 'ReadAgentVersion', actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }),
     );
     this.pollStep.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandStatus', actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
     // a command past its deadline is cancelled (best effort) before the run moves on

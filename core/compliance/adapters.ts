@@ -16,7 +16,7 @@ import {
 import type { z } from 'zod';
 import { HostUnreachableError } from '../host-steps/errors';
 import { S3CommandOutputReader } from '../host-steps/s3-command-output';
-import { SsmCommandRunner } from '../host-steps/ssm-command-runner';
+import { deployedVersion, SsmCommandRunner, type DocumentVersions } from '../host-steps/ssm-command-runner';
 import { STDOUT_TAIL_BYTES } from '../host-steps/poll-step';
 import type { Invocation } from '../host-steps/ports';
 import { severityOf } from './evaluate';
@@ -67,6 +67,8 @@ export class SsmInventoryCommands implements InventoryCommands {
     private readonly sendClient: SSMClient,
     s3: S3Client,
     private readonly outputBucket: string,
+    /** What SendCommand names (compliance-send's DOCUMENT_VERSIONS); collect only reads. */
+    private readonly documentVersions: DocumentVersions = {},
   ) {
     this.runner = new SsmCommandRunner(ssm, sendClient);
     this.output = new S3CommandOutputReader(s3);
@@ -92,6 +94,7 @@ export class SsmInventoryCommands implements InventoryCommands {
       const out = await this.sendClient.send(
         new SendCommandCommand({
           DocumentName: req.documentName,
+          DocumentVersion: deployedVersion(this.documentVersions, req.documentName),
           InstanceIds: req.instanceIds,
           Parameters: { ComposeDir: [req.composeDir] },
           Comment: req.comment,

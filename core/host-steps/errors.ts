@@ -26,3 +26,11 @@ export class HostUnreachableError extends Error {
     super(`instance ${instanceId} is not reachable through SSM (InvalidInstanceId)`, { cause });
   }
 }
+
+/** No deployed version is known for a document (DOCUMENT_VERSIONS lacks it): nothing is sent rather than `$DEFAULT`. */
+export class DocumentVersionUnknownError extends Error {
+  override readonly name = 'DocumentVersionUnknownError';
+  constructor(readonly documentName: string) {
+    super(`no deployed version of SSM document ${documentName} is known (DOCUMENT_VERSIONS); nothing was sent`);
+  }
+}

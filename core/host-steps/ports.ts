@@ -3,6 +3,7 @@
  * `S3CommandOutputReader`) are the only code that knows the AWS SDK.
  */
 import type { RestoreObjects } from '../backup-storage/ports';
+import type { AgentVersionReader } from './agent-version';
 
 export interface SendCommandRequest {
   documentName: string;
@@ -35,7 +36,7 @@ export interface Invocation {
   stdoutUrl: string | null;
 }
 
-export interface CommandRunner {
+export interface CommandRunner extends AgentVersionReader {
   /** Throws HostUnreachableError when SSM refuses the instance. */
   send(request: SendCommandRequest): Promise<CommandSummary>;
   /** The newest command for the instance with exactly this comment (and document), sent after `invokedAfter` (epoch ms). */

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { HostRunContext, HostStep, SentCommand } from '../models';
+import { requireEnvVarAgent } from './agent-version';
 import { InvalidStepInputError } from './errors';
 import { buildStepParameters, documentNameFor, STEP_EXECUTION_TIMEOUT_SECONDS } from './parameters';
 import type { CommandRunner, TransferPresigner } from './ports';
@@ -68,6 +69,8 @@ export async function sendStep(input: SendStepInput, deps: SendStepDeps): Promis
   const parameters = buildStepParameters(step, run, extra);
   const comment = commandComment(run.runId, step, input.attempt);
   const documentName = documentNameFor(step, deps.documentPrefix);
+  // A run's first command: an agent too old for ENV_VAR would run every script with its parameters unset.
+  if (step === 'preflight') await requireEnvVarAgent(run.instanceId, deps.runner);
 
   const earlier = await deps.runner.findByComment({
     instanceId: run.instanceId,

@@ -1,13 +1,29 @@
 /** `CommandRunner` over SSM Run Command (AWS SDK v3). */
 import {
   CancelCommandCommand,
+  DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   ListCommandsCommand,
   SendCommandCommand,
   type SSMClient,
 } from '@aws-sdk/client-ssm';
-import { HostUnreachableError } from './errors';
+import { DocumentVersionUnknownError, HostUnreachableError } from './errors';
 import type { CommandRunner, CommandSummary, Invocation, SendCommandRequest } from './ports';
+
+/** Document name → the version the stack deployed (DOCUMENT_VERSIONS, lib/host-documents.ts). */
+export type DocumentVersions = Readonly<Record<string, string>>;
+
+/**
+ * The version SendCommand names for a document: the one the stack deployed.
+ * Never `$DEFAULT`, which anyone allowed UpdateDocumentDefaultVersion can
+ * point at other content (run-command-version.html: $DEFAULT, $LATEST or a number).
+ * @throws DocumentVersionUnknownError
+ */
+export function deployedVersion(versions: DocumentVersions, documentName: string): string {
+  const version = versions[documentName];
+  if (!version) throw new DocumentVersionUnknownError(documentName);
+  return version;
+}
 
 const errorName = (err: unknown): string | undefined =>
   err && typeof err === 'object' && 'name' in err ? String((err as { name: unknown }).name) : undefined;
@@ -16,10 +32,13 @@ export class SsmCommandRunner implements CommandRunner {
   /**
    * `sendClient` may be a client without SDK retries: SendCommand takes no
    * idempotency token, so only the caller's look-up-then-send is safe to repeat.
+   * `documentVersions`: what every SendCommand names (a runner that only
+   * polls needs none; one that sends a document it lacks sends nothing).
    */
   constructor(
     private readonly ssm: SSMClient,
     private readonly sendClient: SSMClient = ssm,
+    private readonly documentVersions: DocumentVersions = {},
   ) {}
 
   async send(req: SendCommandRequest): Promise<CommandSummary> {
@@ -27,6 +46,7 @@ export class SsmCommandRunner implements CommandRunner {
       const out = await this.sendClient.send(
         new SendCommandCommand({
           DocumentName: req.documentName,
+          DocumentVersion: deployedVersion(this.documentVersions, req.documentName),
           InstanceIds: [req.instanceId],
           Parameters: req.parameters,
           Comment: req.comment,
@@ -105,6 +125,13 @@ export class SsmCommandRunner implements CommandRunner {
       if (errorName(err) === 'InvocationDoesNotExist') return null;
       throw err;
     }
+  }
+
+  /** DescribeInstanceInformation answers each managed node's AgentVersion (the agent installed on it). */
+  async agentVersion(instanceId: string): Promise<string | null> {
+    const out = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }));
+    const info = out.InstanceInformationList?.find((i) => i.InstanceId === instanceId);
+    return info ? (info.AgentVersion ?? '') : null;
   }
 
   async cancel(ref: { commandId: string; instanceId: string }): Promise<void> {

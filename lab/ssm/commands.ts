@@ -83,6 +83,8 @@ export class SsmError extends Error {
 
 export interface SendCommandRequest {
   DocumentName: string;
+  /** `$DEFAULT` (the default), `$LATEST` or a version number. */
+  DocumentVersion?: string;
   InstanceIds: string[];
   Parameters?: Record<string, string[]>;
   Comment?: string;

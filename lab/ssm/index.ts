@@ -3,12 +3,16 @@
  * Lambda tasks and the CLI use the ordinary `@aws-sdk/client-ssm` with only
  * `AWS_ENDPOINT_URL_SSM` set. Operations: SendCommand, GetCommandInvocation,
  * ListCommands, ListCommandInvocations, CancelCommand,
- * DescribeInstanceInformation, PutComplianceItems, ListComplianceItems,
- * ListResourceComplianceSummaries (operations.ts).
+ * DescribeInstanceInformation, DescribeDocument, UpdateDocument,
+ * UpdateDocumentDefaultVersion, PutComplianceItems, ListComplianceItems,
+ * ListResourceComplianceSummaries (operations.ts). Documents keep their
+ * versions (document-store.ts); SendCommand runs the DocumentVersion it names.
  *
  * Fault hooks: `setOnline(id, false)` (agent offline: PingStatus
  * ConnectionLost, new commands end TimedOut/DeliveryTimedOut),
- * `setAgentState(id, 'undeliverable')` (Failed/Undeliverable), `throttle(n)`
+ * `setAgentState(id, 'undeliverable')` (Failed/Undeliverable),
+ * `setAgentVersion(id, v)` (an agent older than 3.3.2746.0 runs scripts
+ * without their SSM_<Name> variables), `throttle(n)`
  * (the next n requests fail with ThrottlingException).
  */
 import { AwsServiceError, startAwsJsonServer } from '../aws-json';
@@ -45,11 +49,14 @@ export interface LabSsm {
   registerInstance(input: RegisterInstanceInput): void;
   setOnline(instanceId: string, online: boolean): void;
   setAgentState(instanceId: string, state: AgentState): void;
+  /** The host's SSM Agent is now this version (DescribeInstanceInformation answers it; < 3.3.2746.0 ignores ENV_VAR). */
+  setAgentVersion(instanceId: string, version: string): void;
+  /** Deploys a document (CloudFormation, UpdateMethod NewVersion): new, or a new default version when its content changed. */
   registerDocument(name: string, content: string | object): void;
   /** The next `n` requests fail with ThrottlingException. */
   throttle(n: number): void;
   /** Every SendCommand the endpoint accepted, oldest first (for assertions). */
-  sentCommands(): { commandId: string; documentName: string; instanceIds: string[]; parameters: Record<string, string[]> }[];
+  sentCommands(): { commandId: string; documentName: string; documentVersion: string; instanceIds: string[]; parameters: Record<string, string[]> }[];
   /** Kills running scripts and stops the endpoint. */
   close(): Promise<void>;
 }
@@ -91,12 +98,13 @@ export async function startSsm(options: StartSsmOptions): Promise<LabSsm> {
     registerInstance: (input) => service.registerInstance(input),
     setOnline: (instanceId, online) => service.setAgentState(instanceId, online ? 'online' : 'offline'),
     setAgentState: (instanceId, state) => service.setAgentState(instanceId, state),
+    setAgentVersion: (instanceId, version) => service.setAgentVersion(instanceId, version),
     registerDocument: (name, content) => service.registerDocument(name, content),
     throttle: throttle.set,
     sentCommands: () =>
       [...service.commands.values()]
         .sort((a, b) => a.requestedAt - b.requestedAt)
-        .map((c) => ({ commandId: c.commandId, documentName: c.documentName, instanceIds: c.instanceIds, parameters: c.parameters })),
+        .map((c) => ({ commandId: c.commandId, documentName: c.documentName, documentVersion: c.documentVersion, instanceIds: c.instanceIds, parameters: c.parameters })),
     close: async () => {
       await service.close();
       await server.close();

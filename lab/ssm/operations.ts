@@ -14,6 +14,7 @@ import {
 } from './compliance';
 import {
   CancelCommandInput,
+  DescribeDocumentInput,
   DescribeInstanceInformationInput,
   filterPredicate,
   GetCommandInvocationInput,
@@ -23,6 +24,8 @@ import {
   page,
   parseRequest,
   SendCommandInput,
+  UpdateDocumentDefaultVersionInput,
+  UpdateDocumentInput,
 } from './requests';
 import type { SsmService } from './service';
 import { commandView, instanceInformationView, invocationView, pluginInvocationView } from './views';
@@ -60,9 +63,6 @@ function sendCommand(service: SsmService, raw: unknown) {
   if (instanceIds.length === 0) throw new AwsServiceError('ValidationException', 'Either InstanceIds or Targets must be specified.');
   const malformed = instanceIds.filter((id) => !INSTANCE_ID.test(id));
   if (malformed.length > 0) throw new AwsServiceError('InvalidInstanceId', `Instances [${malformed.join(', ')}] are not valid instance ids.`);
-  if (input.DocumentVersion !== undefined && !['$DEFAULT', '$LATEST', '1'].includes(input.DocumentVersion)) {
-    throw new AwsServiceError('InvalidDocumentVersion', `Document version ${input.DocumentVersion} does not exist.`);
-  }
   const command = service.sendCommand({ ...input, InstanceIds: instanceIds } as Parameters<SsmService['sendCommand']>[0]);
   return { Command: commandView(command) };
 }
@@ -159,6 +159,32 @@ function describeInstanceInformation(service: SsmService, raw: unknown) {
   return nextToken ? { InstanceInformationList: items, NextToken: nextToken } : { InstanceInformationList: items };
 }
 
+// VersionName is not kept by the lab: fleetwave never names versions (names are unique per
+// document, so a stack rollback to earlier content could not reuse one).
+const noVersionNames = (versionName: string | undefined) => {
+  if (versionName !== undefined) throw new AwsServiceError('ValidationException', 'The lab keeps no document version names.');
+};
+
+function describeDocument(service: SsmService, raw: unknown) {
+  const input = parseRequest(DescribeDocumentInput, raw);
+  noVersionNames(input.VersionName);
+  return { Document: service.documents.describe(input.Name, input.DocumentVersion) };
+}
+
+/** A new version; the default stays where it was (UpdateDocument API reference). */
+function updateDocument(service: SsmService, raw: unknown) {
+  const input = parseRequest(UpdateDocumentInput, raw);
+  noVersionNames(input.VersionName);
+  const created = service.documents.update(input.Name, input.Content, input.DocumentVersion);
+  return { DocumentDescription: service.documents.describe(input.Name, created.version) };
+}
+
+function updateDocumentDefaultVersion(service: SsmService, raw: unknown) {
+  const input = parseRequest(UpdateDocumentDefaultVersionInput, raw);
+  service.documents.setDefault(input.Name, input.DocumentVersion);
+  return { Description: { Name: input.Name, DefaultVersion: input.DocumentVersion } };
+}
+
 function putComplianceItems(service: SsmService, compliance: ComplianceStore, raw: unknown) {
   const input = parseRequest(PutComplianceItemsInput, raw);
   if (input.ResourceType !== 'ManagedInstance') throw new AwsServiceError('InvalidResourceType', 'ResourceType must be ManagedInstance.');
@@ -200,6 +226,9 @@ export function ssmOperations(service: SsmService, compliance: ComplianceStore):
     ListCommandInvocations: (i) => listCommandInvocations(service, i),
     CancelCommand: (i) => cancelCommand(service, i),
     DescribeInstanceInformation: (i) => describeInstanceInformation(service, i),
+    DescribeDocument: (i) => describeDocument(service, i),
+    UpdateDocument: (i) => updateDocument(service, i),
+    UpdateDocumentDefaultVersion: (i) => updateDocumentDefaultVersion(service, i),
     PutComplianceItems: (i) => putComplianceItems(service, compliance, i),
     ListComplianceItems: (i) => listComplianceItems(compliance, i),
     ListResourceComplianceSummaries: (i) => listResourceComplianceSummaries(compliance, i),

@@ -55,6 +55,24 @@ export const DescribeInstanceInformationInput = z.object({
   NextToken: z.string().optional(),
 });
 
+const DOCUMENT_NAME = z.string().regex(/^[a-zA-Z0-9_\-.:/]{3,128}$/);
+/** DescribeDocument, UpdateDocument: `$LATEST`, `$DEFAULT` or a version number (API reference patterns). */
+const VERSION_SELECTOR = z.string().regex(/^([$]LATEST|[$]DEFAULT|[1-9][0-9]*)$/);
+
+export const DescribeDocumentInput = z.object({ Name: DOCUMENT_NAME, DocumentVersion: VERSION_SELECTOR.optional(), VersionName: z.string().optional() });
+
+export const UpdateDocumentInput = z.object({
+  Name: DOCUMENT_NAME,
+  Content: z.string().min(1),
+  DocumentVersion: VERSION_SELECTOR.optional(),
+  DocumentFormat: z.enum(['JSON', 'YAML', 'TEXT']).optional(),
+  VersionName: z.string().optional(),
+  DisplayName: z.string().optional(),
+  TargetType: z.string().optional(),
+});
+
+export const UpdateDocumentDefaultVersionInput = z.object({ Name: DOCUMENT_NAME, DocumentVersion: z.string().regex(/^[1-9][0-9]*$/) });
+
 export function parseRequest<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
   const result = schema.safeParse(input);
   if (!result.success) {

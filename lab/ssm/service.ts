@@ -28,7 +28,9 @@ import {
   type PluginState,
   type SendCommandRequest,
 } from './commands';
-import { parseCommandDocument, renderSteps, resolveParameters, type CommandDocument, type RenderedStep } from './document';
+import { agentHonoursEnvVar } from '../../core/host-steps/agent-version';
+import { renderSteps, resolveParameters, type RenderedStep } from './document';
+import { DocumentStore } from './document-store';
 
 /** appconfig.DefaultCommandWorkersLimit: documents one agent runs at a time. */
 export const AGENT_COMMAND_WORKERS = 5;
@@ -52,6 +54,8 @@ export interface RegisterInstanceInput {
   computerName?: string;
   platformName?: string;
   platformVersion?: string;
+  /** The SSM Agent the host runs; default the service's `agentVersion`. */
+  agentVersion?: string;
 }
 
 export interface SsmServiceOptions {
@@ -64,6 +68,7 @@ export interface SsmServiceOptions {
   deliveryTimeoutMs?: number;
   /** Concurrent documents per agent. Default 5, as the real agent. */
   agentWorkers?: number;
+  /** The agent version of an instance registered without one. Default 3.3.2746.0. */
   agentVersion?: string;
   log?: (message: string) => void;
 }
@@ -78,7 +83,8 @@ export interface InstanceState extends Required<Omit<RegisterInstanceInput, 'onl
 }
 
 export class SsmService {
-  readonly documents = new Map<string, CommandDocument>();
+  /** Every document with its versions (document-store.ts). */
+  readonly documents = new DocumentStore();
   readonly instances = new Map<string, InstanceState>();
   readonly commands = new Map<string, CommandState>();
   readonly region: string;
@@ -94,7 +100,7 @@ export class SsmService {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(options: SsmServiceOptions) {
-    for (const [name, content] of options.documents) this.documents.set(name, parseCommandDocument(name, content));
+    for (const [name, content] of options.documents) this.documents.deploy(name, content);
     this.region = options.region ?? 'us-east-1';
     this.s3Endpoint = options.s3?.endpoint;
     this.ownsS3Client = options.s3 !== undefined && options.s3.client === undefined;
@@ -106,8 +112,9 @@ export class SsmService {
     this.log = options.log ?? (() => undefined);
   }
 
+  /** Deploys a document as CloudFormation does with UpdateMethod NewVersion: a changed one gets a new, default version. */
   registerDocument(name: string, content: string | object): void {
-    this.documents.set(name, parseCommandDocument(name, content));
+    this.documents.deploy(name, content);
   }
 
   registerInstance(input: RegisterInstanceInput): void {
@@ -120,6 +127,7 @@ export class SsmService {
       computerName: input.computerName ?? input.instanceId,
       platformName: input.platformName ?? 'Amazon Linux',
       platformVersion: input.platformVersion ?? '2023',
+      agentVersion: input.agentVersion ?? this.agentVersion,
       state: input.online === false ? 'offline' : 'online',
       lastPingAt: now,
       registeredAt: now,
@@ -142,6 +150,11 @@ export class SsmService {
     }
   }
 
+  /** The host's agent was replaced by another version (an operator updated or reinstalled it). */
+  setAgentVersion(instanceId: string, version: string): void {
+    this.requireInstance(instanceId).agentVersion = version;
+  }
+
   private requireInstance(instanceId: string): InstanceState {
     const instance = this.instances.get(instanceId);
     if (!instance) throw new Error(`instance ${instanceId} is not registered with the lab`);
@@ -149,8 +162,8 @@ export class SsmService {
   }
 
   sendCommand(request: SendCommandRequest): CommandState {
-    const doc = this.documents.get(request.DocumentName);
-    if (!doc) throw new SsmError('InvalidDocument', `Document ${request.DocumentName} does not exist.`);
+    // InvalidDocument / InvalidDocumentVersion: the version asked for, $DEFAULT when none
+    const doc = this.documents.resolve(request.DocumentName, request.DocumentVersion).parsed;
     const unknown = request.InstanceIds.filter((id) => !this.instances.has(id));
     // Unregistered nodes are refused up front; registered-but-offline ones are
     // accepted and time out in delivery (InvalidInstanceId covers nodes that
@@ -170,7 +183,8 @@ export class SsmService {
     const command: CommandState = {
       commandId,
       documentName: request.DocumentName,
-      documentVersion: '1',
+      // the Command is "the request as it was received by Systems Manager" (SendCommand API reference)
+      documentVersion: request.DocumentVersion ?? '$DEFAULT',
       comment: request.Comment ?? '',
       instanceIds: [...new Set(request.InstanceIds)],
       parameters: request.Parameters ?? {},
@@ -299,7 +313,10 @@ export class SsmService {
         plugin.startedAt = Date.now();
         const running = runShellStep({
           orchestrationDir,
-          step,
+          // An agent older than 3.3.2746.0 ignores interpolationType ENV_VAR: the
+          // SSM_<Name> variables are not set (Systems Manager user guide,
+          // parameter-troubleshooting.html, "Environment variables not available").
+          step: agentHonoursEnvVar(instance.agentVersion) ? step : { ...step, env: {} },
           agentWorkingDirectory: instance.workingDirectory,
           agentEnv: instance.env,
           extraEnv: {

@@ -117,8 +117,9 @@ export function instanceInformationView(service: SsmService, instance: InstanceS
     InstanceId: instance.instanceId,
     PingStatus: pingStatus(instance),
     LastPingDateTime: epochSeconds(lastPing(instance)),
-    AgentVersion: service.agentVersion,
-    IsLatestVersion: true,
+    // per node, as SSM reports it: each host runs the agent installed on it
+    AgentVersion: instance.agentVersion,
+    IsLatestVersion: instance.agentVersion === service.agentVersion,
     PlatformType: 'Linux',
     PlatformName: instance.platformName,
     PlatformVersion: instance.platformVersion,

@@ -4,6 +4,7 @@
  * returns the resources the lab runs (resources.ts).
  */
 export { loadCloudAssembly, type LoadOptions, type ResourceOverrides } from './assembly';
+export { deployCustomResources } from './custom-resources';
 export {
   LAB_ACCOUNT,
   LAB_PARTITION,
@@ -15,4 +16,4 @@ export {
   type IntrinsicContext,
 } from './intrinsics';
 export { emptyLabTemplate } from './resources';
-export type { LabBucket, LabDocument, LabFunction, LabSchedule, LabSecret, LabStateMachine, LabTemplate, LabTopic } from './resources';
+export type { LabBucket, LabCustomResource, LabDocument, LabFunction, LabSchedule, LabSecret, LabStateMachine, LabTemplate, LabTopic } from './resources';

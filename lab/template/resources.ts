@@ -79,6 +79,19 @@ export interface LabSchedule {
   targets: Array<{ arn: string; roleArn: string | undefined; input: string | undefined }>;
 }
 
+/**
+ * A custom resource made with aws-cdk-lib's AwsCustomResource: one SDK call
+ * (`{service, action, parameters, physicalResourceId, outputPaths}`, JSON)
+ * that CloudFormation has its provider function make at deployment. The lab
+ * makes the same call against its own endpoints (custom-resources.ts).
+ */
+export interface LabCustomResource {
+  logicalId: string;
+  type: string;
+  /** The `Create` call as the template resolves it (JSON text). */
+  create: string;
+}
+
 export interface LabTemplate {
   /** The cloud assembly folder the template was read from. */
   assemblyDir: string;
@@ -92,6 +105,7 @@ export interface LabTemplate {
   secrets: Record<string, LabSecret>;
   documents: Record<string, LabDocument>;
   schedules: Record<string, LabSchedule>;
+  customResources: Record<string, LabCustomResource>;
   outputs: Record<string, string>;
 }
 
@@ -109,6 +123,7 @@ export function emptyLabTemplate(assemblyDir: string, stackNames: string[]): Lab
     secrets: {},
     documents: {},
     schedules: {},
+    customResources: {},
     outputs: {},
   };
 }
@@ -350,6 +365,12 @@ export function addResource(lab: LabTemplate, r: TemplateResource, ctx: Intrinsi
         state: resolveProp('State') as string | undefined,
         targets: targets.map((t) => ({ arn: t.Arn, roleArn: t.RoleArn, input: t.Input })),
       };
+      break;
+    }
+    default: {
+      // AwsCustomResource: Create/Update hold the SDK call (other custom resources, like LogRetention, do nothing in the lab)
+      const create = r.type.startsWith('Custom::') ? resolveProp('Create') : undefined;
+      if (typeof create === 'string') lab.customResources[logicalId] = { logicalId, type: r.type, create };
       break;
     }
   }

@@ -13,7 +13,7 @@ export const { handler, createHandler } = defineTask({
   env: ComplianceSendEnv,
   deps: (env): SendBatchDeps => ({
     objects: new S3JsonObjects(s3Client(), env.REPORT_BUCKET),
-    commands: new SsmInventoryCommands(ssmClient(), ssmSendClient(), s3Client(), env.OUTPUT_BUCKET),
+    commands: new SsmInventoryCommands(ssmClient(), ssmSendClient(), s3Client(), env.OUTPUT_BUCKET, env.DOCUMENT_VERSIONS),
     documentName: env.INVENTORY_DOCUMENT,
     outputBucket: env.OUTPUT_BUCKET,
     deliveryTimeoutSeconds: env.DELIVERY_TIMEOUT_SECONDS,

@@ -6,7 +6,9 @@
  * `{target}` (prepare-backup's output: URLs are presigned here); restore
  * `{backup}` (begin-run's restore source: GETs are presigned here).
  * Errors by name: InvalidTaskInputError / InvalidStepInputError (refused,
- * nothing sent), HostUnreachableError (→ `unreachable`), ThrottlingException
+ * nothing sent), AgentTooOldError (preflight: the host's SSM Agent is older
+ * than 3.3.2746.0; nothing sent), DocumentVersionUnknownError (DOCUMENT_VERSIONS
+ * lacks the document; nothing sent), HostUnreachableError (→ `unreachable`), ThrottlingException
  * and TransientError (retried by the state machine; the retry finds the
  * earlier command by its comment).
  */
@@ -33,7 +35,7 @@ export const { handler, createHandler } = defineTask({
   event: SendStepEvent,
   env: SendStepEnv,
   deps: (env): SendStepDeps => ({
-    runner: new SsmCommandRunner(ssmClient(), ssmSendClient()),
+    runner: new SsmCommandRunner(ssmClient(), ssmSendClient(), env.DOCUMENT_VERSIONS),
     presigner: new S3BackupStorage(s3Client(), { bucket: env.BACKUP_BUCKET, presignSeconds: env.PRESIGN_SECONDS }),
     documentPrefix: env.DOCUMENT_PREFIX,
     outputBucket: env.OUTPUT_BUCKET,

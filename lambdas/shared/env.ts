@@ -9,7 +9,7 @@
  * from the SDK's own `AWS_ENDPOINT_URL_<SERVICE>` variables (the lab).
  */
 import { z } from 'zod';
-import { describeIssues, InvalidEnvironmentError } from '../../core/errors';
+import { InvalidEnvironmentError } from '../../core/errors';
 
 // ── variable shapes ─────────────────────────────────────────────────────────
 /** An integer variable with bounds and a default; input stays a string as Lambda env values are. */
@@ -30,6 +30,29 @@ const BucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { mess
 const LogLevel = z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL']).optional();
 /** SSM's MaxConcurrency / MaxErrors syntax: a count or a percentage. */
 const SsmRate = z.string().regex(/^([1-9][0-9]{0,3}|[1-9][0-9]?%|100%|0)$/, { message: 'must be a count or a percentage' });
+
+/**
+ * Document name → the version of it the stack deployed, as JSON
+ * (`{"Fleetwave-Preflight":"3",…}`; lib/host-documents.ts reads each from
+ * DescribeDocument after the deployment). SendCommand names this version, never `$DEFAULT`.
+ */
+const DocumentVersions = z
+  .string({ message: 'must be a JSON object of document names and versions' })
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of document names and versions' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z.string().regex(/^[A-Za-z0-9_.-]{3,128}$/, { message: 'each key must be an SSM document name' }),
+      z.string().regex(/^[1-9][0-9]{0,9}$/, { message: 'each version must be a document version number like 3' }),
+      { message: 'must be a JSON object of document names and versions' },
+    ),
+  );
 
 /** Every function: log level and, for S3 users, path-style addressing. */
 const Common = { POWERTOOLS_LOG_LEVEL: LogLevel };
@@ -68,6 +91,8 @@ export const SendStepEnv = z.object({
   BACKUP_BUCKET: BucketName,
   /** Lifetime of presigned URLs: short, at most one hour (later parts get their transfer time on top, capped at one hour). */
   PRESIGN_SECONDS: intVar(60, 3600, 900),
+  /** The deployed version of every host document; SendCommand names it. */
+  DOCUMENT_VERSIONS: DocumentVersions,
 });
 
 export const PollStepEnv = z.object({ ...Common, ...S3Style, OUTPUT_BUCKET: BucketName });
@@ -98,6 +123,8 @@ export const ComplianceSendEnv = z.object({
   OUTPUT_BUCKET: BucketName,
   /** Full name of the inventory document, e.g. `Fleetwave-Inventory`. */
   INVENTORY_DOCUMENT: z.string().regex(/^[A-Za-z0-9_.-]{3,128}$/, { message: 'must be an SSM document name' }),
+  /** The deployed version of the inventory document; SendCommand names it. */
+  DOCUMENT_VERSIONS: DocumentVersions,
   /** SSM TimeoutSeconds: how long the command may wait for an agent (SSM's minimum is 30). */
   DELIVERY_TIMEOUT_SECONDS: intVar(30, 2_592_000, 120),
   /** SSM's own rate control across a batch's instances. */
@@ -125,11 +152,12 @@ export type CompleteBackupEnv = z.output<typeof CompleteBackupEnv>;
 export function parseEnv<S extends z.ZodType>(schema: S, env: Record<string, string | undefined> = process.env): z.output<S> {
   const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
-  const { fields } = describeIssues(parsed.error, '(environment)');
+  // the variable is the issue's first path element (a JSON variable's issues go deeper)
+  const variables = parsed.error.issues.map((issue) => (issue.path.length > 0 ? String(issue.path[0]) : '(environment)'));
   const problems = parsed.error.issues.map((issue, n) =>
-    env[fields[n]!] === undefined ? `${fields[n]} is missing` : `${fields[n]} is invalid (${issue.message})`,
+    env[variables[n]!] === undefined ? `${variables[n]} is missing` : `${variables[n]} is invalid (${issue.message})`,
   );
-  throw new InvalidEnvironmentError(fields, problems.join('; '));
+  throw new InvalidEnvironmentError(variables, problems.join('; '));
 }
 
 // ── operator API ────────────────────────────────────────────────────────────

@@ -129,10 +129,86 @@ describe('IAM scope of SendCommand', () => {
   });
 });
 
+/** The logical id prefix of the SingletonFunction behind every AwsCustomResource. */
+const AWS_CUSTOM_RESOURCE_PROVIDER = 'AWS679f53fac002430cb0da5b7982bd2287';
+
+describe('deployed document versions', () => {
+  const documents = () => resourcesOfType('AWS::SSM::Document');
+  const versionReaders = () => resourcesOfType('Custom::DeployedDocumentVersion');
+  /** The AwsCustomResource call, with `Ref`s written as `<LogicalId>`. */
+  const callOf = (r: { Properties: Record<string, any> }) =>
+    JSON.parse(
+      (r.Properties.Create['Fn::Join'][1] as unknown[]).map((p) => (typeof p === 'string' ? p : `<${(p as { Ref: string }).Ref}>`)).join(''),
+    ) as { service: string; action: string; parameters: Record<string, string>; physicalResourceId: { id: string }; outputPaths: string[] };
+
+  it('reads DescribeDocument DefaultVersion of each document after it, again whenever its content changes', () => {
+    expect(documents().length).toBe(9);
+    for (const [, doc] of documents()) expect(doc.Properties.UpdateMethod).toBe('NewVersion');
+    const readers = versionReaders();
+    expect(readers.length).toBe(documents().length);
+    const read = new Set<string>();
+    for (const [, r] of readers) {
+      const call = callOf(r);
+      expect(call).toMatchObject({ service: 'SSM', action: 'DescribeDocument', outputPaths: ['Document.DefaultVersion'] });
+      expect(Object.keys(call.parameters)).toEqual(['Name']); // no DocumentVersion, no VersionName
+      read.add(call.parameters.Name!);
+      // the content's hash in the physical id: a changed document updates its reader (after it, as it refers to it)
+      expect(call.physicalResourceId.id).toMatch(/^Fleetwave-[A-Za-z]+@[0-9a-f]{32}$/);
+      expect(r.Properties.Update).toEqual(r.Properties.Create);
+      expect(r.Properties.InstallLatestAwsSdk).toBe(false);
+    }
+    expect([...read].sort()).toEqual(documents().map(([id]) => `<${id}>`).sort());
+  });
+
+  it('lets the reader only DescribeDocument, each on its one document', () => {
+    const policies = resourcesOfType('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes(AWS_CUSTOM_RESOURCE_PROVIDER));
+    expect(policies.length).toBe(documents().length);
+    const docs = new Set<string>();
+    for (const [, p] of policies) {
+      const statements = p.Properties.PolicyDocument.Statement as Record<string, any>[];
+      expect(statements.map((st) => [st.Effect, st.Action])).toEqual([['Allow', 'ssm:DescribeDocument']]);
+      const parts = statements[0]!.Resource['Fn::Join'][1] as unknown[];
+      expect(JSON.stringify(parts)).not.toContain('*');
+      expect(parts.at(-2)).toBe(':document/');
+      docs.add((parts.at(-1) as { Ref: string }).Ref);
+    }
+    expect([...docs].sort()).toEqual(documents().map(([id]) => id).sort());
+    const [[, role]] = resourcesOfType('AWS::IAM::Role').filter(([id]) => id.startsWith(AWS_CUSTOM_RESOURCE_PROVIDER)) as [[string, any]];
+    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('service-role/AWSLambdaBasicExecutionRole');
+    expect(role.Properties.Policies).toBeUndefined();
+  });
+
+  const environmentOf = (prefix: string) =>
+    resourcesOfType('AWS::Lambda::Function').find(([id]) => id.startsWith(prefix))![1].Properties.Environment.Variables as Record<string, any>;
+  /** DOCUMENT_VERSIONS as `{"<document>": "<reader logical id>.<attribute>"}`. */
+  const versionsOf = (prefix: string) =>
+    JSON.parse(
+      (environmentOf(prefix).DOCUMENT_VERSIONS['Fn::Join'][1] as unknown[])
+        .map((p) => (typeof p === 'string' ? p : (p as { 'Fn::GetAtt': string[] })['Fn::GetAtt'].join('.')))
+        .join(''),
+    ) as Record<string, string>;
+
+  it('hands send-step every document\'s deployed version and compliance-send the inventory\'s', () => {
+    const readerOf = new Map(versionReaders().map(([id, r]) => [callOf(r).physicalResourceId.id.split('@')[0]!, id]));
+    const sendStep = versionsOf('TasksSendStep');
+    expect(Object.keys(sendStep).sort()).toEqual([...readerOf.keys()].sort());
+    for (const [name, value] of Object.entries(sendStep)) expect(value).toBe(`${readerOf.get(name)}.Document.DefaultVersion`);
+    expect(versionsOf('ComplianceSend')).toEqual({ 'Fleetwave-Inventory': `${readerOf.get('Fleetwave-Inventory')}.Document.DefaultVersion` });
+  });
+
+  it('lets send-step read agent versions: DescribeInstanceInformation alone, which takes no resource ARN', () => {
+    const statements = resourcesOfType('AWS::IAM::Policy')
+      .filter(([id]) => id.startsWith('TasksSendStep'))
+      .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Record<string, any>[]);
+    const agent = statements.find((st) => ([] as string[]).concat(st.Action).includes('ssm:DescribeInstanceInformation'));
+    expect(agent).toMatchObject({ Sid: 'ReadAgentVersion', Effect: 'Allow', Action: 'ssm:DescribeInstanceInformation', Resource: '*' });
+  });
+});
+
 describe('task functions', () => {
   it('run on nodejs22.x or newer with tracing', () => {
-    // ours: bundled handlers (CDK's own singletons such as LogRetention and BucketDeployment are not)
-    const fns = resourcesOfType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('LogRetention') && !id.startsWith('CustomCDKBucketDeployment'));
+    // ours: bundled handlers (CDK's own singletons, LogRetention, BucketDeployment and the AwsCustomResource provider, are not)
+    const fns = resourcesOfType('AWS::Lambda::Function').filter(([id]) => !id.startsWith('LogRetention') && !id.startsWith('CustomCDKBucketDeployment') && !id.startsWith(AWS_CUSTOM_RESOURCE_PROVIDER));
     expect(fns.length).toBeGreaterThanOrEqual(8);
     for (const [, fn] of fns) {
       expect(fn.Properties.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);

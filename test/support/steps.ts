@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { HostRunContext } from '../../core/models';
+import { documentNameFor } from '../../core/host-steps/parameters';
+import { HOST_STEPS, type HostRunContext } from '../../core/models';
 import { labS3Client, startS3 as startLabS3 } from '../../lab/s3';
 
 export const RUN: HostRunContext = {
@@ -21,6 +22,10 @@ export const RUN: HostRunContext = {
   leaseToken: 42,
   startedAt: Date.UTC(2024, 5, 1, 12, 0, 0),
 };
+
+/** DOCUMENT_VERSIONS as a deployment gives it: every host document of `prefix` at `version`. */
+export const deployedVersions = (prefix = 'Fleetwave-', version = '3'): Record<string, string> =>
+  Object.fromEntries(HOST_STEPS.map((step) => [documentNameFor(step, prefix), version]));
 
 export interface TestS3 {
   endpoint: string;

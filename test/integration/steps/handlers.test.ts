@@ -7,7 +7,7 @@ import { createHandler as sendStepHandler } from '../../../lambdas/send-step/han
 import { createHandler as prepareBackupHandler } from '../../../lambdas/prepare-backup/handler';
 import { createHandler as completeBackupHandler } from '../../../lambdas/complete-backup/handler';
 import type { BackupUpload } from '../../../core/backup-storage';
-import { RUN, startS3, type TestS3 } from '../../support/steps';
+import { deployedVersions, RUN, startS3, type TestS3 } from '../../support/steps';
 
 /** One mock for the file: every SSMClient the handlers make is stubbed. */
 const ssmMock = mockClient(SSMClient);
@@ -30,6 +30,7 @@ describe('backup flow through the handlers, as the state machine drives it (s3rv
     vi.stubEnv('BACKUP_BUCKET', 'fw-backups');
     vi.stubEnv('OUTPUT_BUCKET', 'fw-backups');
     vi.stubEnv('DOCUMENT_PREFIX', 'Fleetwave-');
+    vi.stubEnv('DOCUMENT_VERSIONS', JSON.stringify(deployedVersions()));
     vi.stubEnv('S3_FORCE_PATH_STYLE', 'true');
     vi.stubEnv('PRESIGN_SECONDS', '300');
     resetClients();

@@ -13,7 +13,7 @@ import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startSsm, type LabSsm } from '../../../lab/ssm';
 import { pollStep, S3CommandOutputReader, sendStep, SsmCommandRunner, type PollStepDeps, type SendStepDeps } from '../../../core/host-steps';
 import type { HostRunContext, SentCommand, StepOutcome } from '../../../core/models';
-import { RUN, startS3, type TestS3 } from '../../support/steps';
+import { deployedVersions, RUN, startS3, type TestS3 } from '../../support/steps';
 
 const ONLINE = 'i-0aaaaaaaaaaaaaaa1';
 const OFFLINE = 'i-0aaaaaaaaaaaaaaa2';
@@ -60,7 +60,7 @@ afterAll(async () => {
 
 const run = (instanceId: string): HostRunContext => ({ ...RUN, instanceId, startedAt: Date.now() });
 const sendDeps = (): SendStepDeps => ({
-  runner: new SsmCommandRunner(client),
+  runner: new SsmCommandRunner(client, client, deployedVersions('Test-', '1')),
   documentPrefix: 'Test-',
   outputBucket: 'fw-out',
   deliveryTimeoutSeconds: 30,

@@ -13,7 +13,7 @@ import { ListCommandsCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startSsm, type LabSsm } from '../../../lab/ssm';
 import { sendStep, SsmCommandRunner, type SendStepDeps } from '../../../core/host-steps';
 import type { HostRunContext } from '../../../core/models';
-import { RUN, startS3, type TestS3 } from '../../support/steps';
+import { deployedVersions, RUN, startS3, type TestS3 } from '../../support/steps';
 
 const OFFLINE = 'i-0bbbbbbbbbbbbbbb2';
 const COMPOSE_DIR = { type: 'String', description: 'compose dir', allowedPattern: '^(/[A-Za-z0-9_][A-Za-z0-9._-]{0,63}){1,16}$', interpolationType: 'ENV_VAR' };
@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 const run = (): HostRunContext => ({ ...RUN, instanceId: OFFLINE, startedAt: Date.now() });
-const deps = (): SendStepDeps => ({ runner: new SsmCommandRunner(client), documentPrefix: 'Test-', outputBucket: 'fw-out', deliveryTimeoutSeconds: 60, graceSeconds: 5 });
+const deps = (): SendStepDeps => ({ runner: new SsmCommandRunner(client, client, deployedVersions('Test-', '1')), documentPrefix: 'Test-', outputBucket: 'fw-out', deliveryTimeoutSeconds: 60, graceSeconds: 5 });
 
 describe('a command that has not reached its managed node', () => {
   it('is not listed by ListCommands filtered by that node (the lab is no kinder than SSM)', async () => {

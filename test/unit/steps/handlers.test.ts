@@ -12,9 +12,12 @@ const ssmMock = mockClient(SSMClient);
 
 describe('parseEnv', () => {
   it('applies defaults and converts numbers', () => {
-    expect(parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'Fleetwave-', OUTPUT_BUCKET: 'fw-out', BACKUP_BUCKET: 'fw-out' })).toMatchObject({
+    expect(
+      parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'Fleetwave-', OUTPUT_BUCKET: 'fw-out', BACKUP_BUCKET: 'fw-out', DOCUMENT_VERSIONS: '{"Fleetwave-Backup":"4"}' }),
+    ).toMatchObject({
       DELIVERY_TIMEOUT_SECONDS: 120,
       DEADLINE_GRACE_SECONDS: 120,
+      DOCUMENT_VERSIONS: { 'Fleetwave-Backup': '4' },
     });
     expect(parseEnv(PrepareBackupEnv, { BACKUP_BUCKET: 'fw-b', S3_FORCE_PATH_STYLE: 'true' })).toMatchObject({
       MAX_PARTS: 32,
@@ -28,6 +31,14 @@ describe('parseEnv', () => {
     );
     expect(() => parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'fw-b', PRESIGN_SECONDS: '7200' })).toThrow(
       /PRESIGN_SECONDS is invalid/,
+    );
+    const env = { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'fw-b' };
+    expect(() => parseEnv(SendStepEnv, env)).toThrow(/DOCUMENT_VERSIONS is missing/);
+    expect(() => parseEnv(SendStepEnv, { ...env, DOCUMENT_VERSIONS: '{"F-Backup":' })).toThrow(
+      /DOCUMENT_VERSIONS is invalid \(must be a JSON object of document names and versions\)/,
+    );
+    expect(() => parseEnv(SendStepEnv, { ...env, DOCUMENT_VERSIONS: '{"F-Backup":"$DEFAULT"}' })).toThrow(
+      /DOCUMENT_VERSIONS is invalid \(each version must be a document version number like 3\)/,
     );
     expect(() => parseEnv(CompleteBackupEnv, {})).toThrow(expect.objectContaining({ name: 'InvalidEnvironmentError', variables: ['BACKUP_BUCKET'] }));
   });
@@ -46,17 +57,18 @@ describe('send-step and poll-step handlers', () => {
     vi.stubEnv('OUTPUT_BUCKET', 'fw-out');
     vi.stubEnv('BACKUP_BUCKET', 'fw-out');
     vi.stubEnv('DELIVERY_TIMEOUT_SECONDS', '45');
+    vi.stubEnv('DOCUMENT_VERSIONS', '{"Fw-Inventory":"2"}');
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
     const sent = await sendStepHandler()({ run: RUN, step: 'inventory' });
     expect(sent).toMatchObject({ commandId: 'c-1', documentName: 'Fw-Inventory' });
-    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input).toMatchObject({ TimeoutSeconds: 45, OutputS3BucketName: 'fw-out' });
+    expect(ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input).toMatchObject({ TimeoutSeconds: 45, OutputS3BucketName: 'fw-out', DocumentVersion: '2' });
   });
 
   it('refuses a malformed event with InvalidTaskInputError naming the field, before any SSM call', async () => {
     const send = vi.fn();
     const ok = sendStepHandler(() => ({
-      runner: { send, findByComment: send, getInvocation: send, cancel: send },
+      runner: { send, findByComment: send, getInvocation: send, cancel: send, agentVersion: send },
       documentPrefix: 'Fw-',
       outputBucket: 'b',
       deliveryTimeoutSeconds: 30,
@@ -72,7 +84,7 @@ describe('send-step and poll-step handlers', () => {
   it('poll-step refuses a command that belongs to another instance', async () => {
     const getInvocation = vi.fn();
     const handler = pollStepHandler(() => ({
-      runner: { send: vi.fn(), findByComment: vi.fn(), getInvocation, cancel: vi.fn() },
+      runner: { send: vi.fn(), findByComment: vi.fn(), getInvocation, cancel: vi.fn(), agentVersion: vi.fn() },
       output: { readStdoutTail: vi.fn() },
       outputBucket: 'b',
     }));

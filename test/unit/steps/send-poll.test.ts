@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
+  DescribeInstanceInformationCommand,
   InvalidInstanceId,
   ListCommandsCommand,
   SendCommandCommand,
@@ -16,7 +17,7 @@ import {
   SsmCommandRunner,
   type SendStepDeps,
 } from '../../../core/host-steps';
-import { RUN } from '../../support/steps';
+import { deployedVersions, RUN } from '../../support/steps';
 
 const ssmMock = mockClient(SSMClient);
 const NOW = RUN.startedAt + 5 * 60_000;
@@ -24,7 +25,7 @@ const ssm = new SSMClient({ region: 'us-east-1', credentials: { accessKeyId: 'x'
 
 function sendDeps(): SendStepDeps {
   return {
-    runner: new SsmCommandRunner(ssm),
+    runner: new SsmCommandRunner(ssm, ssm, deployedVersions()),
     documentPrefix: 'Fleetwave-',
     outputBucket: 'fw-backups',
     deliveryTimeoutSeconds: 60,
@@ -33,6 +34,8 @@ function sendDeps(): SendStepDeps {
   };
 }
 
+// preflight reads the agent version first: a current agent unless a test says otherwise
+beforeEach(() => ssmMock.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: RUN.instanceId, AgentVersion: '3.3.2746.0' }] }));
 afterEach(() => ssmMock.reset());
 
 describe('sendStep', () => {
@@ -45,6 +48,7 @@ describe('sendStep', () => {
     const call = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input;
     expect(call).toMatchObject({
       DocumentName: 'Fleetwave-PullImages',
+      DocumentVersion: '3', // the version the stack deployed, never $DEFAULT
       InstanceIds: [RUN.instanceId],
       Comment: `fw:${RUN.runId}:pull-images`,
       TimeoutSeconds: 60,
