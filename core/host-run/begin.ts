@@ -155,6 +155,19 @@ export async function beginRollback(
   const host = await store.getHost(request.hostId);
   const healthCheck = healthCheckOf(request.healthCheck, (await store.getFleet(host.fleetId)).config);
   const actor = actorOf(request.requestedBy, executionArn);
+  // the restore branch of HostUpgrade works under the parent's lease, once the parent proved it;
+  // proven before anything else is read, so a forged request learns nothing (not even of backups)
+  const underParentLease = Boolean(request.parentRunId && request.leaseToken);
+  if (underParentLease) {
+    await proveStartedByLeaseHolder({
+      hostId: host.id,
+      lease: await store.getLease(host.id),
+      parentArn: request.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,
+      childArn: executionArn,
+      history: deps.executions,
+    });
+    await store.assertLease(host.id, request.leaseToken!);
+  }
   const backup = await chooseBackup(store, host.id, request);
   const runId = runIdFor(executionArn);
   // HostUpgrade's restore branch restores the backup its own, still running, run just took:
@@ -169,21 +182,7 @@ export async function beginRollback(
       throw err;
     }
   }
-  let leaseToken: number;
-  if (request.parentRunId && request.leaseToken) {
-    // the restore branch of HostUpgrade: work under the parent's lease, once the parent proved it
-    await proveStartedByLeaseHolder({
-      hostId: host.id,
-      lease: await store.getLease(host.id),
-      parentArn: request.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,
-      childArn: executionArn,
-      history: deps.executions,
-    });
-    await store.assertLease(host.id, request.leaseToken);
-    leaseToken = request.leaseToken;
-  } else {
-    leaseToken = (await store.acquireLease(host.id, executionArn, deps.leaseTtlSeconds)).token;
-  }
+  const leaseToken = underParentLease ? request.leaseToken! : (await store.acquireLease(host.id, executionArn, deps.leaseTtlSeconds)).token;
   const run = await store.createRun({
     id: runId,
     hostId: host.id,

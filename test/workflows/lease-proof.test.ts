@@ -28,7 +28,7 @@ describe('a console HostRollback carrying another run\'s lease', () => {
     const h = host as LabFleetHost;
     const upgrade = await startExecution(t.sfn, t.lab.stateMachines.hostUpgrade, 'proof-upgrade', { hostId: h.id, version: '1.5.0' });
     // the upgrade holds the lease and has a verified backup: a rollback would have something to restore
-    for (let i = 0; i < 400 && !(await t.lab.store.listBackups(h.id)).some((b) => b.status === 'verified'); i++) await sleep(50);
+    for (let i = 0; i < 2400 && !(await t.lab.store.listBackups(h.id)).some((b) => b.status === 'verified'); i++) await sleep(50);
     const lease = (await t.lab.store.getLease(h.id))!;
     expect(lease).toMatchObject({ holder: upgrade.executionArn, expired: false });
     const [upgradeRun] = await t.lab.store.listRuns({ hostId: h.id });
