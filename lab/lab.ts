@@ -13,7 +13,8 @@ import { createRegistryPool } from '../core/registry/connect';
 import { PgRegistryStore } from '../core/registry/pg-store';
 import type { LabFile } from '../cli/target';
 import { startPostgres, type PostgresServer } from './postgres';
-import { LAB_S3_CREDENTIALS, startS3, type LabS3 } from './s3';
+import { LAB_S3_CREDENTIALS, labSts, startS3, type LabS3 } from './s3';
+import type { LabSts } from './sts';
 import { ensureRegistryDatabase, rotateRegistryPassword } from './registry-db';
 import { labSecretArn, labSecretsClient, readPersistedSecrets, startSecretsManager, type LabSecrets } from './secrets';
 import { startSns, type LabSns } from './sns';
@@ -55,6 +56,8 @@ export interface Lab {
   dir: string;
   /** The one time scale every lab component compresses durations by. */
   clock: LabClock;
+  /** Issues the hosts' role sessions (expiring on the lab clock); the lab's S3 accepts only what it knows. */
+  sts: LabSts;
   /** The registry role's URL (its password changes with `rotateRegistryPassword`). */
   databaseUrl: string;
   /** The server's superuser URL: what makes the hosts' external databases (a customer's own server on AWS). */
@@ -167,7 +170,9 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const backupBucket = Object.values(template.buckets).find((b) => b.logicalId.startsWith('BackupsBucket'))?.bucketName;
     if (!backupBucket) throw new Error('the synthesized template has no backup bucket');
 
-    const s3 = await startS3({ directory: join(dir, 's3'), buckets: Object.values(template.buckets).map((b) => b.bucketName) });
+    // one STS for the lab: the lab user's keys and every host's role sessions, on the lab clock
+    const sts = labSts(clock);
+    const s3 = await startS3({ directory: join(dir, 's3'), buckets: Object.values(template.buckets).map((b) => b.bucketName), sts, clock });
     closers.push(() => s3.close());
     const sns = await startSns({ onPublish: (a) => log(`alert published: ${a.subject ?? ''}`) });
     closers.push(() => sns.close());
@@ -252,6 +257,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const lab: Lab = {
       dir,
       clock,
+      sts,
       databaseUrl: registry.url,
       adminDatabaseUrl: adminUrl,
       postgres: pgServer,

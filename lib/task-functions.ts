@@ -17,8 +17,6 @@ export interface TaskFunctionsProps {
   readonly alerts: ITopic;
   /** Tag key every managed host carries; SendCommand is allowed only on tagged instances. */
   readonly fleetTagKey: string;
-  /** Seconds presigned URLs stay valid. */
-  readonly presignSeconds?: number;
 }
 
 /**
@@ -42,7 +40,7 @@ export class TaskFunctions extends Construct {
     const bucket = backups.bucket;
     const vpcProps = registry.clientNetwork();
     const registryEnv = registry.clientEnvironment();
-    const s3Env = { BACKUP_BUCKET: bucket.bucketName, PRESIGN_SECONDS: String(props.presignSeconds ?? 900) };
+    const s3Env = { BACKUP_BUCKET: bucket.bucketName };
 
     this.beginRun = new FleetwaveFunction(this, 'BeginRun', {
       handlerDir: 'begin-run',
@@ -150,21 +148,21 @@ export class TaskFunctions extends Construct {
     grantCancelCommand(this.pollStep, 'CancelOverdueCommand');
 
     // ── S3: object-level actions on the two prefixes, never delete ────────────
-    // presigned part/config PUTs and restore GETs are signed with send-step's role
-    this.sendStep.addToRolePolicy(objectAccess('PresignBackupTransfers', ['s3:PutObject', 's3:GetObject'], bucket, 'backups'));
+    // send-step only names bucket and keys: hosts sign their transfers with their own role (lib/iam/host-access.ts)
     grantReadCommandOutput(this.pollStep, bucket);
     this.prepareBackup.addToRolePolicy(objectAccess('StartBackupUpload', ['s3:PutObject'], bucket, 'backups'));
     this.completeBackup.addToRolePolicy(
+      // GetObject for HeadObject (size, checksums); the object is never read whole
       objectAccess('CompleteAndVerifyBackup', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], bucket, 'backups'),
     );
-    const bucketUsers = [this.sendStep, this.pollStep, this.prepareBackup, this.completeBackup];
+    const bucketUsers = [this.pollStep, this.prepareBackup, this.completeBackup];
     for (const fn of bucketUsers) fn.addToRolePolicy(useBackupKey(backups.key));
     // SSM writes command output with the instance profile of each host; the
     // host's role needs s3:PutObject on command-output/ (documented in README).
     backups.denyDeletesBy(bucketUsers.map((f) => f.role!));
     backups.denyOverwritesBy(bucketUsers.map((f) => f.role!));
 
-    for (const fn of [this.sendStep, this.prepareBackup, this.completeBackup]) {
+    for (const fn of [this.prepareBackup, this.completeBackup]) {
       acknowledgePrefix(
         fn,
         bucket,

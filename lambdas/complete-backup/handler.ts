@@ -1,8 +1,9 @@
 /**
  * complete-backup task.
  * - `{run, target, backupResult}` → BackupVerification (+ backupId, format):
- *   completes the multipart upload with the host's ETags and re-reads both
- *   objects to check size and sha256. `verified:false` with a `reason` is an
+ *   completes the multipart upload with the host's ETags and part checksums,
+ *   and compares S3's composite checksum and sizes (HeadObject) with what the
+ *   host computed; nothing is read back, whatever the size. `verified:false` with a `reason` is an
  *   expected outcome for the Choice state, not an error. `backupResult` is
  *   the backup step's result line (StepOutcome.result) or the whole outcome.
  * - `{run, target, abort: true}` → AbortResult: the backup step failed, so
@@ -68,8 +69,8 @@ export const { handler, createHandler } = defineTask({
       configKey: target.configKey,
       uploadId: target.uploadId,
       parts: line.data.parts,
-      reported: { bytes: line.data.bytes, sha256: line.data.sha256 },
-      config: { bytes: line.config.bytes, sha256: line.config.sha256 },
+      reported: { bytes: line.data.bytes, sha256: line.data.sha256, checksumSha256: line.data.checksumSha256 },
+      config: { bytes: line.config.bytes, sha256: line.config.sha256, checksumSha256: line.config.checksumSha256 },
     });
     log.info('backup verification', { ...ids, verified: verification.verified, reason: verification.reason });
     return { ...verification, backupId: target.backupId ?? null, format: target.format ?? null };

@@ -3,8 +3,9 @@
  * `extra` per step: preflight `{targetVersion?, minFreeMb?}`; pull-images /
  * pin-tags `{version?}`; health-check `{version?, passes?, intervalSeconds?,
  * timeoutSeconds?}`; watch-schema `{timeoutSeconds?, pollSeconds?}`; backup
- * `{target}` (prepare-backup's output: URLs are presigned here); restore
- * `{backup}` (begin-run's restore source: GETs are presigned here).
+ * `{target}` (prepare-backup's output); restore `{backup}` (begin-run's
+ * restore source): keys only; the bucket and region are added here and the
+ * host signs its own requests with its own role (nothing presigned).
  * Errors by name: InvalidTaskInputError / InvalidStepInputError (refused,
  * nothing sent), AgentTooOldError (preflight: the host's SSM Agent is older
  * than 3.3.2746.0; nothing sent), DocumentVersionUnknownError (DOCUMENT_VERSIONS
@@ -13,11 +14,10 @@
  * earlier command by its comment).
  */
 import { z } from 'zod';
-import { S3BackupStorage } from '../../core/backup-storage';
 import { asTransient } from '../../core/errors';
 import { Attempt, sendStep, SsmCommandRunner, type SendStepDeps } from '../../core/host-steps';
 import { HostRunContext, HostStep } from '../../core/models';
-import { s3Client, ssmClient, ssmSendClient } from '../shared/clients';
+import { lambdaRegion, ssmClient, ssmSendClient } from '../shared/clients';
 import { SendStepEnv } from '../shared/env';
 import { defineTask } from '../shared/task';
 
@@ -36,7 +36,7 @@ export const { handler, createHandler } = defineTask({
   env: SendStepEnv,
   deps: (env): SendStepDeps => ({
     runner: new SsmCommandRunner(ssmClient(), ssmSendClient(), env.DOCUMENT_VERSIONS),
-    presigner: new S3BackupStorage(s3Client(), { bucket: env.BACKUP_BUCKET, presignSeconds: env.PRESIGN_SECONDS }),
+    transfers: { bucket: env.BACKUP_BUCKET, region: lambdaRegion() },
     documentPrefix: env.DOCUMENT_PREFIX,
     outputBucket: env.OUTPUT_BUCKET,
     deliveryTimeoutSeconds: env.DELIVERY_TIMEOUT_SECONDS,

@@ -21,6 +21,12 @@ let secrets: SecretsManagerClient | undefined;
 let sfn: SFNClient | undefined;
 
 const region = () => process.env.AWS_REGION;
+/** The function's region (Lambda sets AWS_REGION); the bucket's, which host commands name. */
+export function lambdaRegion(): string {
+  const r = region();
+  if (!r) throw new Error('AWS_REGION is not set: Lambda sets it; the lab and tests must too');
+  return r;
+}
 
 /** SSM with the SDK's standard retries, for reads (ListCommands, GetCommandInvocation). */
 export function ssmClient(): SSMClient {
