@@ -120,9 +120,11 @@ export async function verifyRequest(ctx: any, { sts, clock }: LabS3AuthOptions):
     const expires = Number(q['X-Amz-Expires']);
     if (!Number.isInteger(expires) || expires < 1 || expires > MAX_PRESIGN_SECONDS) throw new LabS3Error('AuthorizationQueryParametersError', 400, 'X-Amz-Expires must be 1..604800');
     if (Date.now() > signedAt + clock.real(expires * 1000)) throw deny('Request has expired');
-    const rest = Object.fromEntries(query.filter(([k]) => !/^X-Amz-(Algorithm|Credential|Date|Expires|SignedHeaders|Signature|Security-Token)$/.test(k)));
+    const rest = Object.fromEntries(query.filter(([k]) => !/^X-Amz-(Algorithm|Credential|Date|Expires|SignedHeaders|Signature|Security-Token|Content-Sha256)$/.test(k)));
+    // the SDK's S3 presigner signs UNSIGNED-PAYLOAD as a query parameter: as a header here, the signer hoists it back
+    const payload = q['X-Amz-Content-Sha256'] ? { 'X-Amz-Content-Sha256': q['X-Amz-Content-Sha256'] } : {};
     const signed = await signer(identity, auth.region).presign(
-      { ...base, query: rest, headers },
+      { ...base, query: rest, headers: { ...headers, ...payload } },
       { signingDate: new Date(signedAt), expiresIn: expires, unhoistableHeaders: new Set(Object.keys(headers)), signableHeaders: new Set(Object.keys(headers)) },
     );
     expected = String(signed.query?.['X-Amz-Signature'] ?? '');
@@ -164,6 +166,7 @@ export function s3Authentication(options: LabS3AuthOptions): Middleware {
       ctx.state.labIdentity = identity;
     } catch (err) {
       if (!(err instanceof LabS3Error)) throw err;
+      if (process.env.FW_DBG) console.error('DBG', err.code, err.message, ctx.method, ctx.originalUrl, JSON.stringify(ctx.headers));
       ctx.status = err.status;
       ctx.type = 'application/xml';
       ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${err.message.replace(/[<>&]/g, '')}</Message></Error>`;

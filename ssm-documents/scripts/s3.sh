@@ -97,7 +97,7 @@ fw_s3() {
   fi
   [ -z "$query" ] || url="$url?$query"
   curl -sS -X "$method" --aws-sigv4 "aws:amz:$FW_S3_REGION:s3" -K <(fw_s3_curl_config) \
-    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -H 'Expect:' "$@" "$url"
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' "$@" "$url"
 }
 
 # base64 of a file's binary SHA-256 (the x-amz-checksum-sha256 value)
