@@ -122,7 +122,7 @@ export async function verifyRequest(ctx: any, { sts, clock }: LabS3AuthOptions):
     if (Date.now() > signedAt + clock.real(expires * 1000)) throw deny('Request has expired');
     const rest = Object.fromEntries(query.filter(([k]) => !/^X-Amz-(Algorithm|Credential|Date|Expires|SignedHeaders|Signature|Security-Token|Content-Sha256)$/.test(k)));
     // the SDK's S3 presigner signs UNSIGNED-PAYLOAD as a query parameter: as a header here, the signer hoists it back
-    const payload = q['X-Amz-Content-Sha256'] ? { 'X-Amz-Content-Sha256': q['X-Amz-Content-Sha256'] } : {};
+    const payload: Record<string, string> = q['X-Amz-Content-Sha256'] ? { 'X-Amz-Content-Sha256': q['X-Amz-Content-Sha256'] } : {};
     const signed = await signer(identity, auth.region).presign(
       { ...base, query: rest, headers: { ...headers, ...payload } },
       { signingDate: new Date(signedAt), expiresIn: expires, unhoistableHeaders: new Set(Object.keys(headers)), signableHeaders: new Set(Object.keys(headers)) },
