@@ -166,7 +166,6 @@ export function s3Authentication(options: LabS3AuthOptions): Middleware {
       ctx.state.labIdentity = identity;
     } catch (err) {
       if (!(err instanceof LabS3Error)) throw err;
-      if (process.env.FW_DBG) console.error('DBG', err.code, err.message, ctx.method, ctx.originalUrl, JSON.stringify(ctx.headers));
       ctx.status = err.status;
       ctx.type = 'application/xml';
       ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${err.code}</Code><Message>${err.message.replace(/[<>&]/g, '')}</Message></Error>`;
