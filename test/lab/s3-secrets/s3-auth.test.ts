@@ -5,7 +5,7 @@
  * URL asks for (https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html;
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-presigned-url.html:
  * a URL made with temporary credentials expires when the credentials do).
- * The time scale makes a 15-minute session last a quarter second here.
+ * The time scale makes a 15-minute session last 2.5 seconds here.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { LAB_HOST_ROLE_ARN } from '../../../lab/hosts/credentials';
 import { labS3Client, labSts, startS3, type LabS3 } from '../../../lab/s3';
 
 const BUCKET = 'lab-backups';
-const clock = labClock(1 / 3600); // 900 simulated seconds = 250 ms
+const clock = labClock(1 / 360); // 900 simulated seconds = 2.5 s
 const sts = labSts(clock);
 let root: string;
 let s3: LabS3;
@@ -34,7 +34,7 @@ afterAll(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-const session = (durationSeconds = 900) => sts.assumeRole({ roleArn: LAB_HOST_ROLE_ARN, sessionName: 'mi-0123456789abcdef0', durationSeconds, access: { objectPrefixes: ['backups/h1/'] } });
+const session = (durationSeconds = 43_200) => sts.assumeRole({ roleArn: LAB_HOST_ROLE_ARN, sessionName: 'mi-0123456789abcdef0', durationSeconds, access: { objectPrefixes: ['backups/h1/'] } });
 const clientOf = (c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) =>
   new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: c, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 const get = (client: S3Client, Key = 'backups/h1/b1/config.tar.gz') => client.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
