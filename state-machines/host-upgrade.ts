@@ -203,7 +203,7 @@ export class HostUpgrade extends Construct {
       lambdaTask(this, 'PrepareBackup', {
         fn: fns.prepareBackup,
         comment: 'Start the multipart upload for the data and choose the part size',
-        payload: TaskInput.fromObject({ 'run.$': '$.run', 'estimatedBytes.$': '$.verdict.estimatedBytes' }),
+        payload: TaskInput.fromObject({ 'run.$': '$.run', 'estimatedBytes.$': '$.estimatedBytes' }),
         resultPath: '$.backup',
         timeout: Duration.seconds(60),
       }),
@@ -252,7 +252,13 @@ export class HostUpgrade extends Construct {
         .when(verdictOk(), adoptVersion)
         .otherwise(finishFailed('FinishPreflightFailed', 'preflight')),
     );
-    adoptVersion.next(pull.startState);
+    // the preflight verdict's size estimate, for prepare-backup: pull-images' verdict replaces $.verdict
+    const keepEstimate = new Pass(this, 'KeepDataEstimate', {
+      inputPath: '$.verdict.estimatedBytes',
+      resultPath: '$.estimatedBytes',
+    });
+    adoptVersion.next(keepEstimate);
+    keepEstimate.next(pull.startState);
     verifyNoop.next(new Choice(this, 'NoopVerified').when(verdictOk(), finishNoop).otherwise(finishFailed('FinishNoopUnhealthy', 'health-check')));
     pull.next(new Choice(this, 'Pulled').when(verdictOk(), prepareBackup).otherwise(finishFailed('FinishPullFailed', 'pull-images')));
     prepareBackup.next(backup.startState);
