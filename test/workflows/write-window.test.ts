@@ -146,7 +146,8 @@ describe('writes made after the backup', () => {
     expect({ status: o.result.status, error: o.result.error }, o.result.cause ?? '').toEqual({ status: 'FAILED', error: 'UpgradeFailed' });
     expect(o.acceptedId, 'the app accepted a write after the backup was taken').toBeNull();
     const [run] = await t.lab.store.listRuns({ hostId: 'ww-p' });
-    expect(run).toMatchObject({ outcome: 'pin-failed', failedStep: 'pin-tags' });
+    // a refused pin is classified with the pull (core/classify.ts): the new images never ran
+    expect(run).toMatchObject({ outcome: 'pull-failed', failedStep: 'pin-tags' });
     expect(run!.message).toContain('.env is a symbolic link');
     // started again by the restart document on the unchanged configuration: the old version, healthy
     expect(o.documents).toEqual(['Preflight', 'PullImages', 'Backup', 'PinTags', 'Restart']);
