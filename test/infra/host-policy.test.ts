@@ -25,11 +25,11 @@ describe('host instance policy', () => {
       ['ReadBucketEncryption', 'Allow', ['s3:GetEncryptionConfiguration']],
       ['EncryptCommandOutput', 'Allow', ['kms:Decrypt', 'kms:GenerateDataKey']],
     ]);
-    const bucket = Object.keys(s.json.Resources).find((k) => k.startsWith('BackupsBucket') && s.json.Resources[k].Type === 'AWS::S3::Bucket')!;
-    const key = Object.keys(s.json.Resources).find((k) => k.startsWith('BackupsKey') && s.json.Resources[k].Type === 'AWS::KMS::Key')!;
+    const bucket = Object.keys(s.json.Resources).find((k) => k.startsWith('BackupsBucket') && s.json.Resources[k]!.Type === 'AWS::S3::Bucket')!;
+    const key = Object.keys(s.json.Resources).find((k) => k.startsWith('BackupsKey') && s.json.Resources[k]!.Type === 'AWS::KMS::Key')!;
     expect(JSON.stringify(statements[0]!.Resource)).toContain(bucket);
     expect(JSON.stringify(statements[0]!.Resource)).toContain('/command-output/*');
     expect(statements[2]!.Resource).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
-    expect(s.json.Outputs.HostInstancePolicyArn.Value).toEqual({ Ref: id });
+    expect(s.json.Outputs.HostInstancePolicyArn?.Value).toEqual({ Ref: id });
   });
 });
