@@ -1,11 +1,16 @@
 /**
  * The lab's S3: s3rver 3.7 in-process, data under the lab folder.
  *
- * Clients reach it with path-style addressing (`forcePathStyle: true`) and
- * the credentials s3rver checks signatures against (`S3RVER`/`S3RVER`).
+ * Clients reach it with path-style addressing (`forcePathStyle: true`),
+ * signing with keys the lab's STS knows (lab/sts.ts): the lab user's
+ * (`S3RVER`/`S3RVER`, never expiring) or a role session (a host's), which
+ * expires on the lab clock.
  *
- * s3rver 3.7 has no AbortMultipartUpload, ListParts or ListMultipartUploads;
- * ./s3-multipart.ts adds them in front of its router, as AWS answers them.
+ * In front of s3rver's router, in order: ./s3-auth.ts (SigV4 verified,
+ * session tokens and expiry, per-session key prefixes; s3rver itself checks
+ * no SigV4 signature), ./s3-checksums.ts (SHA-256 additional checksums and
+ * the composite checksum of multipart objects), ./s3-multipart.ts (the
+ * AbortMultipartUpload, ListParts and ListMultipartUploads s3rver 3.7 lacks).
  *
  * Known gap: s3rver 3.7 answers `PutBucketVersioning` with `NotImplemented`,
  * so lab buckets are unversioned; the versioning guarantee of the backup
