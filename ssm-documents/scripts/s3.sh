@@ -111,6 +111,7 @@ fw_s3_put() {
   shift 3
   sum=$(fw_sha256_b64 "$file")
   for try in 1 2 3; do
+    fw_s3_credentials || { echo "$FW_S3_ERROR" >>"$FW_TMP/upload.err"; return 1; }
     code=$(fw_s3 PUT "$key" "$query" -H "x-amz-checksum-sha256: $sum" -T "$file" -D "$FW_TMP/put.headers" \
       -o "$FW_TMP/put.body" -w '%{http_code}' "$@" 2>>"$FW_TMP/upload.err") || code=000
     case "$code" in

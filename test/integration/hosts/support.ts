@@ -17,7 +17,9 @@ import type { HostStep } from '../../../core/models';
 import { hostEnv } from '../../../lab/hosts';
 import { LAB_HOST_ROLE_ARN } from '../../../lab/hosts/credentials';
 import { paths } from '../../../lab/hosts/state';
-import { labS3Client, startS3 as startLabS3, type LabS3 } from '../../../lab/s3';
+import type { LabClock } from '../../../lab/clock';
+import { labS3Client, labSts, startS3 as startLabS3, type LabS3 } from '../../../lab/s3';
+import type { LabSts } from '../../../lab/sts';
 import { loadDocument } from '../../../ssm-documents';
 
 export interface StepRun {
@@ -35,8 +37,9 @@ export const REGION = 'us-east-1';
 let activeS3: LabS3 | null = null;
 
 /** A role session for the host, written as SSM Agent writes it; the host's env points at it and at the S3. */
-function hostS3Env(work: string): Record<string, string> {
+function hostS3Env(work: string, credentialsFile?: string): Record<string, string> {
   if (!activeS3) return {};
+  if (credentialsFile) return { AWS_ENDPOINT_URL_S3: activeS3.endpoint, AWS_SHARED_CREDENTIALS_FILE: credentialsFile };
   const c = activeS3.sts.assumeRole({ roleArn: LAB_HOST_ROLE_ARN, sessionName: 'mi-0123456789abcdef0', access: { objectPrefixes: ['backups/'] } });
   const file = join(work, 'credentials');
   writeFileSync(file, `[default]\naws_access_key_id = ${c.accessKeyId}\naws_secret_access_key = ${c.secretAccessKey}\naws_session_token = ${c.sessionToken}\n`, { mode: 0o600 });
@@ -44,12 +47,18 @@ function hostS3Env(work: string): Record<string, string> {
 }
 
 /** Run one step's document against a host, exactly as the lab agent would. */
-export async function runStep(step: HostStep, root: string, params: Record<string, string | string[]>): Promise<StepRun> {
+export async function runStep(
+  step: HostStep,
+  root: string,
+  params: Record<string, string | string[]>,
+  /** The host's credentials file, kept by the test (default: a fresh session for this run). */
+  opts: { credentialsFile?: string } = {},
+): Promise<StepRun> {
   const doc = loadDocument(step);
   const work = mkdtempSync(join(tmpdir(), `fw-ssm-${step}-`));
   const script = join(work, '_script.sh');
   writeFileSync(script, doc.mainSteps[0].inputs.runCommand.join('\n') + '\n');
-  const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, LANG: 'C.UTF-8', TMPDIR: work, ...(await hostEnv(root)), ...hostS3Env(work) };
+  const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, LANG: 'C.UTF-8', TMPDIR: work, ...(await hostEnv(root)), ...hostS3Env(work, opts.credentialsFile) };
   for (const [k, v] of Object.entries(params)) env[`SSM_${k}`] = Array.isArray(v) ? v.join(',') : v;
   try {
     return await new Promise<StepRun>((resolve, reject) => {
@@ -98,17 +107,20 @@ export const BUCKET = 'backups';
 
 export interface TestS3 {
   client: S3Client;
+  /** Whose sessions the server accepts. */
+  sts: LabSts;
   close(): Promise<void>;
 }
 
 /** The lab's S3 on a free port, and a client for it (the lab user's keys). */
-export async function startS3(): Promise<TestS3> {
+export async function startS3(opts: { clock?: LabClock } = {}): Promise<TestS3> {
   const directory = mkdtempSync(join(tmpdir(), 'fw-s3-'));
-  const server = await startLabS3({ directory, buckets: [BUCKET] });
+  const server = await startLabS3({ directory, buckets: [BUCKET], ...(opts.clock ? { clock: opts.clock, sts: labSts(opts.clock) } : {}) });
   activeS3 = server;
   const client = labS3Client(server.endpoint);
   return {
     client,
+    sts: server.sts,
     async close() {
       client.destroy();
       if (activeS3 === server) activeS3 = null;
