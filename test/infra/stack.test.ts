@@ -52,7 +52,8 @@ describe('backup bucket', () => {
     const denyDeletes = statements.find((st) => st.Sid === 'BackupsCannotBeDeletedByTheOrchestrator')!;
     expect(denyDeletes.Effect).toBe('Deny');
     expect(denyDeletes.Action).toEqual(expect.arrayContaining(['s3:DeleteObject', 's3:DeleteObjectVersion']));
-    expect(denyDeletes.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(4);
+    // poll-step, prepare-backup, complete-backup: send-step has no S3 access (hosts sign their own transfers)
+    expect(denyDeletes.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(3);
   });
 
   it('refuses to let the orchestrator roles overwrite a backup object: only conditional creates pass', () => {
@@ -66,7 +67,14 @@ describe('backup bucket', () => {
     // conditional header, so only object-creating requests (PutObject, CompleteMultipartUpload) are held to it
     expect(deny!.Condition.StringNotEquals).toEqual({ 's3:if-none-match': '*' });
     expect(deny!.Condition.Bool).toEqual({ 's3:ObjectCreationOperation': 'true' });
-    expect(deny!.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(4);
+    expect(deny!.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(3);
+  });
+
+  it('gives send-step no S3 or KMS access: backup and restore commands name keys, the host signs with its own role', () => {
+    const sendStepPolicies = resourcesOfType('AWS::IAM::Policy').filter(([id]) => id.startsWith('TasksSendStep'));
+    expect(sendStepPolicies.length).toBeGreaterThan(0);
+    const actions = sendStepPolicies.flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Record<string, any>[]).flatMap((st) => ([] as string[]).concat(st.Action)));
+    expect(actions.filter((a) => /^(s3|kms):/.test(a))).toEqual([]);
   });
 
   it('grants no task role any S3 delete', () => {
