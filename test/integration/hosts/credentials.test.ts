@@ -6,15 +6,15 @@
  * at time scale 1/360: a 15-minute session lasts 2.5 s, and ends before the
  * backup does. Real bash, a simulated embedded host.
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { labClock } from '../../../lab/clock';
 import { createHost, destroyHost, type LabHost } from '../../../lab/hosts';
-import { LAB_HOST_ROLE_ARN } from '../../../lab/hosts/credentials';
+import { hostCredentialsFile, LAB_HOST_ROLE_ARN, startHostCredentials } from '../../../lab/hosts/credentials';
 import { freePort } from '../../../lab/postgres';
 import { BUCKET, prepareBackup, runStep, startS3, type TestS3 } from './support';
 
@@ -38,6 +38,7 @@ afterAll(async () => {
 
 /** Write a session the way SSM Agent does: whole file, renamed into place. */
 function writeSession(file: string, durationSeconds = 900): void {
+  // what an agent wrote before: a session that is about to end
   const c = s3.sts.assumeRole({ roleArn: LAB_HOST_ROLE_ARN, sessionName: 'mi-0123456789abcdef0', durationSeconds, access: { objectPrefixes: ['backups/h-creds/'] } });
   writeFileSync(`${file}.tmp`, `[default]\naws_access_key_id = ${c.accessKeyId}\naws_secret_access_key = ${c.secretAccessKey}\naws_session_token = ${c.sessionToken}\n`, { mode: 0o600 });
   renameSync(`${file}.tmp`, file);
@@ -45,14 +46,20 @@ function writeSession(file: string, durationSeconds = 900): void {
 
 describe('host credentials during a transfer', () => {
   it('uses the session SSM Agent rotated in when the old one expired: the backup still completes', async () => {
-    const file = join(base, 'credentials');
+    const file = hostCredentialsFile(host.root);
+    mkdirSync(dirname(file), { recursive: true });
     writeSession(file);
     await sleep(clock.real(900_000) + 100); // the session in the file has ended
-    // the agent rotates a little later, while the backup is already trying
-    const rotate = sleep(1500).then(() => writeSession(file, 3600));
+    // the lab's agent (one-hour sessions, renewed at half-life) starts a little later, while the backup already tries
+    let agent: { stop(): void } | undefined;
+    const rotate = sleep(1500).then(() => {
+      agent = startHostCredentials({ root: host.root, hostId: 'h-creds', instanceId: 'mi-0123456789abcdef0', sts: s3.sts, clock });
+    });
     const target = await prepareBackup(s3, 'h-creds', 1, 5);
-    const b = await runStep('backup', host.root, { ComposeDir: host.composeDir, ...target.params }, { credentialsFile: file });
-    await rotate;
+    const b = await runStep('backup', host.root, { ComposeDir: host.composeDir, ...target.params }, { credentialsFile: file }).finally(async () => {
+      await rotate;
+      agent?.stop();
+    });
     expect(b.result).toMatchObject({ step: 'backup', ok: true });
     expect(b.stderr + b.stdout).not.toMatch(/aws_secret_access_key|ASIA[A-Z0-9]{12}/);
     await expect(s3.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: target.configKey }))).resolves.toMatchObject({ $metadata: { httpStatusCode: 200 } });
