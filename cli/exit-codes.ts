@@ -60,6 +60,11 @@ export function exitCodeOfExecutionError(error: string | null): ExitCode {
   return BAD_INPUT_ERRORS.has(error) ? EXIT.invalidInput : EXIT.failed;
 }
 
+/** The exit code of an error the command itself threw (not a CliError, not an unreachable service): bad input by name, else 1. */
+export function exitCodeOfError(err: Error): ExitCode {
+  return BAD_INPUT_ERRORS.has(err.name) ? EXIT.invalidInput : EXIT.failed;
+}
+
 /** Network failures of node's sockets and the AWS SDK (no answer at all, as opposed to an answer that refuses). */
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
 const AWS_NETWORK_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'NetworkingError']);

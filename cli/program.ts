@@ -13,7 +13,7 @@ import { releaseApply, releaseList, releaseWithdraw } from './commands/release';
 import { backupsList, hostRollback, hostUpgrade, status } from './commands/host';
 import { hostShow, hostUnlock } from './commands/host-lifecycle';
 import { rolloutApprove, rolloutRollback, rolloutStart, rolloutStatus, rolloutStop, type RolloutDeps } from './commands/rollout';
-import { EXIT, EXIT_CODES, unreachableMessage, unreachableService } from './exit-codes';
+import { EXIT, EXIT_CODES, exitCodeOfError, unreachableMessage, unreachableService } from './exit-codes';
 import { CliError } from './output';
 import { resolveTarget } from './target';
 
@@ -203,7 +203,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const backups = program.command('backups').description('host backups');
   backups
     .command('list')
+    .description('the verified backups of a host, newest first: the ones a restore can use')
     .requiredOption('--host <id>', 'host id')
+    .option('--all', 'also list backups that failed or could not be verified (never restorable)')
     .option('--json')
     .action(async (o) => setExit(await withDeps((d) => backupsList(d, o))));
 
@@ -240,7 +242,7 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.unreachable;
     }
     process.stderr.write(`fleetwave: ${redactSecrets(e.message)}\n`);
-    return EXIT.failed;
+    return exitCodeOfError(e);
   }
   return exitCode;
 }

@@ -222,7 +222,17 @@ export class HostUpgrade extends Construct {
     prepareBackup.next(backup.startState);
     backup.next(new Choice(this, 'BackupTaken').when(verdictOk(), completeBackup).otherwise(abortBackup));
     completeBackup.next(recordBackup);
-    recordBackup.next(new Choice(this, 'BackupVerified').when(verdictOk(), pull.startState).otherwise(finishFailed('FinishBackupUnverified', 'backup')));
+    // unverified after the upload was completed: the objects are tagged unverified in S3 too (complete-backup), then the run fails
+    const finishUnverified = finishFailed('FinishBackupUnverified', 'backup');
+    const markUnverified = lambdaTask(this, 'MarkBackupUnverified', {
+      fn: fns.completeBackup,
+      comment: 'Tag the unverified backup objects unverified in S3, so they never look usable',
+      payload: TaskInput.fromObject({ 'run.$': '$.run', 'target.$': '$.backup', markUnverified: true }),
+      resultPath: JsonPath.DISCARD,
+      timeout: Duration.seconds(60),
+    });
+    finishing(markUnverified, finishUnverified, finishUnverified, '$.markError');
+    recordBackup.next(new Choice(this, 'BackupVerified').when(verdictOk(), pull.startState).otherwise(markUnverified));
     pull.next(new Choice(this, 'Pulled').when(verdictOk(), pin.startState).otherwise(finishFailed('FinishPullFailed', 'pull-images')));
     pin.next(new Choice(this, 'Pinned').when(verdictOk(), restart.startState).otherwise(finishFailed('FinishPinFailed', 'pin-tags')));
     const timedOut = (key: string) => Condition.stringEquals(`$.steps.${key}.status`, 'TimedOut');

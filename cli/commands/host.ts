@@ -133,10 +133,17 @@ export async function hostRollback(
   return r.exitCode;
 }
 
-export async function backupsList(deps: HostCommandDeps, opts: { host: string; json?: boolean }): Promise<number> {
+/**
+ * The backups a restore can use: verified ones only. A backup that failed or was found
+ * unverified (its objects tagged unverified in S3 too) is never offered; `--all` lists them,
+ * marked as not restorable.
+ */
+export async function backupsList(deps: HostCommandDeps, opts: { host: string; all?: boolean; json?: boolean }): Promise<number> {
   const hostId = checkOption(HostId, opts.host, '--host');
   await orNotFound(deps.store.getHost(hostId), `--host: no host ${hostId} in the registry`);
-  const backups = await deps.store.listBackups(hostId);
+  const every = await deps.store.listBackups(hostId);
+  const backups = opts.all ? every : every.filter((b) => b.status === 'verified');
+  const hidden = every.length - backups.length;
   if (opts.json) {
     // The registry row plus the table's answers spelled out, so a script need
     // not know that only status "verified" is restorable or that times are epoch ms.
@@ -151,10 +158,11 @@ export async function backupsList(deps: HostCommandDeps, opts: { host: string; j
         taken: new Date(b.createdAt).toISOString().replace(/\.\d+Z$/, 'Z'),
         size: bytes(b.dataBytes),
         mode: b.mode,
-        verified: b.status === 'verified' ? 'yes' : `no (${b.status}${b.failure ? `: ${b.failure}` : ''})`,
+        verified: b.status === 'verified' ? 'yes' : `NO, not restorable (${b.status}${b.failure ? `: ${b.failure}` : ''})`,
       })),
     ),
   );
+  if (hidden > 0) info(`${hidden} backup${hidden === 1 ? '' : 's'} that failed or could not be verified not shown (never restorable; --all lists them)`);
   return EXIT.ok;
 }
 
