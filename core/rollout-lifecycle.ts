@@ -125,3 +125,21 @@ export async function reconcileRollout(store: LifecycleStore, executions: Execut
   await transition(store, rollout.id, status, actor, details);
   return store.getRollout(rollout.id);
 }
+
+/**
+ * The scheduled check's sweep (ComplianceCheck's plan task): reconcile every active rollout
+ * among the newest 100 whose execution has ended. Returns the ids reconciled.
+ */
+export async function reconcileActiveRollouts(
+  store: LifecycleStore & Pick<RegistryStore, 'listRollouts'>,
+  executions: ExecutionReader,
+  actor: string,
+): Promise<string[]> {
+  const reconciled: string[] = [];
+  for (const rollout of await store.listRollouts()) {
+    if (!isActive(rollout.status)) continue;
+    const now = await reconcileRollout(store, executions, rollout, actor);
+    if (now.status !== rollout.status) reconciled.push(rollout.id);
+  }
+  return reconciled;
+}

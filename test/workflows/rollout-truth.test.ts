@@ -46,6 +46,7 @@ beforeAll(async () => {
   await t.addHosts('again', specs('again', 1, 1), { concurrency: 2, waves });
   await t.addHosts('grow', specs('grow', 1, 2), { concurrency: 2, waves, approvalBeforeProduction: true });
   await t.addHosts('kill', specs('kill', 1, 1), { concurrency: 2, waves, approvalBeforeProduction: true });
+  await t.addHosts('sweep', specs('sweep', 1, 1), { concurrency: 2, waves, approvalBeforeProduction: true });
   pointCliAtLab(t);
 }, 300_000);
 
@@ -148,4 +149,17 @@ describe('a rollout tells the truth', () => {
     expect((await runCli(['rollout', 'stop', '--rollout', 'kill-1-5-0'])).code).toBe(0);
     await waitForStatus('kill-1-5-0', 'stopped');
   }, 600_000);
+
+  it('the scheduled compliance check reconciles a rollout whose execution was stopped', async () => {
+    expect((await runCli(['rollout', 'start', '--fleet', 'sweep', '--version', '1.5.0', '--json'])).code).toBe(0);
+    await waitForStatus('sweep-1-5-0', 'awaiting-approval');
+    await t.sfn.send(new StopExecutionCommand({ executionArn: (await t.lab.store.getRollout('sweep-1-5-0')).executionArn! }));
+
+    const check = await runCli(['compliance', 'run', '--fleet', 'sweep', '--wait', '--json']);
+
+    expect(check.code, check.stderr).toBe(0);
+    expect((await t.lab.store.getRollout('sweep-1-5-0')).status).toBe('stopped');
+    const reconciled = (await t.lab.store.listAudit({ rolloutId: 'sweep-1-5-0', limit: 100 })).find((a) => a.action === 'rollout.reconciled');
+    expect(reconciled?.actor).toContain(':execution:'); // the ComplianceCheck execution, not an operator
+  }, 300_000);
 });
