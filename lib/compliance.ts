@@ -15,6 +15,7 @@ import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
 import type { HostDocuments } from './host-documents';
 import { acknowledgePrefix, grantAlertPublish, grantCancelCommand, grantReadCommandOutput, grantSendCommand, listPrefixes, objectAccess, useBackupKey } from './iam';
+import { acknowledge, logicalIdOf, nagArn, wildcardResource } from './nag';
 import type { RegistryDatabase } from './registry-database';
 
 export interface FleetwaveComplianceProps {
@@ -141,6 +142,11 @@ export class FleetwaveCompliance extends Construct {
             Arn.format({ service: 'states', resource: 'execution', resourceName: `${sm.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack),
           ),
         }),
+      );
+      acknowledge(
+        plan,
+        props.rollouts.map((sm) => wildcardResource(`${nagArn(this, 'states')}execution:<${logicalIdOf(sm)}.Name>:*`)),
+        'Executions are named at run time; the statement is limited to reading the executions of FleetRollout and RolloutRollback.',
       );
     }
     send.addToRolePolicy(objectAccess('ComplianceBatches', readWrite, bucket, 'compliance'));
