@@ -155,7 +155,13 @@ export class TaskFunctions extends Construct {
     grantReadCommandOutput(this.pollStep, bucket);
     this.prepareBackup.addToRolePolicy(objectAccess('StartBackupUpload', ['s3:PutObject'], bucket, 'backups'));
     this.completeBackup.addToRolePolicy(
-      objectAccess('CompleteAndVerifyBackup', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], bucket, 'backups'),
+      // tagging an unverified backup (core/backup-storage/mark-unverified.ts): a version needs PutObjectVersionTagging too
+      objectAccess(
+        'CompleteAndVerifyBackup',
+        ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        bucket,
+        'backups',
+      ),
     );
     const bucketUsers = [this.sendStep, this.pollStep, this.prepareBackup, this.completeBackup];
     for (const fn of bucketUsers) fn.addToRolePolicy(useBackupKey(backups.key));

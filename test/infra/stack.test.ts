@@ -436,9 +436,12 @@ describe('HostUpgrade flow', () => {
   });
 
   it('starts the services an embedded backup stopped again before any run that ends between backup and restart', () => {
+    expect(upgrade.States.BackupVerified!.Default).toBe('MarkBackupUnverified');
+    expect(upgrade.States.MarkBackupUnverified).toMatchObject({ Parameters: { Payload: { markUnverified: true } } });
     // where each failure between the backup and the restart goes, and the finish it must reach
     const ends: [string, string][] = [
-      [upgrade.States.BackupVerified!.Default as string, 'FinishBackupUnverified'],
+      // an unverified backup is tagged unverified in S3 first (MarkBackupUnverified), then the same gate
+      [upgrade.States[upgrade.States.BackupVerified!.Default as string]!.Next as string, 'FinishBackupUnverified'],
       [upgrade.States.Pinned!.Default as string, 'FinishPinFailed'],
       [upgrade.States.AbortBackup!.Next as string, 'FinishBackupFailed'],
     ];
