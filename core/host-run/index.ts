@@ -14,3 +14,4 @@ export * from './record';
 export * from './finish';
 export * from './summary';
 export * from './parent-proof';
+export * from './reconcile';

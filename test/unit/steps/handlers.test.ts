@@ -13,7 +13,13 @@ const ssmMock = mockClient(SSMClient);
 describe('parseEnv', () => {
   it('applies defaults and converts numbers', () => {
     expect(
-      parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'Fleetwave-', OUTPUT_BUCKET: 'fw-out', BACKUP_BUCKET: 'fw-out', DOCUMENT_VERSIONS: '{"Fleetwave-Backup":"4"}' }),
+      parseEnv(SendStepEnv, {
+        REGISTRY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fw-registry',
+        DOCUMENT_PREFIX: 'Fleetwave-',
+        OUTPUT_BUCKET: 'fw-out',
+        BACKUP_BUCKET: 'fw-out',
+        DOCUMENT_VERSIONS: '{"Fleetwave-Backup":"4"}',
+      }),
     ).toMatchObject({
       DELIVERY_TIMEOUT_SECONDS: 120,
       DEADLINE_GRACE_SECONDS: 120,
@@ -58,6 +64,8 @@ describe('send-step and poll-step handlers', () => {
     vi.stubEnv('BACKUP_BUCKET', 'fw-out');
     vi.stubEnv('DELIVERY_TIMEOUT_SECONDS', '45');
     vi.stubEnv('DOCUMENT_VERSIONS', '{"Fw-Inventory":"2"}');
+    // the registry is opened only for a step that waits (a task token): none here
+    vi.stubEnv('REGISTRY_SECRET_ARN', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fw-registry');
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
     const sent = await sendStepHandler()({ run: RUN, step: 'inventory' });
