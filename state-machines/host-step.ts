@@ -2,9 +2,9 @@
  * One host step as states: send the SSM command and wait for its end as one
  * `.waitForTaskToken` task, then record the outcome in the registry.
  *
- *   Run<X> ─► Record<X> ─► (caller's Choice on $.verdict)
+ *   Send<X> ─► Record<X> ─► (caller's Choice on $.verdict)
  *
- * Run<X> invokes send-step with `$$.Task.Token`; send-step sends the command
+ * Send<X> invokes send-step with `$$.Task.Token`; send-step sends the command
  * and records the token against it (step_waits). run-events answers the token
  * with the StepOutcome (poll-step's classification) when SSM's status-change
  * event for the command arrives, or when the safety poll finds the command
@@ -55,7 +55,7 @@ export class HostStepStates {
     const name = props.label ?? pascal(props.step);
     const key = camel(props.label ?? props.step);
     const run = catchInto(
-      lambdaTask(scope, `Run${name}`, {
+      lambdaTask(scope, `Send${name}`, {
         fn: props.functions.sendStep,
         comment: `Send the ${props.step} SSM command (idempotent on run and step) and wait for its end`,
         payload: TaskInput.fromObject({

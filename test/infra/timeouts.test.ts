@@ -36,9 +36,9 @@ const envOf = (prefix: string): Record<string, string> => {
 
 /** send-step's deadline for a step: delivery timeout + the step's execution bound + grace (core/host-steps/send-step.ts stepDeadline). */
 const stepDeadlineSeconds = (step: HostStep): number => {
-  const env = SendStepEnv.partial().parse(envOf('TasksSendStep'));
-  const delivery = env.DELIVERY_TIMEOUT_SECONDS ?? SendStepEnv.shape.DELIVERY_TIMEOUT_SECONDS.parse(undefined);
-  const grace = env.DEADLINE_GRACE_SECONDS ?? SendStepEnv.shape.DEADLINE_GRACE_SECONDS.parse(undefined);
+  const env = envOf('TasksSendStep');
+  const delivery = SendStepEnv.shape.DELIVERY_TIMEOUT_SECONDS.parse(env.DELIVERY_TIMEOUT_SECONDS);
+  const grace = SendStepEnv.shape.DEADLINE_GRACE_SECONDS.parse(env.DEADLINE_GRACE_SECONDS);
   return delivery + STEP_EXECUTION_TIMEOUT_SECONDS[step] + grace;
 };
 
@@ -76,6 +76,20 @@ describe('timeouts nest', () => {
       expect(steps.length).toBeGreaterThan(0);
       for (const [name, st, step] of steps) {
         expect(st.TimeoutSeconds, `${name} TimeoutSeconds vs the ${step} deadline ${stepDeadlineSeconds(step)} s`).toBeGreaterThan(stepDeadlineSeconds(step));
+      }
+    }
+  });
+
+  it('a waiting step hears from the safety poll several times per HeartbeatSeconds, and the heartbeat ends before the task timeout', () => {
+    const rules = Object.values(s.json.Resources).filter((r) => r.Type === 'AWS::Events::Rule' && typeof r.Properties.ScheduleExpression === 'string');
+    const poll = rules.map((r) => /^rate\((\d+) minutes?\)$/.exec(String(r.Properties.ScheduleExpression))).find((m) => m !== null);
+    expect(poll, 'a rate(N minutes) safety-poll rule').toBeTruthy();
+    const pollSeconds = Number(poll![1]) * 60;
+    for (const def of [upgrade, rollback]) {
+      for (const [name, st] of hostStepTasks(def)) {
+        const heartbeat = st.HeartbeatSeconds as number;
+        expect(heartbeat, `${name} HeartbeatSeconds`).toBeGreaterThanOrEqual(3 * pollSeconds);
+        expect(heartbeat, `${name} HeartbeatSeconds`).toBeLessThan(st.TimeoutSeconds!);
       }
     }
   });
