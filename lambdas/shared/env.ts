@@ -95,8 +95,6 @@ export const SendStepEnv = RegistryEnv.extend({
   DOCUMENT_VERSIONS: DocumentVersions,
 });
 
-export const PollStepEnv = z.object({ ...Common, ...S3Style, OUTPUT_BUCKET: BucketName });
-
 /** run-events: answers host steps' task tokens (it reads command output as poll-step does) and finishes runs whose execution ended. */
 export const RunEventsEnv = FinishRunEnv.extend({ ...S3Style, OUTPUT_BUCKET: BucketName });
 
@@ -147,7 +145,6 @@ export const ComplianceFinishEnv = RegistryEnv.extend({
 export type RegistryEnv = z.output<typeof RegistryEnv>;
 export type FinishRunEnv = z.output<typeof FinishRunEnv>;
 export type SendStepEnv = z.output<typeof SendStepEnv>;
-export type PollStepEnv = z.output<typeof PollStepEnv>;
 export type RunEventsEnv = z.output<typeof RunEventsEnv>;
 export type PrepareBackupEnv = z.output<typeof PrepareBackupEnv>;
 export type CompleteBackupEnv = z.output<typeof CompleteBackupEnv>;
