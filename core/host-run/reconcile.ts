@@ -21,6 +21,7 @@ import type { CommandRunner } from '../host-steps/ports';
 import { RunNotFoundError, StaleLeaseError } from '../registry/errors';
 import type { HostRunDeps } from './context';
 import { runIdFor } from './context';
+import { alertQuarantined, quarantineHost } from './quarantine';
 
 export const ExecutionEnded = z.object({
   executionArn: z.string().min(1),
@@ -61,11 +62,8 @@ export async function reconcileEndedExecution(event: ExecutionEnded, deps: Recon
   const lease = await store.getLease(run.hostId);
   const underParent = lease !== null && !lease.expired && lease.token === run.leaseToken && lease.holder !== event.executionArn;
   const message = `the ${run.kind} execution ${WORDS[event.status]}${event.error ? ` (${event.error})` : ''} before it finished run ${run.id}: the host's state is unknown`;
-  const reason = `${message}`.slice(0, 1000);
   // quarantine and alert first, unfenced: whatever else fails, the host stays locked and someone knows
-  const host = await store.getHost(run.hostId);
-  const quarantinedNow = host.lockedReason !== reason;
-  if (quarantinedNow) await store.lockHost(run.hostId, reason, event.executionArn);
+  const quarantinedNow = await quarantineHost(store, run.hostId, message, event.executionArn);
 
   for (const wait of await store.listRunStepWaits(run.id)) {
     await deps.runner.cancel({ commandId: wait.sent.commandId, instanceId: wait.sent.instanceId }).catch(() => undefined);
@@ -73,15 +71,13 @@ export async function reconcileEndedExecution(event: ExecutionEnded, deps: Recon
   }
 
   if (quarantinedNow && !underParent) {
-    await deps.alerts.publish(`fleetwave: RUN_UNFINISHED on ${run.hostId}`, {
-      event: 'RUN_UNFINISHED',
+    await alertQuarantined(deps.alerts, 'RUN_UNFINISHED', {
       hostId: run.hostId,
       runId: run.id,
       rolloutId: run.rolloutId,
       execution: event.executionArn,
       status: event.status,
       message,
-      action: `the host is quarantined; inspect it (fleetwave host show ${run.hostId}), restore by hand if needed, then fleetwave host unlock --host ${run.hostId} --reason "what was done"`,
     });
   }
   try {

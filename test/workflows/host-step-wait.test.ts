@@ -6,7 +6,7 @@
  * and an execution stopped mid-step still leaves the host quarantined with an
  * alert. Counts come from the executions' real history (GetExecutionHistory).
  */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, StopExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StopExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExecution, waitForExecution } from '../../cli/executions';
@@ -20,16 +20,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function history(executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await t.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
+const history = (executionArn: string) => t.history(executionArn);
 
 /** State transitions as Step Functions bills them: one per state entered. */
 const transitions = (events: HistoryEvent[]) => events.filter((e) => e.type?.endsWith('StateEntered')).length;
