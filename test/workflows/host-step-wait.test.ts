@@ -15,7 +15,7 @@ import { startTestLab, type TestLab } from '../support/lab';
 let t: TestLab;
 beforeAll(async () => {
   t = await startTestLab();
-}, 120_000);
+}, 300_000);
 afterAll(async () => {
   await t?.close();
 });
