@@ -111,7 +111,7 @@ describe('a host step is one task, answered when its command ends', () => {
     expect(locked).toBe(true);
     const [run] = await t.lab.store.listRuns({ hostId: host!.id, limit: 1 });
     expect(run).toMatchObject({ status: 'failed', outcome: 'rollback-failed' });
-    expect(run!.message).toMatch(/was stopped before it finished/);
+    expect(run!.message).toMatch(/was stopped \(Operator\.Stop\) before it finished run/);
     expect((await t.lab.store.listOpenStepWaits(100)).filter((w) => w.run.hostId === host!.id)).toEqual([]);
     expect(await t.lab.store.getLease(host!.id)).toBeNull();
     const alert = t.lab.sns.published().find((p) => String(p.subject ?? '').includes(`RUN_UNFINISHED on ${host!.id}`));
