@@ -36,6 +36,10 @@ export interface HostStepProps {
   readonly extra?: Record<string, unknown>;
   /** Where any task error goes. */
   readonly onError: IChainable;
+  /** Where record-step's verdict goes. Default `$.verdict`. */
+  readonly verdictPath?: string;
+  /** Where a caught task error goes. Default `$.error`. */
+  readonly errorPath?: string;
 }
 
 /** `pull-images` → `PullImages` */
@@ -54,6 +58,7 @@ export class HostStepStates {
   constructor(scope: Construct, props: HostStepProps) {
     const name = props.label ?? pascal(props.step);
     const key = camel(props.label ?? props.step);
+    const caught = { resultPath: props.errorPath ?? '$.error' };
     const run = catchInto(
       lambdaTask(scope, `Send${name}`, {
         fn: props.functions.sendStep,
@@ -69,6 +74,7 @@ export class HostStepStates {
         callback: { heartbeat: STEP_HEARTBEAT },
       }),
       props.onError,
+      caught,
     );
     this.record = catchInto(
       lambdaTask(scope, `Record${name}`, {
@@ -80,10 +86,11 @@ export class HostStepStates {
           'backup.$': '$.backup',
           'request.$': '$.input',
         }),
-        resultPath: '$.verdict',
+        resultPath: props.verdictPath ?? '$.verdict',
         timeout: Duration.seconds(60),
       }),
       props.onError,
+      caught,
     );
     run.next(this.record);
     this.startState = run;

@@ -9,6 +9,7 @@ import { HostRunContext, HostStep, RunOutcome } from '../models';
 import { emptyAsNull, type HostRunDeps } from './context';
 import { alertQuarantined, quarantineHost } from './quarantine';
 import { causeMessage, operatorSentence, type RunSummary } from './summary';
+import { writeWindowOf } from './write-window';
 
 export const FinishRunEvent = z.object({
   run: HostRunContext,
@@ -87,6 +88,7 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
   });
   const backupId = event.backup?.backupId ?? null;
   const version = outcome === 'restored' ? run.fromVersion : succeeded ? run.targetVersion : run.fromVersion;
+  const writeWindow = writeWindowOf(steps);
   return {
     runId: run.runId,
     hostId: run.hostId,
@@ -97,6 +99,7 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
     message: finished.message ?? message,
     version,
     backupId,
+    writeWindow,
     cause: operatorSentence({
       run,
       outcome,
@@ -105,6 +108,7 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
       message,
       version,
       backupId,
+      writeWindow,
       failure: { classification: event.verdict?.classification, message: event.verdict?.message, error: event.error?.Error },
     }),
   };

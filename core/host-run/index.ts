@@ -13,5 +13,6 @@ export * from './begin';
 export * from './record';
 export * from './finish';
 export * from './summary';
+export * from './write-window';
 export * from './parent-proof';
 export * from './reconcile';
