@@ -461,7 +461,7 @@ describe('HostUpgrade flow', () => {
       expect(needed.Default, entry).toBe(finish);
       // the restart document on the unchanged configuration, whose verdict is kept aside
       const send = upgrade.States[rule!.Next]!;
-      expect(send.Parameters).toMatchObject({ step: 'restart' }); // payloadResponseOnly: Parameters is the payload
+      expect(send.Parameters).toMatchObject({ Payload: { step: 'restart' } }); // a token wait: the payload is Parameters.Payload
       const label = rule!.Next.replace(/^Send/, '');
       expect(upgrade.States[`Record${label}`]).toMatchObject({ ResultPath: '$.startedAgain', Next: finish });
     }
