@@ -46,6 +46,8 @@ export interface InvocationState {
   running: RunningStep | null;
   deliveryTimer: NodeJS.Timeout | null;
   cancelRequested: boolean;
+  /** Told of every status change (SSM sends each to EventBridge: lab/events.ts). */
+  onStatusChange?: (invocation: InvocationState) => void;
 }
 
 export interface CommandState {
@@ -134,6 +136,7 @@ export function statusForExit(result: StepResult): { status: InvocationStatus; d
  * Cancelling invocation must read that way there too.
  */
 export function setInvocationStatus(invocation: InvocationState, status: InvocationStatus, details: string): void {
+  const changed = invocation.status !== status;
   invocation.status = status;
   invocation.statusDetails = details;
   for (const plugin of invocation.plugins) {
@@ -146,6 +149,7 @@ export function setInvocationStatus(invocation: InvocationState, status: Invocat
     clearTimeout(invocation.deliveryTimer);
     invocation.deliveryTimer = null;
   }
+  if (changed) invocation.onStatusChange?.(invocation);
 }
 
 /** An invocation whose steps all ran ends with the most severe plugin status. */
