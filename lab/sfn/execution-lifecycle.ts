@@ -10,6 +10,7 @@ import './polyfill';
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { AwsServiceError } from '../aws-json';
+import type { LabClock } from '../clock';
 import type { LabStateMachine, LabTemplate } from '../template';
 import { prepareDefinition, type Json, type PreparedDefinition } from './definition';
 import {
@@ -110,8 +111,7 @@ export function executionSummary(e: Execution): ExecutionSummary {
 
 export interface LifecycleOptions {
   template: LabTemplate;
-  waitScale: number;
-  retryScale: number;
+  clock: LabClock;
   historyDir: string | undefined;
   validate: boolean;
   tasks: TaskRunner;
@@ -134,7 +134,7 @@ export class ExecutionLifecycle {
           throw new Error(`state machine ${lab.name} (${lab.logicalId}) has an invalid definition: ${(err as Error).message}`);
         }
       }
-      const prepared = prepareDefinition(lab.definition, { waitScale: options.waitScale, retryScale: options.retryScale });
+      const prepared = prepareDefinition(lab.definition, { clock: options.clock });
       const machine = new StateMachine(prepared.runtime as never, { validationOptions: { noValidate: true } });
       this.machines.set(lab.arn, { lab, prepared, machine, creationDate: now });
     }

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import type { LabClock } from '../clock';
 import { waitMillis, type Json, type PreparedDefinition, type StateDef } from './definition';
 import { ExecutionClosedError, StatesRuntimeError, TaskError } from './errors';
 import type { Attempt, Execution } from './execution-lifecycle';
@@ -44,8 +45,8 @@ function fillContext(value: unknown, values: { token?: string; stateName: string
 }
 
 export interface TaskRunnerOptions {
-  /** Multiplies substituted Wait states' pauses (see definition.ts). */
-  waitScale: number;
+  /** The lab's time scale: substituted Wait states' pauses, HeartbeatSeconds (see definition.ts). */
+  clock: LabClock;
   integrations: ServiceIntegrations;
   tokens: TaskTokens;
 }
@@ -62,7 +63,7 @@ export class TaskRunner {
       const original = prepared.substituted.get(stateName)!;
       let ms: number;
       try {
-        ms = waitMillis(original, rawInput, this.options.waitScale);
+        ms = waitMillis(original, rawInput, this.options.clock.scale);
       } catch (err) {
         throw new StatesRuntimeError((err as Error).message);
       }
@@ -110,7 +111,7 @@ export class TaskRunner {
 
     try {
       let result = await this.options.integrations.dispatch(exec, stateName, parsed, input, signal);
-      if (token) result = await this.options.tokens.wait(token, heartbeatInSeconds, signal, (cause) => this.timeOut(exec, attempt, cause));
+      if (token) result = await this.options.tokens.wait(token, heartbeatInSeconds, this.options.clock, signal, (cause) => this.timeOut(exec, attempt, cause));
       if (!attempt.closed) recordTaskEvent(exec, attempt, 'Succeeded', { output: toJson(result), outputDetails: { truncated: false } });
       return result;
     } catch (err) {

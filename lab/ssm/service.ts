@@ -5,14 +5,16 @@
  * records and status rules it applies are commands.ts; the API side is
  * operations.ts.
  *
- * Time is compressed where the real service would make a lab wait minutes:
- * the delivery timeout is `min(TimeoutSeconds, options.deliveryTimeoutMs)`.
- * Everything else (execution timeouts, exit codes, limits) is as on AWS.
+ * Time follows the lab's one time scale (lab/clock.ts): the delivery timeout
+ * (SendCommand `TimeoutSeconds`) and each step's execution timeout
+ * (`timeoutSeconds`) are limits, `clock.limit`. Everything else (exit codes,
+ * limits) is as on AWS.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { REAL_TIME, type LabClock } from '../clock';
 import { labS3Client } from '../s3';
 import { runShellStep, type StepResult } from './agent';
 import {
@@ -64,8 +66,8 @@ export interface SsmServiceOptions {
   region?: string;
   /** How long an invocation stays invisible (InvocationDoesNotExist) after SendCommand. Default 300 ms. */
   invocationVisibilityDelayMs?: number;
-  /** Upper bound of the delivery timeout in the lab. Default 3000 ms. */
-  deliveryTimeoutMs?: number;
+  /** The lab's one time scale: delivery and execution timeouts are limits. Default unscaled. */
+  clock?: LabClock;
   /** Concurrent documents per agent. Default 5, as the real agent. */
   agentWorkers?: number;
   /** The agent version of an instance registered without one. Default 3.3.2746.0. */
@@ -92,7 +94,7 @@ export class SsmService {
   private readonly ownsS3Client: boolean;
   private readonly s3Endpoint: string | undefined;
   private readonly visibilityDelayMs: number;
-  private readonly deliveryTimeoutMs: number;
+  private readonly clock: LabClock;
   private readonly workers: number;
   readonly agentVersion: string;
   private readonly log: (message: string) => void;
@@ -106,7 +108,7 @@ export class SsmService {
     this.ownsS3Client = options.s3 !== undefined && options.s3.client === undefined;
     this.s3 = options.s3?.client ?? (options.s3 ? labS3Client(options.s3.endpoint, this.region) : undefined);
     this.visibilityDelayMs = options.invocationVisibilityDelayMs ?? 300;
-    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 3000;
+    this.clock = options.clock ?? REAL_TIME;
     this.workers = options.agentWorkers ?? AGENT_COMMAND_WORKERS;
     this.agentVersion = options.agentVersion ?? '3.3.2746.0';
     this.log = options.log ?? (() => undefined);
@@ -179,7 +181,6 @@ export class SsmService {
     const now = Date.now();
     const commandId = randomUUID();
     const deliveryTimeoutSeconds = request.TimeoutSeconds ?? 3600;
-    const executionSeconds = steps.reduce((sum, s) => sum + s.timeoutSeconds, 0);
     const command: CommandState = {
       commandId,
       documentName: request.DocumentName,
@@ -189,8 +190,8 @@ export class SsmService {
       instanceIds: [...new Set(request.InstanceIds)],
       parameters: request.Parameters ?? {},
       requestedAt: now,
-      // ExpiresAfter: the delivery timeout plus the document's execution timeouts.
-      expiresAt: now + (deliveryTimeoutSeconds + executionSeconds) * 1000,
+      // ExpiresAfter: the delivery timeout plus the document's execution timeouts (as the lab enforces them).
+      expiresAt: now + this.clock.limit(deliveryTimeoutSeconds * 1000) + steps.reduce((sum, s) => sum + this.clock.limit(s.timeoutSeconds * 1000), 0),
       deliveryTimeoutSeconds,
       outputS3BucketName: request.OutputS3BucketName ?? '',
       outputS3KeyPrefix: request.OutputS3KeyPrefix ?? '',
@@ -221,7 +222,7 @@ export class SsmService {
         cancelRequested: false,
       };
       command.invocations.set(instanceId, invocation);
-      const deliveryMs = Math.min(deliveryTimeoutSeconds * 1000, this.deliveryTimeoutMs);
+      const deliveryMs = this.clock.limit(deliveryTimeoutSeconds * 1000);
       invocation.deliveryTimer = setTimeout(() => this.deliveryTimedOut(invocation), deliveryMs);
       setImmediate(() => this.attemptDelivery(command, invocation));
     }
@@ -317,6 +318,7 @@ export class SsmService {
           // SSM_<Name> variables are not set (Systems Manager user guide,
           // parameter-troubleshooting.html, "Environment variables not available").
           step: agentHonoursEnvVar(instance.agentVersion) ? step : { ...step, env: {} },
+          timeoutMs: this.clock.limit(step.timeoutSeconds * 1000),
           agentWorkingDirectory: instance.workingDirectory,
           agentEnv: instance.env,
           extraEnv: {
