@@ -27,6 +27,7 @@ import {
   type ExecutionStatus,
 } from './execution-lifecycle';
 import { stripData } from './history';
+import { executionMetrics, type ExecutionMetrics } from './limits';
 import { ServiceIntegrations, type PublishedMessage, type SdkIntegrationHandler } from './integrations';
 import type { LambdaRuntime } from './lambda-runtime';
 import { TaskRunner } from './task-runner';
@@ -85,6 +86,11 @@ export class StepFunctionsEngine {
 
   startExecution(input: { stateMachineArn: string; name?: string; input?: string }): { executionArn: string; startDate: number } {
     return this.lifecycle.start(input);
+  }
+
+  /** State transitions and history events of one execution so far (limits.ts). */
+  executionMetrics(executionArn: string): ExecutionMetrics {
+    return executionMetrics(this.lifecycle.execution(executionArn));
   }
 
   describeExecution(executionArn: string): DescribedExecution {

@@ -13,6 +13,7 @@ import { waitMillis, type Json, type PreparedDefinition, type StateDef } from '.
 import { ExecutionClosedError, StatesRuntimeError, TaskError } from './errors';
 import type { Attempt, Execution } from './execution-lifecycle';
 import { recordEvent, recordTaskEvent, toJson } from './history';
+import { admitPayload } from './limits';
 import { parseResource, type ServiceIntegrations } from './integrations';
 import { newTaskToken, type TaskTokens } from './task-tokens';
 
@@ -110,8 +111,11 @@ export class TaskRunner {
     if (token) this.options.tokens.open(token, exec.executionArn, stateName);
 
     try {
+      // States.DataLimitExceeded (limits.ts) is terminal: the execution fails, no Retry or Catch runs.
+      if (!admitPayload(exec, toJson(input), `the input of task state ${stateName} after Parameters`)) throw new ExecutionClosedError('payload too large');
       let result = await this.options.integrations.dispatch(exec, stateName, parsed, input, signal);
       if (token) result = await this.options.tokens.wait(token, heartbeatInSeconds, this.options.clock, signal, (cause) => this.timeOut(exec, attempt, cause));
+      if (!admitPayload(exec, toJson(result), `the output of task state ${stateName}`)) throw new ExecutionClosedError('payload too large');
       if (!attempt.closed) recordTaskEvent(exec, attempt, 'Succeeded', { output: toJson(result), outputDetails: { truncated: false } });
       return result;
     } catch (err) {
