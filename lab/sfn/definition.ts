@@ -18,10 +18,13 @@
  *   a lab task that computes the scaled pause (history still shows a Wait
  *   state). `TimeoutSecondsPath` is evaluated by the library unscaled (no
  *   synthesized machine uses it).
+ * - An inline Map's ItemProcessor is marked so that at most 40 of its
+ *   iterations run at once, as on AWS (map-concurrency.ts).
  * - A Pass state whose `Result` is falsy (0, false, "", null) outputs its input
  *   in the library; it runs as a lab task returning the `Result`.
  */
 import type { LabClock } from '../clock';
+import { markInlineMap } from './map-concurrency';
 
 /** Largest setTimeout delay Node accepts (2^31-1 ms), in whole seconds. */
 export const MAX_TIMER_SECONDS = 2_147_483;
@@ -123,6 +126,8 @@ function walk(scope: StatesScope, original: StatesScope, options: PrepareOptions
         scaleRetry(state, options.clock);
         const key = state.ItemProcessor ? 'ItemProcessor' : 'Iterator';
         if (state[key]) walk(state[key] as StatesScope, orig[key] as StatesScope, options, out);
+        // at most 40 iterations at once (map-concurrency.ts)
+        if (state[key] && state[key].ProcessorConfig?.Mode !== 'DISTRIBUTED') markInlineMap(state[key] as object);
         break;
       }
       case 'Wait': {

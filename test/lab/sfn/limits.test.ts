@@ -51,6 +51,7 @@ async function engineFor(machines: Record<string, object>, clock?: LabClock): Pr
 const BIG = 'arn:aws:states:::aws-sdk:lab:big';
 const FLAKY = 'arn:aws:states:::aws-sdk:lab:flaky';
 const HOLD = 'arn:aws:states:::aws-sdk:lab:hold.waitForTaskToken';
+const SLOW = 'arn:aws:states:::aws-sdk:lab:slow';
 /** Everything caught: what a limit must get past. */
 const CATCH_ALL = [{ ErrorEquals: ['States.ALL'], Next: 'Caught' }];
 
@@ -159,6 +160,45 @@ describe('the payload quota', () => {
     expect(calls).toBe(1); // not retried
     expect(pages(engine, tooBig).some((e) => e.type === 'SucceedStateEntered')).toBe(false); // not caught
   });
+});
+
+describe('inline Map concurrency', () => {
+  it('runs at most 40 iterations at once, whatever MaxConcurrency or MaxConcurrencyPath asks, and no more than they ask', async () => {
+    const map = (concurrency: Record<string, unknown>) => ({
+      StartAt: 'Each',
+      States: {
+        Each: { Type: 'Map', ItemsPath: '$.items', ...concurrency, ItemProcessor: { StartAt: 'Work', States: { Work: { Type: 'Task', Resource: SLOW, End: true } } }, End: true },
+      },
+    });
+    const engine = await engineFor({
+      Unbounded: map({ MaxConcurrency: 0 }),
+      Hundred: map({ MaxConcurrency: 100 }),
+      FromInput: map({ MaxConcurrencyPath: '$.concurrency' }),
+    });
+    let running = 0;
+    let peak = 0;
+    engine.registerSdkIntegration(SLOW, async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 150));
+      running -= 1;
+      return {};
+    });
+    const items = Array.from({ length: 90 }, (_, i) => i);
+    for (const [machine, input] of [
+      ['Unbounded', { items }],
+      ['Hundred', { items }],
+      ['FromInput', { items, concurrency: 100 }],
+      ['FromInput', { items: items.slice(0, 20), concurrency: 7 }],
+    ] as const) {
+      peak = 0;
+      const { executionArn } = engine.startExecution({ stateMachineArn: arnOf(machine), input: JSON.stringify(input) });
+      const d = await engine.waitForExecution(executionArn, 30_000);
+      expect(d.status, `${machine} ${d.cause ?? ''}`).toBe('SUCCEEDED');
+      expect(JSON.parse(d.output!)).toHaveLength(input.items.length);
+      expect(peak, machine).toBe(Math.min(40, 'concurrency' in input ? input.concurrency : 40));
+    }
+  }, 60_000);
 });
 
 describe('the counts a test reads', () => {
