@@ -1,6 +1,7 @@
 /**
  * The lab's SSM Run Command service: the command store, delivery to the
- * per-instance agents (with the agent's worker limit), running each step and
+ * per-instance agents (with Run Command's rate control, rate-control.ts, and
+ * the agent's worker limit), running each step and
  * uploading its output to S3 in the agent's layout, cancel and close. The
  * records and status rules it applies are commands.ts; the API side is
  * operations.ts.
@@ -33,6 +34,7 @@ import {
 import { agentHonoursEnvVar } from '../../core/host-steps/agent-version';
 import { renderSteps, resolveParameters, type RenderedStep } from './document';
 import { DocumentStore } from './document-store';
+import { nextToSend } from './rate-control';
 
 /** appconfig.DefaultCommandWorkersLimit: documents one agent runs at a time. */
 export const AGENT_COMMAND_WORKERS = 5;
@@ -146,7 +148,7 @@ export class SsmService {
     // A returning agent picks up what was waiting for it; an unreachable one fails it.
     for (const command of this.commands.values()) {
       const invocation = command.invocations.get(instanceId);
-      if (invocation && (invocation.status === 'Delayed' || invocation.status === 'Pending') && invocation.deliveredAt === null) {
+      if (invocation && invocation.sent && (invocation.status === 'Delayed' || invocation.status === 'Pending') && invocation.deliveredAt === null) {
         this.attemptDelivery(command, invocation);
       }
     }
@@ -220,14 +222,32 @@ export class SsmService {
         running: null,
         deliveryTimer: null,
         cancelRequested: false,
+        sent: false,
       };
       command.invocations.set(instanceId, invocation);
       const deliveryMs = this.clock.limit(deliveryTimeoutSeconds * 1000);
       invocation.deliveryTimer = setTimeout(() => this.deliveryTimedOut(invocation), deliveryMs);
-      setImmediate(() => this.attemptDelivery(command, invocation));
     }
     this.commands.set(commandId, command);
+    setImmediate(() => this.rateControl(command));
     return command;
+  }
+
+  /** Sends the command to as many nodes as MaxConcurrency allows, or stops past MaxErrors (rate-control.ts). */
+  private rateControl(command: CommandState): void {
+    if (this.closed) return;
+    const { send, drop } = nextToSend(command);
+    for (const invocation of drop) setInvocationStatus(invocation, 'Cancelled', 'Cancelled');
+    for (const invocation of send) {
+      invocation.sent = true;
+      this.attemptDelivery(command, invocation);
+    }
+  }
+
+  /** An invocation reached its end: rate control may send the next one. */
+  private settled(invocation: InvocationState): void {
+    const command = this.commands.get(invocation.commandId);
+    if (command) this.rateControl(command);
   }
 
   private newPlugin(command: CommandState, instanceId: string, step: RenderedStep): PluginState {
@@ -257,6 +277,7 @@ export class SsmService {
     const instance = this.requireInstance(invocation.instanceId);
     if (instance.state === 'undeliverable') {
       setInvocationStatus(invocation, 'Failed', 'Undeliverable');
+      setImmediate(() => this.settled(invocation));
       return;
     }
     if (instance.state === 'offline') {
@@ -272,6 +293,7 @@ export class SsmService {
       this.log(`ssm: invocation ${command.commandId}/${invocation.instanceId} crashed: ${(err as Error).stack ?? String(err)}`);
       setInvocationStatus(invocation, 'Failed', 'Failed');
     });
+    void work.then(() => this.settled(invocation));
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
@@ -280,6 +302,7 @@ export class SsmService {
     invocation.deliveryTimer = null;
     if (invocation.deliveredAt !== null || TERMINAL.has(invocation.status)) return;
     setInvocationStatus(invocation, 'TimedOut', 'DeliveryTimedOut');
+    this.settled(invocation);
   }
 
   private async acquireWorker(instance: InstanceState): Promise<void> {
@@ -390,6 +413,7 @@ export class SsmService {
       }
     }
     if (!instanceIds || instanceIds.length === 0) command.cancelled = true;
+    this.rateControl(command);
   }
 
   /** Kills every running script and stops all timers; the state stays readable. */
