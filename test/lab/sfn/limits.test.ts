@@ -14,7 +14,8 @@ import { labClock, type LabClock } from '../../../lab/clock';
 import { StepFunctionsEngine } from '../../../lab/sfn/api';
 import { createLambdaRuntime } from '../../../lab/sfn/lambda-runtime';
 import { MAX_HISTORY_EVENTS } from '../../../lab/sfn/limits';
-import { emptyLabTemplate, type LabFunction, type LabTemplate } from '../../../lab/template';
+import type { LabFunction } from '../../../lab/template';
+import { arnOf, templateWith } from './engine-support';
 
 const noLambda = createLambdaRuntime({ functions: [] });
 const engines: StepFunctionsEngine[] = [];
@@ -27,19 +28,6 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const arnOf = (name: string) => `arn:aws:states:us-east-1:000000000000:stateMachine:${name}`;
-
-function templateWith(machines: Record<string, object>): LabTemplate {
-  return {
-    ...emptyLabTemplate('/nonexistent', ['T']),
-    stateMachines: Object.fromEntries(
-      Object.entries(machines).map(([name, definition]) => [
-        name,
-        { logicalId: name, arn: arnOf(name), name, type: 'STANDARD' as const, definition: definition as Record<string, unknown>, definitionString: JSON.stringify(definition), roleArn: undefined },
-      ]),
-    ),
-  };
-}
 
 async function engineFor(machines: Record<string, object>, clock?: LabClock): Promise<StepFunctionsEngine> {
   const engine = new StepFunctionsEngine({ template: templateWith(machines), lambda: noLambda, ...(clock ? { clock } : {}) });
