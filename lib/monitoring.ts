@@ -1,12 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
-import { AlarmWidget, ComparisonOperator, MathExpression, Metric, type IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, AlarmWidget, ComparisonOperator, MathExpression, Metric, TreatMissingData, type IAlarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE } from '../core/compliance/adapters';
+import { METRIC_NAMESPACE, QUARANTINED_HOSTS_METRIC } from '../core/compliance/adapters';
 
 export interface FleetwaveMonitoringProps {
   /** Every state machine of the stack, by the name the dashboard shows. */
@@ -34,12 +35,16 @@ export const ROLLBACKS_FAILED_METRIC = 'RollbacksFailed';
  * - rollbacks that failed, which quarantine their host: a metric filter on
  *   finish-run's JSON log line (`outcome: rollback-failed`), so no code path
  *   has to remember to publish it;
+ * - quarantined hosts: the worst fleet's QuarantinedHosts (published by each
+ *   compliance check) above 0, so a host left quarantined keeps paging until
+ *   an operator unlocks it, not only at the moment its restore failed;
  * - compliance drift: the existing NonCompliantHosts alarm, on the dashboard.
  * https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html
  */
 export class FleetwaveMonitoring extends Construct {
   readonly facade: MonitoringFacade;
   readonly rollbacksFailed: Metric;
+  readonly quarantinedAlarm: Alarm;
 
   constructor(scope: Construct, id: string, props: FleetwaveMonitoringProps) {
     super(scope, id);
@@ -111,6 +116,23 @@ export class FleetwaveMonitoring extends Construct {
         },
       ],
     });
+    // Fleets live in the registry, not in the template: one Metrics Insights query covers them all.
+    this.quarantinedAlarm = new Alarm(this, 'QuarantinedHostsAlarm', {
+      alarmName: 'Fleetwave-Hosts-Quarantined',
+      alarmDescription: 'fleetwave: hosts are quarantined after a failed restore (Fleetwave/QuarantinedHosts > 0); see `fleetwave host show`, then `fleetwave host unlock`',
+      metric: new MathExpression({
+        expression: `SELECT MAX(${QUARANTINED_HOSTS_METRIC}) FROM SCHEMA("${METRIC_NAMESPACE}", Fleet)`,
+        period: Duration.hours(1),
+        label: 'QuarantinedHosts (worst fleet)',
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.MISSING,
+    });
+    this.quarantinedAlarm.addAlarmAction(new SnsAction(props.alerts));
+    this.quarantinedAlarm.addOkAction(new SnsAction(props.alerts));
+    this.facade.addWidget(new AlarmWidget({ alarm: this.quarantinedAlarm, title: 'Quarantined hosts (worst fleet)', width: 12, height: 6 }));
     this.facade.addWidget(new AlarmWidget({ alarm: props.driftAlarm, title: 'Compliance drift alarm (Fleetwave/NonCompliantHosts)', width: 24, height: 6 }));
 
     this.facade.addLargeHeader('fleetwave: tasks');

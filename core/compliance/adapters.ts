@@ -198,11 +198,13 @@ export class SsmComplianceItems implements ComplianceItems {
 }
 
 export const METRIC_NAMESPACE = 'Fleetwave';
+export const QUARANTINED_HOSTS_METRIC = 'QuarantinedHosts';
 
 /**
  * Per fleet (dimension `Fleet`): `NonCompliantHosts` (UNKNOWN included: an
  * unreachable host is drift until proven otherwise), `UnknownHosts` (the
- * UNKNOWN part alone) and `CompliantHosts`.
+ * UNKNOWN part alone), `CompliantHosts` and `QuarantinedHosts` (hosts left
+ * quarantined by a failed restore, waiting for an operator's unlock).
  */
 export function metricDataOf(fleets: FleetCounts[], at: number): MetricDatum[] {
   return fleets.flatMap((f) => {
@@ -211,6 +213,7 @@ export function metricDataOf(fleets: FleetCounts[], at: number): MetricDatum[] {
       { MetricName: 'NonCompliantHosts', Value: f.nonCompliant, ...common },
       { MetricName: 'UnknownHosts', Value: f.unknown, ...common },
       { MetricName: 'CompliantHosts', Value: f.compliant, ...common },
+      { MetricName: QUARANTINED_HOSTS_METRIC, Value: f.quarantined, ...common },
     ];
   });
 }

@@ -98,7 +98,7 @@ export async function planCheck(input: z.output<typeof PlanInput>, deps: PlanDep
       const made: CheckPlan = {
         checkId,
         fleetId: request.fleetId ?? null,
-        fleets: fleets.map((f) => ({ fleetId: f.id, desiredVersion: f.desiredVersion })),
+        fleets: fleets.map((f) => ({ fleetId: f.id, desiredVersion: f.desiredVersion, quarantined: hosts.filter((h) => h.fleetId === f.id && h.locked).length })),
         withdrawn: (await deps.store.listReleases())
           .filter((r) => r.withdrawnAt !== null)
           .map((r) => ({ version: r.version, reason: r.withdrawnReason ?? '' })),

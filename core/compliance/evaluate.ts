@@ -126,11 +126,11 @@ export function evaluateHost(obs: HostObservation, ctx: HostContext): HostCompli
   };
 }
 
-export function countFleet(fleetId: string, desiredVersion: string | null, hosts: HostCompliance[]): FleetCounts {
+export function countFleet(fleetId: string, desiredVersion: string | null, hosts: HostCompliance[], quarantined = 0): FleetCounts {
   const mine = hosts.filter((h) => h.fleetId === fleetId);
   const unknown = mine.filter((h) => h.state === 'UNKNOWN').length;
   const compliant = mine.filter((h) => h.state === 'COMPLIANT').length;
-  return { fleetId, desiredVersion, hosts: mine.length, compliant, nonCompliant: mine.length - compliant, unknown };
+  return { fleetId, desiredVersion, hosts: mine.length, compliant, nonCompliant: mine.length - compliant, unknown, quarantined };
 }
 
 /**

@@ -71,7 +71,8 @@ export async function finishCheck(input: z.output<typeof FinishInput>, deps: Fin
   }
   results.sort((a, b) => a.fleetId.localeCompare(b.fleetId) || a.hostId.localeCompare(b.hostId));
   const fleetIds = [...new Set(results.map((r) => r.fleetId))];
-  const counts = fleetIds.map((f) => countFleet(f, desired.get(f) ?? null, results));
+  const quarantined = new Map(plan.fleets.map((f) => [f.fleetId, f.quarantined]));
+  const counts = fleetIds.map((f) => countFleet(f, desired.get(f) ?? null, results, quarantined.get(f) ?? 0));
 
   let check: ComplianceCheck | null = await deps.store.getComplianceCheck(checkId);
   if (!check) throw new CompliancePlanMissingError(checkId);

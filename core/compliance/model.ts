@@ -85,6 +85,8 @@ export interface FleetCounts {
   nonCompliant: number;
   /** UNKNOWN hosts alone (already included in nonCompliant). */
   unknown: number;
+  /** Hosts quarantined (a failed restore; no upgrade until an operator unlocks them) when the check was planned. */
+  quarantined: number;
 }
 
 /** Drift, for alerts: any host of the fleet not COMPLIANT. */
@@ -109,7 +111,8 @@ export const CheckPlan = z.object({
   checkId: z.string().uuid(),
   fleetId: FleetId.nullable(),
   /** Fleets in scope with their desired version at plan time. */
-  fleets: z.array(z.object({ fleetId: FleetId, desiredVersion: Version.nullable() })),
+  /** Fleets in scope with their desired version and how many of their hosts were quarantined, at plan time. */
+  fleets: z.array(z.object({ fleetId: FleetId, desiredVersion: Version.nullable(), quarantined: z.number().int().min(0).default(0) })),
   /** Releases withdrawn at plan time, with why (plans written before withdrawal existed have none). */
   withdrawn: z.array(z.object({ version: Version, reason: z.string().max(4000) })).default([]),
   batches: z.array(Batch),

@@ -118,6 +118,14 @@ describe('monitoring', () => {
     expect(alarms[0]![1].Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
+  it('alarms while any fleet has a quarantined host, from the compliance check\'s QuarantinedHosts', () => {
+    const alarms = ofType('AWS::CloudWatch::Alarm').filter(([, a]) => JSON.stringify(a.Properties.Metrics ?? []).includes('QuarantinedHosts'));
+    expect(alarms).toHaveLength(1);
+    const [, alarm] = alarms[0]!;
+    expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarm.Properties.Metrics[0].Expression).toBe('SELECT MAX(QuarantinedHosts) FROM SCHEMA("Fleetwave", Fleet)');
+  });
+
   it('notifies the alert topic from every alarm, and has one dashboard', () => {
     const topic = idOf('AWS::SNS::Topic', 'AlertsTopic');
     const alarms = ofType('AWS::CloudWatch::Alarm');

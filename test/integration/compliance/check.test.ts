@@ -179,6 +179,18 @@ describe('a check over scripted SSM', () => {
     expect(results.map((r) => [r.hostId, r.state, r.unknownCause])).toEqual(hosts.map((h) => [h.id, 'UNKNOWN', 'no-inventory']));
   });
 
+  it('publishes how many hosts of each fleet are quarantined when the check was planned', async () => {
+    const hosts = await seedFleet(`quar-${hex().slice(0, 6)}`, 3, '1.5.0');
+    await reg.store.lockHost(hosts[1]!.id, 'restore failed: data-service unhealthy', 'finish-run');
+    const objects = new MemoryObjects();
+    const executionArn = `arn:aws:states:us-east-1:000000000000:execution:ComplianceCheck:${hex()}`;
+    const plan = await planCheck({ request: { fleetId: hosts[0]!.fleetId }, executionArn }, { store: reg.store, objects });
+    const published: { fleetId: string; quarantined: number }[] = [];
+    const { deps } = finishDeps(objects, []);
+    await finishCheck({ checkId: plan.checkId }, { ...deps, metrics: { publish: async (fleets) => void published.push(...fleets) } });
+    expect(published).toEqual([expect.objectContaining({ fleetId: hosts[0]!.fleetId, hosts: 3, quarantined: 1 })]);
+  });
+
   it('marks a check failed, and leaves a completed one alone', async () => {
     const hosts = await seedFleet(`fail-${hex().slice(0, 6)}`, 1, '1.5.0');
     const objects = new MemoryObjects();

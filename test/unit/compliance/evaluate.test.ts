@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { countFleet, driftEvent, evaluateHost, planBatches, checkIdFor, severityOf, type HostObservation, type InventoryResult } from '../../../core/compliance';
+import { metricDataOf } from '../../../core/compliance/adapters';
 
 const SVC = ['api-service', 'data-service', 'data-service-sidecar'] as const;
 
@@ -119,7 +120,14 @@ describe('fleet counts and drift events', () => {
 
   it('counts UNKNOWN hosts as non-compliant and separately', () => {
     const c = countFleet('acme', '1.5.0', [host('COMPLIANT'), host('NON_COMPLIANT'), host('UNKNOWN'), host('UNKNOWN', 'other')]);
-    expect(c).toEqual({ fleetId: 'acme', desiredVersion: '1.5.0', hosts: 3, compliant: 1, nonCompliant: 2, unknown: 1 });
+    expect(c).toEqual({ fleetId: 'acme', desiredVersion: '1.5.0', hosts: 3, compliant: 1, nonCompliant: 2, unknown: 1, quarantined: 0 });
+  });
+
+  it('carries the quarantined hosts the plan counted, and publishes them as QuarantinedHosts', () => {
+    const c = countFleet('acme', '1.5.0', [host('COMPLIANT'), host('UNKNOWN')], 1);
+    expect(c.quarantined).toBe(1);
+    const data = metricDataOf([c], 0);
+    expect(data.find((d) => d.MetricName === 'QuarantinedHosts')).toMatchObject({ Value: 1, Dimensions: [{ Name: 'Fleet', Value: 'acme' }] });
   });
 
   it.each([
