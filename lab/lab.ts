@@ -32,9 +32,13 @@ import { startCognito, type LabCognito } from './cognito';
 export interface LabOptions {
   /** Folder for everything the lab keeps: pg data, s3 objects, hosts, cdk.out. */
   dir: string;
-  /** Wait states last this fraction of their real time (polling every 5 s becomes 5 s × scale). */
-  waitScale?: number;
-  /** Real seconds per simulated second for every duration the lab enforces (lab/clock.ts); default 1. */
+  /**
+   * Real seconds per simulated second for every duration the lab enforces
+   * (lab/clock.ts): Wait states, Retry intervals, Task, heartbeat and
+   * execution timeouts, Lambda timeouts, SSM delivery and execution timeouts,
+   * token lifetimes. Default 0.1 (a 5 s poll lasts 0.5 s, a 60 s Lambda
+   * timeout the clock's floor).
+   */
   timeScale?: number;
   /** Fire the template's schedules (the compliance check) this often; default only on demand (`lab.scheduler.fireSchedules()`). */
   scheduleIntervalMs?: number;
@@ -119,7 +123,7 @@ function loadLabAssembly(assemblyDir: string): LabTemplate {
 export async function startLab(options: LabOptions): Promise<Lab> {
   const dir = resolve(options.dir);
   const log = options.log ?? (() => undefined);
-  const clock = labClock(options.timeScale ?? 1);
+  const clock = labClock(options.timeScale ?? 0.1);
   if (!options.keep) {
     for (const sub of ['pg', 's3', 'hosts', 'cdk.out', 'history', 'secrets.json']) rmSync(join(dir, sub), { recursive: true, force: true });
   }
@@ -178,7 +182,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     closers.push(() => cloudwatch.close());
 
     const documents = new Map<string, object>(Object.values(template.documents).map((d) => [d.name, d.content as object]));
-    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION });
+    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION, clock });
     closers.push(() => ssm.close());
 
     const env: Record<string, string> = {
@@ -206,13 +210,13 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         return { ...rest, ...env, ...('CONSOLE_ORIGINS' in rest ? { CONSOLE_ORIGINS: consoleOrigin } : {}) };
       },
       onLog: (fn, stream, line) => log(`[${fn}] ${line}`),
+      clock,
     });
     closers.push(() => lambda.close());
     const sfn = await startStepFunctions({
       template,
       lambda,
-      waitScale: options.waitScale ?? 0.1,
-      retryScale: 0.05,
+      clock,
       historyDir: join(dir, 'history'),
     });
     closers.push(() => sfn.close());
