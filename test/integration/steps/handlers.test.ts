@@ -35,6 +35,8 @@ describe('backup flow through the handlers, as the state machine drives it (lab 
     vi.stubEnv('DOCUMENT_PREFIX', 'Fleetwave-');
     vi.stubEnv('DOCUMENT_VERSIONS', JSON.stringify(deployedVersions()));
     vi.stubEnv('S3_FORCE_PATH_STYLE', 'true');
+    // send-step opens the registry only for a task token (none here)
+    vi.stubEnv('REGISTRY_SECRET_ARN', 'arn:aws:secretsmanager:us-east-1:000000000000:secret:fleetwave/registry-AbCdEf');
     resetClients();
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
