@@ -179,6 +179,9 @@ export class HostUpgrade extends Construct {
         errorPath: '$.startAgainError',
       });
       again.next(then);
+      // Two Choices, not And(IsPresent, BooleanEquals): a backup that failed printed no such field,
+      // and a comparison's Variable must be a path that exists in the input
+      // (https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html, Choice Rules (JSONPath)).
       const stopped = '$.steps.backup.result.servicesStopped';
       return new Choice(this, `BackupStoppedServices${label}`)
         .when(

@@ -456,7 +456,7 @@ describe('HostUpgrade flow', () => {
       expect(needed.Default, entry).toBe(finish);
       // the restart document on the unchanged configuration, whose verdict is kept aside
       const send = upgrade.States[rule!.Next]!;
-      expect((send.Parameters as { Payload: { step: string } }).Payload.step).toBe('restart');
+      expect(send.Parameters).toMatchObject({ step: 'restart' }); // payloadResponseOnly: Parameters is the payload
       const label = rule!.Next.replace(/^Send/, '');
       expect(upgrade.States[`Record${label}`]).toMatchObject({ ResultPath: '$.startedAgain', Next: finish });
     }
