@@ -92,7 +92,12 @@ export async function markEnded(store: LifecycleStore, rolloutId: string, status
   await transition(store, rolloutId, status, actor, details);
 }
 
-/** What Step Functions says of an execution (DescribeExecution status). */
+/**
+ * What Step Functions says of an execution: DescribeExecution's `status`
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html);
+ * StopExecution ends it ABORTED without running any further state, so no finish task runs
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html).
+ */
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
 export interface ExecutionReader {
