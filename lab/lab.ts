@@ -18,6 +18,7 @@ import { ensureRegistryDatabase, rotateRegistryPassword } from './registry-db';
 import { labSecretArn, labSecretsClient, readPersistedSecrets, startSecretsManager, type LabSecrets } from './secrets';
 import { startSns, type LabSns } from './sns';
 import { startCloudWatch, type LabCloudWatch } from './cloudwatch';
+import { startEvents, type LabEvents } from './events';
 import { startScheduler, type LabScheduler } from './scheduler';
 import { startSsm, type LabSsm } from './ssm';
 import { deployCustomResources, LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
@@ -31,9 +32,13 @@ import { startCognito, type LabCognito } from './cognito';
 export interface LabOptions {
   /** Folder for everything the lab keeps: pg data, s3 objects, hosts, cdk.out. */
   dir: string;
-  /** Wait states last this fraction of their real time (polling every 5 s becomes 5 s × scale). */
-  waitScale?: number;
-  /** Real seconds per simulated second for every duration the lab enforces (lab/clock.ts); default 1. */
+  /**
+   * Real seconds per simulated second for every duration the lab enforces
+   * (lab/clock.ts): Wait states, Retry intervals, Task, heartbeat and
+   * execution timeouts, Lambda timeouts, SSM delivery and execution timeouts,
+   * token lifetimes. Default 0.1 (a 5 s poll lasts 0.5 s, a 60 s Lambda
+   * timeout the clock's floor).
+   */
   timeScale?: number;
   /** Fire the template's schedules (the compliance check) this often; default only on demand (`lab.scheduler.fireSchedules()`). */
   scheduleIntervalMs?: number;
@@ -75,6 +80,8 @@ export interface Lab {
   sns: LabSns;
   cloudwatch: LabCloudWatch;
   scheduler: LabScheduler;
+  /** EventBridge's default bus: SSM and Step Functions events to the template's rules (lab/events.ts). */
+  events: LabEvents;
   secrets: LabSecrets;
   sfn: StepFunctionsLab;
   lambda: LambdaRuntime;
@@ -116,7 +123,7 @@ function loadLabAssembly(assemblyDir: string): LabTemplate {
 export async function startLab(options: LabOptions): Promise<Lab> {
   const dir = resolve(options.dir);
   const log = options.log ?? (() => undefined);
-  const clock = labClock(options.timeScale ?? 1);
+  const clock = labClock(options.timeScale ?? 0.1);
   if (!options.keep) {
     for (const sub of ['pg', 's3', 'hosts', 'cdk.out', 'history', 'secrets.json']) rmSync(join(dir, sub), { recursive: true, force: true });
   }
@@ -175,7 +182,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     closers.push(() => cloudwatch.close());
 
     const documents = new Map<string, object>(Object.values(template.documents).map((d) => [d.name, d.content as object]));
-    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION });
+    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION, clock });
     closers.push(() => ssm.close());
 
     const env: Record<string, string> = {
@@ -203,13 +210,13 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         return { ...rest, ...env, ...('CONSOLE_ORIGINS' in rest ? { CONSOLE_ORIGINS: consoleOrigin } : {}) };
       },
       onLog: (fn, stream, line) => log(`[${fn}] ${line}`),
+      clock,
     });
     closers.push(() => lambda.close());
     const sfn = await startStepFunctions({
       template,
       lambda,
-      waitScale: options.waitScale ?? 0.1,
-      retryScale: 0.05,
+      clock,
       historyDir: join(dir, 'history'),
     });
     closers.push(() => sfn.close());
@@ -221,6 +228,42 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       log,
     });
     closers.push(() => scheduler.close());
+    const events = startEvents({ template, lambda, clock, account: LAB_ACCOUNT, region: LAB_REGION, log });
+    closers.push(() => events.close());
+    // SSM and Step Functions send their status changes to EventBridge, as on AWS
+    ssm.onInvocationStatusChange((c) =>
+      events.put({
+        source: 'aws.ssm',
+        'detail-type': 'EC2 Command Invocation Status-change Notification',
+        resources: [`arn:aws:ec2:${LAB_REGION}:${LAB_ACCOUNT}:instance/${c.instanceId}`],
+        detail: {
+          'command-id': c.commandId,
+          'document-name': c.documentName,
+          'instance-id': c.instanceId,
+          'requested-date-time': new Date(c.requestedAt).toISOString(),
+          status: c.status,
+        },
+      }),
+    );
+    sfn.engine.onExecutionStatusChange((c) =>
+      events.put({
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        resources: [c.executionArn],
+        detail: {
+          executionArn: c.executionArn,
+          stateMachineArn: c.stateMachineArn,
+          name: c.name,
+          status: c.status,
+          startDate: c.startDate,
+          stopDate: c.stopDate ?? null,
+          input: c.input,
+          output: c.output ?? null,
+          error: c.error ?? null,
+          cause: c.cause ?? null,
+        },
+      }),
+    );
 
     const operatorFn = Object.values(template.functions).find((f) => f.logicalId.startsWith('OperatorHandler'));
     if (!operatorFn) throw new Error('the synthesized template has no operator API function');
@@ -266,6 +309,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       sns,
       cloudwatch,
       scheduler,
+      events,
       secrets,
       sfn,
       lambda,

@@ -31,6 +31,7 @@ import {
 import { Construct } from 'constructs';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { rolloutTask } from './rollout-tasks';
+import { RESTORE_TASK_TIMEOUT, UPGRADE_TASK_TIMEOUT } from './step-timeouts';
 import { catchInto, childExecution, finishing } from './task-policy';
 
 export interface RolloutBatchProps {
@@ -81,7 +82,7 @@ export class RolloutBatch extends Construct {
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.child',
-      timeout: Duration.hours(4),
+      timeout: UPGRADE_TASK_TIMEOUT,
       onError: recordFailed,
     });
     upgrade.next(recordOk);
@@ -100,7 +101,7 @@ export class RolloutBatch extends Construct {
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.child',
-      timeout: Duration.hours(3),
+      timeout: RESTORE_TASK_TIMEOUT,
       onError: recordRollbackFailed,
     });
     rollback.next(recordRolledBack);
