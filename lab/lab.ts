@@ -18,6 +18,7 @@ import { ensureRegistryDatabase, rotateRegistryPassword } from './registry-db';
 import { labSecretArn, labSecretsClient, readPersistedSecrets, startSecretsManager, type LabSecrets } from './secrets';
 import { startSns, type LabSns } from './sns';
 import { startCloudWatch, type LabCloudWatch } from './cloudwatch';
+import { startEvents, type LabEvents } from './events';
 import { startScheduler, type LabScheduler } from './scheduler';
 import { startSsm, type LabSsm } from './ssm';
 import { deployCustomResources, LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
@@ -79,6 +80,8 @@ export interface Lab {
   sns: LabSns;
   cloudwatch: LabCloudWatch;
   scheduler: LabScheduler;
+  /** EventBridge's default bus: SSM and Step Functions events to the template's rules (lab/events.ts). */
+  events: LabEvents;
   secrets: LabSecrets;
   sfn: StepFunctionsLab;
   lambda: LambdaRuntime;
@@ -225,6 +228,42 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       log,
     });
     closers.push(() => scheduler.close());
+    const events = startEvents({ template, lambda, clock, account: LAB_ACCOUNT, region: LAB_REGION, log });
+    closers.push(() => events.close());
+    // SSM and Step Functions send their status changes to EventBridge, as on AWS
+    ssm.onInvocationStatusChange((c) =>
+      events.put({
+        source: 'aws.ssm',
+        'detail-type': 'EC2 Command Invocation Status-change Notification',
+        resources: [`arn:aws:ec2:${LAB_REGION}:${LAB_ACCOUNT}:instance/${c.instanceId}`],
+        detail: {
+          'command-id': c.commandId,
+          'document-name': c.documentName,
+          'instance-id': c.instanceId,
+          'requested-date-time': new Date(c.requestedAt).toISOString(),
+          status: c.status,
+        },
+      }),
+    );
+    sfn.engine.onExecutionStatusChange((c) =>
+      events.put({
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        resources: [c.executionArn],
+        detail: {
+          executionArn: c.executionArn,
+          stateMachineArn: c.stateMachineArn,
+          name: c.name,
+          status: c.status,
+          startDate: c.startDate,
+          stopDate: c.stopDate ?? null,
+          input: c.input,
+          output: c.output ?? null,
+          error: c.error ?? null,
+          cause: c.cause ?? null,
+        },
+      }),
+    );
 
     const operatorFn = Object.values(template.functions).find((f) => f.logicalId.startsWith('OperatorHandler'));
     if (!operatorFn) throw new Error('the synthesized template has no operator API function');
@@ -273,6 +312,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       sns,
       cloudwatch,
       scheduler,
+      events,
       secrets,
       sfn,
       lambda,

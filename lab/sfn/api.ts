@@ -25,6 +25,7 @@ import {
   roleArnOf,
   type DescribedExecution,
   type ExecutionStatus,
+  type ExecutionStatusChange,
 } from './execution-lifecycle';
 import { stripData } from './history';
 import { executionMetrics, type ExecutionMetrics } from './limits';
@@ -78,6 +79,11 @@ export class StepFunctionsEngine {
 
   registerSdkIntegration(resource: string, handler: SdkIntegrationHandler): void {
     this.integrations.registerSdkIntegration(resource, handler);
+  }
+
+  /** Every execution that closes from now on, as Step Functions reports it to EventBridge. */
+  onExecutionStatusChange(listener: (change: ExecutionStatusChange) => void): void {
+    this.lifecycle.statusListeners.push(listener);
   }
 
   publishedMessages(): PublishedMessage[] {

@@ -123,7 +123,12 @@ export interface LifecycleOptions {
   tokens: TaskTokens;
 }
 
+/** What Step Functions sends EventBridge when an execution closes ("Step Functions Execution Status Change"). */
+export type ExecutionStatusChange = Pick<Execution, 'executionArn' | 'stateMachineArn' | 'name' | 'status' | 'startDate' | 'stopDate' | 'input' | 'output' | 'error' | 'cause'>;
+
 export class ExecutionLifecycle {
+  /** Told of every execution that closes (lab/events.ts turns them into EventBridge events). */
+  readonly statusListeners: ((change: ExecutionStatusChange) => void)[] = [];
   readonly machines = new Map<string, MachineEntry>();
   readonly executions = new Map<string, Execution>();
   private seq = 0;
@@ -303,6 +308,8 @@ export class ExecutionLifecycle {
       }
     }
     this.persist(exec);
+    const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } = exec;
+    for (const listener of this.statusListeners) listener({ executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause });
   }
 
   private persist(exec: Execution): void {

@@ -47,6 +47,8 @@ export interface InvocationState {
   running: RunningStep | null;
   deliveryTimer: NodeJS.Timeout | null;
   cancelRequested: boolean;
+  /** Told of every status change (SSM sends each to EventBridge: lab/events.ts). */
+  onStatusChange?: (invocation: InvocationState) => void;
   /** Rate control sent it to the node (rate-control.ts); until then it waits, Pending. */
   sent: boolean;
 }
@@ -137,6 +139,7 @@ export function statusForExit(result: StepResult): { status: InvocationStatus; d
  * Cancelling invocation must read that way there too.
  */
 export function setInvocationStatus(invocation: InvocationState, status: InvocationStatus, details: string): void {
+  const changed = invocation.status !== status;
   invocation.status = status;
   invocation.statusDetails = details;
   for (const plugin of invocation.plugins) {
@@ -149,6 +152,7 @@ export function setInvocationStatus(invocation: InvocationState, status: Invocat
     clearTimeout(invocation.deliveryTimer);
     invocation.deliveryTimer = null;
   }
+  if (changed) invocation.onStatusChange?.(invocation);
 }
 
 /** An invocation whose steps all ran ends with the most severe plugin status. */

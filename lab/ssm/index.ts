@@ -19,12 +19,12 @@ import { AwsServiceError, startAwsJsonServer } from '../aws-json';
 import type { LabClock } from '../clock';
 import { ComplianceStore } from './compliance';
 import { ssmOperations } from './operations';
-import { SsmService, type AgentState, type RegisterInstanceInput, type SsmServiceOptions } from './service';
+import { SsmService, type AgentState, type InvocationStatusChange, type RegisterInstanceInput, type SsmServiceOptions } from './service';
 
 export { InvalidDocumentContentError, InvalidParametersError, parseCommandDocument } from './document';
 export { STOPPED_PREEMPTIVELY_EXIT_CODE } from './agent';
 export { PLUGIN_OUTPUT_LIMIT, STDERR_INLINE_LIMIT, STDOUT_INLINE_LIMIT } from './commands';
-export { AGENT_COMMAND_WORKERS, type AgentState, type RegisterInstanceInput } from './service';
+export { AGENT_COMMAND_WORKERS, type AgentState, type InvocationStatusChange, type RegisterInstanceInput } from './service';
 
 export interface StartSsmOptions {
   port?: number;
@@ -58,6 +58,8 @@ export interface LabSsm {
   throttle(n: number): void;
   /** Every SendCommand the endpoint accepted, oldest first (for assertions). */
   sentCommands(): { commandId: string; documentName: string; documentVersion: string; instanceIds: string[]; parameters: Record<string, string[]> }[];
+  /** Every invocation status change from now on, as SSM sends it to EventBridge. */
+  onInvocationStatusChange(listener: (change: InvocationStatusChange) => void): void;
   /** Kills running scripts and stops the endpoint. */
   close(): Promise<void>;
 }
@@ -103,6 +105,9 @@ export async function startSsm(options: StartSsmOptions): Promise<LabSsm> {
     setAgentVersion: (instanceId, version) => service.setAgentVersion(instanceId, version),
     registerDocument: (name, content) => service.registerDocument(name, content),
     throttle: throttle.set,
+    onInvocationStatusChange: (listener) => {
+      service.statusListeners.push(listener);
+    },
     sentCommands: () =>
       [...service.commands.values()]
         .sort((a, b) => a.requestedAt - b.requestedAt)

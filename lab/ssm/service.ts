@@ -77,6 +77,15 @@ export interface SsmServiceOptions {
   log?: (message: string) => void;
 }
 
+/** An invocation's status change, as SSM reports it to EventBridge ("EC2 Command Invocation Status-change Notification"). */
+export interface InvocationStatusChange {
+  commandId: string;
+  instanceId: string;
+  documentName: string;
+  status: string;
+  requestedAt: number;
+}
+
 export interface InstanceState extends Required<Omit<RegisterInstanceInput, 'online' | 'env'>> {
   env: Record<string, string>;
   state: AgentState;
@@ -90,6 +99,8 @@ export class SsmService {
   /** Every document with its versions (document-store.ts). */
   readonly documents = new DocumentStore();
   readonly instances = new Map<string, InstanceState>();
+  /** Receive every invocation status change (the lab's EventBridge). */
+  readonly statusListeners: ((change: InvocationStatusChange) => void)[] = [];
   readonly commands = new Map<string, CommandState>();
   readonly region: string;
   private readonly s3: S3Client | undefined;
@@ -222,6 +233,10 @@ export class SsmService {
         running: null,
         deliveryTimer: null,
         cancelRequested: false,
+        onStatusChange: (inv) => {
+          const change = { commandId, instanceId, documentName: command.documentName, status: inv.status, requestedAt: command.requestedAt };
+          for (const listener of this.statusListeners) listener(change);
+        },
         sent: false,
       };
       command.invocations.set(instanceId, invocation);

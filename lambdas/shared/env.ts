@@ -76,8 +76,8 @@ export const FinishRunEnv = RegistryEnv.extend({ ALERT_TOPIC_ARN: z.string().min
 export const RolloutEnv = FinishRunEnv;
 
 // ── host-step tasks ─────────────────────────────────────────────────────────
-export const SendStepEnv = z.object({
-  ...Common,
+/** send-step records each step's task token in the registry (step_waits), hence the registry variables. */
+export const SendStepEnv = RegistryEnv.extend({
   ...S3Style,
   /** Document name prefix, e.g. `Fleetwave-`: documents are `<prefix><PascalStep>`. */
   DOCUMENT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1-64 of A-Z a-z 0-9 _ . -' }),
@@ -95,7 +95,8 @@ export const SendStepEnv = z.object({
   DOCUMENT_VERSIONS: DocumentVersions,
 });
 
-export const PollStepEnv = z.object({ ...Common, ...S3Style, OUTPUT_BUCKET: BucketName });
+/** run-events: answers host steps' task tokens (it reads command output as poll-step does) and finishes runs whose execution ended. */
+export const RunEventsEnv = FinishRunEnv.extend({ ...S3Style, OUTPUT_BUCKET: BucketName });
 
 export const PrepareBackupEnv = z.object({
   ...Common,
@@ -144,7 +145,7 @@ export const ComplianceFinishEnv = RegistryEnv.extend({
 export type RegistryEnv = z.output<typeof RegistryEnv>;
 export type FinishRunEnv = z.output<typeof FinishRunEnv>;
 export type SendStepEnv = z.output<typeof SendStepEnv>;
-export type PollStepEnv = z.output<typeof PollStepEnv>;
+export type RunEventsEnv = z.output<typeof RunEventsEnv>;
 export type PrepareBackupEnv = z.output<typeof PrepareBackupEnv>;
 export type CompleteBackupEnv = z.output<typeof CompleteBackupEnv>;
 
