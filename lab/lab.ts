@@ -13,7 +13,8 @@ import { createRegistryPool } from '../core/registry/connect';
 import { PgRegistryStore } from '../core/registry/pg-store';
 import type { LabFile } from '../cli/target';
 import { startPostgres, type PostgresServer } from './postgres';
-import { LAB_S3_CREDENTIALS, startS3, type LabS3 } from './s3';
+import { LAB_S3_CREDENTIALS, labSts, startS3, type LabS3 } from './s3';
+import type { LabSts } from './sts';
 import { ensureRegistryDatabase, rotateRegistryPassword } from './registry-db';
 import { labSecretArn, labSecretsClient, readPersistedSecrets, startSecretsManager, type LabSecrets } from './secrets';
 import { startSns, type LabSns } from './sns';
@@ -32,9 +33,13 @@ import { startCognito, type LabCognito } from './cognito';
 export interface LabOptions {
   /** Folder for everything the lab keeps: pg data, s3 objects, hosts, cdk.out. */
   dir: string;
-  /** Wait states last this fraction of their real time (polling every 5 s becomes 5 s × scale). */
-  waitScale?: number;
-  /** Real seconds per simulated second for every duration the lab enforces (lab/clock.ts); default 1. */
+  /**
+   * Real seconds per simulated second for every duration the lab enforces
+   * (lab/clock.ts): Wait states, Retry intervals, Task, heartbeat and
+   * execution timeouts, Lambda timeouts, SSM delivery and execution timeouts,
+   * token lifetimes. Default 0.1 (a 5 s poll lasts 0.5 s, a 60 s Lambda
+   * timeout the clock's floor).
+   */
   timeScale?: number;
   /** Fire the template's schedules (the compliance check) this often; default only on demand (`lab.scheduler.fireSchedules()`). */
   scheduleIntervalMs?: number;
@@ -56,6 +61,8 @@ export interface Lab {
   dir: string;
   /** The one time scale every lab component compresses durations by. */
   clock: LabClock;
+  /** Issues the hosts' role sessions (expiring on the lab clock); the lab's S3 accepts only what it knows. */
+  sts: LabSts;
   /** The registry role's URL (its password changes with `rotateRegistryPassword`). */
   databaseUrl: string;
   /** The server's superuser URL: what makes the hosts' external databases (a customer's own server on AWS). */
@@ -119,7 +126,7 @@ function loadLabAssembly(assemblyDir: string): LabTemplate {
 export async function startLab(options: LabOptions): Promise<Lab> {
   const dir = resolve(options.dir);
   const log = options.log ?? (() => undefined);
-  const clock = labClock(options.timeScale ?? 1);
+  const clock = labClock(options.timeScale ?? 0.1);
   if (!options.keep) {
     for (const sub of ['pg', 's3', 'hosts', 'cdk.out', 'history', 'secrets.json']) rmSync(join(dir, sub), { recursive: true, force: true });
   }
@@ -170,7 +177,9 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const backupBucket = Object.values(template.buckets).find((b) => b.logicalId.startsWith('BackupsBucket'))?.bucketName;
     if (!backupBucket) throw new Error('the synthesized template has no backup bucket');
 
-    const s3 = await startS3({ directory: join(dir, 's3'), buckets: Object.values(template.buckets).map((b) => b.bucketName) });
+    // one STS for the lab: the lab user's keys and every host's role sessions, on the lab clock
+    const sts = labSts(clock);
+    const s3 = await startS3({ directory: join(dir, 's3'), buckets: Object.values(template.buckets).map((b) => b.bucketName), sts, clock });
     closers.push(() => s3.close());
     const sns = await startSns({ onPublish: (a) => log(`alert published: ${a.subject ?? ''}`) });
     closers.push(() => sns.close());
@@ -178,7 +187,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     closers.push(() => cloudwatch.close());
 
     const documents = new Map<string, object>(Object.values(template.documents).map((d) => [d.name, d.content as object]));
-    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION });
+    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION, clock });
     closers.push(() => ssm.close());
 
     const env: Record<string, string> = {
@@ -206,13 +215,13 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         return { ...rest, ...env, ...('CONSOLE_ORIGINS' in rest ? { CONSOLE_ORIGINS: consoleOrigin } : {}) };
       },
       onLog: (fn, stream, line) => log(`[${fn}] ${line}`),
+      clock,
     });
     closers.push(() => lambda.close());
     const sfn = await startStepFunctions({
       template,
       lambda,
-      waitScale: options.waitScale ?? 0.1,
-      retryScale: 0.05,
+      clock,
       historyDir: join(dir, 'history'),
     });
     closers.push(() => sfn.close());
@@ -291,6 +300,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const lab: Lab = {
       dir,
       clock,
+      sts,
       databaseUrl: registry.url,
       adminDatabaseUrl: adminUrl,
       postgres: pgServer,

@@ -123,6 +123,7 @@ export class FleetwaveStack extends Stack {
       fleetTagKey,
       scheduleExpression: props.complianceSchedule,
       pollInterval: props.pollInterval,
+      rollouts: [this.fleetRollout.stateMachine, this.rolloutRollback.stateMachine],
     });
 
     // ── operators: the API (IAM and console sign-in) and the console ──────────

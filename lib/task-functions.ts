@@ -18,8 +18,6 @@ export interface TaskFunctionsProps {
   readonly alerts: ITopic;
   /** Tag key every managed host carries; SendCommand is allowed only on tagged instances. */
   readonly fleetTagKey: string;
-  /** Seconds presigned URLs stay valid. */
-  readonly presignSeconds?: number;
 }
 
 /**
@@ -43,7 +41,7 @@ export class TaskFunctions extends Construct {
     const vpcProps = registry.clientNetwork();
     // every registry task knows the lease TTL: begin-run grants it, run-events renews it
     const registryEnv = { ...registry.clientEnvironment(), LEASE_TTL_SECONDS: String(LEASE_TTL.toSeconds()) };
-    const s3Env = { BACKUP_BUCKET: bucket.bucketName, PRESIGN_SECONDS: String(props.presignSeconds ?? 900) };
+    const s3Env = { BACKUP_BUCKET: bucket.bucketName };
 
     this.beginRun = new FleetwaveFunction(this, 'BeginRun', {
       handlerDir: 'begin-run',
@@ -147,20 +145,26 @@ export class TaskFunctions extends Construct {
     );
 
     // ── S3: object-level actions on the two prefixes, never delete ────────────
-    // presigned part/config PUTs and restore GETs are signed with send-step's role
-    this.sendStep.addToRolePolicy(objectAccess('PresignBackupTransfers', ['s3:PutObject', 's3:GetObject'], bucket, 'backups'));
+    // send-step only names bucket and keys: hosts sign their transfers with their own role
     this.prepareBackup.addToRolePolicy(objectAccess('StartBackupUpload', ['s3:PutObject'], bucket, 'backups'));
     this.completeBackup.addToRolePolicy(
-      objectAccess('CompleteAndVerifyBackup', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], bucket, 'backups'),
+      // GetObject for HeadObject (size, checksums), never to read a backup whole;
+      // tagging an unverified backup (core/backup-storage/mark-unverified.ts): a version needs PutObjectVersionTagging too
+      objectAccess(
+        'CompleteAndVerifyBackup',
+        ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        bucket,
+        'backups',
+      ),
     );
-    const bucketUsers = [this.sendStep, this.prepareBackup, this.completeBackup];
+    const bucketUsers = [this.prepareBackup, this.completeBackup];
     for (const fn of bucketUsers) fn.addToRolePolicy(useBackupKey(backups.key));
     // SSM writes command output with the instance profile of each host; the
     // host's role needs s3:PutObject on command-output/ (documented in README).
     backups.denyDeletesBy(bucketUsers.map((f) => f.role!));
     backups.denyOverwritesBy(bucketUsers.map((f) => f.role!));
 
-    for (const fn of [this.sendStep, this.prepareBackup, this.completeBackup]) {
+    for (const fn of [this.prepareBackup, this.completeBackup]) {
       acknowledgePrefix(
         fn,
         bucket,

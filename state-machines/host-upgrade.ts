@@ -272,11 +272,17 @@ export class HostUpgrade extends Construct {
     prepareBackup.next(backup.startState);
     backup.next(new Choice(this, 'BackupTaken').when(verdictOk(), completeBackup).otherwise(abortBackup));
     completeBackup.next(recordBackup);
-    recordBackup.next(
-      new Choice(this, 'BackupVerified')
-        .when(verdictOk(), pin.startState)
-        .otherwise(startAgainThen('AfterBackupUnverified', finishFailed('FinishBackupUnverified', 'backup'))),
-    );
+    // unverified after the upload was completed: the objects are tagged unverified in S3 too (complete-backup), then the run fails
+    const finishUnverified = startAgainThen('AfterBackupUnverified', finishFailed('FinishBackupUnverified', 'backup'));
+    const markUnverified = lambdaTask(this, 'MarkBackupUnverified', {
+      fn: fns.completeBackup,
+      comment: 'Tag the unverified backup objects unverified in S3, so they never look usable',
+      payload: TaskInput.fromObject({ 'run.$': '$.run', 'target.$': '$.backup', markUnverified: true }),
+      resultPath: JsonPath.DISCARD,
+      timeout: Duration.seconds(60),
+    });
+    finishing(markUnverified, finishUnverified, finishUnverified, '$.markError');
+    recordBackup.next(new Choice(this, 'BackupVerified').when(verdictOk(), pin.startState).otherwise(markUnverified));
     pin.next(
       new Choice(this, 'Pinned').when(verdictOk(), restart.startState).otherwise(startAgainThen('AfterPinFailed', finishFailed('FinishPinFailed', 'pin-tags'))),
     );

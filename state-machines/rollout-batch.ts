@@ -56,8 +56,9 @@ export class RolloutBatch extends Construct {
       });
     const recordOk = record('RecordHost', { 'output.$': '$.child.output' });
     const recordFailed = record('RecordHostFailure', { 'error.$': '$.error' });
-    const recordRolledBack = record('RecordRolledBack', {});
-    const recordRollbackFailed = record('RecordRollbackFailed', { 'error.$': '$.error' });
+    // a rollback batch holds hosts of any wave: each item names its own (next-rollback-batch)
+    const recordRolledBack = record('RecordRolledBack', { 'wave.$': '$.item.wave' });
+    const recordRollbackFailed = record('RecordRollbackFailed', { 'wave.$': '$.item.wave', 'error.$': '$.error' });
     const hostDone = new Succeed(this, 'HostDone');
     // a host whose result cannot be recorded must not sink its batch: the wave evaluation re-reads the registry
     for (const r of [recordOk, recordFailed, recordRolledBack, recordRollbackFailed]) finishing(r, hostDone, hostDone, '$.recordError');

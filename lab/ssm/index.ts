@@ -16,6 +16,7 @@
  * (the next n requests fail with ThrottlingException).
  */
 import { AwsServiceError, startAwsJsonServer } from '../aws-json';
+import type { LabClock } from '../clock';
 import { ComplianceStore } from './compliance';
 import { ssmOperations } from './operations';
 import { SsmService, type AgentState, type InvocationStatusChange, type RegisterInstanceInput, type SsmServiceOptions } from './service';
@@ -32,11 +33,11 @@ export interface StartSsmOptions {
   /** Where `OutputS3BucketName` output goes (the lab's s3rver). */
   s3?: { endpoint: string };
   region?: string;
+  /** The lab's one time scale (lab/clock.ts): delivery and execution timeouts. Default unscaled. */
+  clock?: LabClock;
   options?: {
     /** InvocationDoesNotExist window after SendCommand. Default 300 ms. */
     invocationVisibilityDelayMs?: number;
-    /** Lab cap on the delivery timeout (TimeoutSeconds). Default 3000 ms. */
-    deliveryTimeoutMs?: number;
     /** Concurrent documents per agent. Default 5. */
     agentWorkers?: number;
     log?: (message: string) => void;
@@ -84,6 +85,7 @@ export async function startSsm(options: StartSsmOptions): Promise<LabSsm> {
     documents: options.documents,
     ...(options.s3 ? { s3: options.s3 } : {}),
     ...(options.region ? { region: options.region } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     ...options.options,
   };
   const service = new SsmService(serviceOptions);

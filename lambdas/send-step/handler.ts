@@ -7,8 +7,9 @@
  * `extra` per step: preflight `{targetVersion?, minFreeMb?}`; pull-images /
  * pin-tags `{version?}`; health-check `{version?, passes?, intervalSeconds?,
  * timeoutSeconds?}`; watch-schema `{timeoutSeconds?, pollSeconds?}`; backup
- * `{target}` (prepare-backup's output: URLs are presigned here); restore
- * `{backup}` (begin-run's restore source: GETs are presigned here).
+ * `{target}` (prepare-backup's output); restore `{backup}` (begin-run's
+ * restore source): keys only; the bucket and region are added here and the
+ * host signs its own requests with its own role (nothing presigned).
  * Errors by name: InvalidTaskInputError / InvalidStepInputError (refused,
  * nothing sent), AgentTooOldError (preflight: the host's SSM Agent is older
  * than 3.3.2746.0; nothing sent), DocumentVersionUnknownError (DOCUMENT_VERSIONS
@@ -17,12 +18,11 @@
  * earlier command by its comment).
  */
 import { z } from 'zod';
-import { S3BackupStorage } from '../../core/backup-storage';
 import { asTransient } from '../../core/errors';
 import { Attempt, recordStepWait, sendStep, SsmCommandRunner, type SendStepDeps } from '../../core/host-steps';
 import { StepTaskToken, type StepWaitStore } from '../../core/registry/store';
 import { HostRunContext, HostStep } from '../../core/models';
-import { s3Client, ssmClient, ssmSendClient } from '../shared/clients';
+import { lambdaRegion, ssmClient, ssmSendClient } from '../shared/clients';
 import { SendStepEnv } from '../shared/env';
 import { openRegistry } from '../shared/registry';
 import { defineTask } from '../shared/task';
@@ -55,7 +55,7 @@ export const { handler, createHandler } = defineTask({
     // opened on the first waiting step only
     waits: lazy(async () => (await openRegistry(env, log)).store),
     runner: new SsmCommandRunner(ssmClient(), ssmSendClient(), env.DOCUMENT_VERSIONS),
-    presigner: new S3BackupStorage(s3Client(), { bucket: env.BACKUP_BUCKET, presignSeconds: env.PRESIGN_SECONDS }),
+    transfers: { bucket: env.BACKUP_BUCKET, region: lambdaRegion() },
     documentPrefix: env.DOCUMENT_PREFIX,
     outputBucket: env.OUTPUT_BUCKET,
     deliveryTimeoutSeconds: env.DELIVERY_TIMEOUT_SECONDS,

@@ -87,10 +87,8 @@ export const SendStepEnv = RegistryEnv.extend({
   DELIVERY_TIMEOUT_SECONDS: intVar(30, 2_592_000, 120),
   /** Added to delivery + execution timeouts to get poll-step's deadline. */
   DEADLINE_GRACE_SECONDS: intVar(0, 86_400, 120),
-  /** send-step presigns the backup part PUTs and restore GETs right before sending. */
+  /** The bucket backup and restore commands name; hosts sign their own requests to it. */
   BACKUP_BUCKET: BucketName,
-  /** Lifetime of presigned URLs: short, at most one hour (later parts get their transfer time on top, capped at one hour). */
-  PRESIGN_SECONDS: intVar(60, 3600, 900),
   /** The deployed version of every host document; SendCommand names it. */
   DOCUMENT_VERSIONS: DocumentVersions,
 });

@@ -52,7 +52,8 @@ describe('backup bucket', () => {
     const denyDeletes = statements.find((st) => st.Sid === 'BackupsCannotBeDeletedByTheOrchestrator')!;
     expect(denyDeletes.Effect).toBe('Deny');
     expect(denyDeletes.Action).toEqual(expect.arrayContaining(['s3:DeleteObject', 's3:DeleteObjectVersion']));
-    expect(denyDeletes.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(3);
+    // prepare-backup, complete-backup: send-step has no S3 access (hosts sign their own transfers)
+    expect(denyDeletes.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(2);
     // run-events reads command output from the same bucket: denied the same
     const runEvents = statements.find((st) => st.Sid === 'BackupsCannotBeDeletedByRunEvents')!;
     expect(runEvents.Effect).toBe('Deny');
@@ -70,8 +71,15 @@ describe('backup bucket', () => {
     // conditional header, so only object-creating requests (PutObject, CompleteMultipartUpload) are held to it
     expect(deny!.Condition.StringNotEquals).toEqual({ 's3:if-none-match': '*' });
     expect(deny!.Condition.Bool).toEqual({ 's3:ObjectCreationOperation': 'true' });
-    expect(deny!.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(3);
+    expect(deny!.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(2);
     expect(statements.find((st) => st.Sid === 'BackupsCannotBeOverwrittenByRunEvents')?.Effect).toBe('Deny');
+  });
+
+  it('gives send-step no S3 or KMS access: backup and restore commands name keys, the host signs with its own role', () => {
+    const sendStepPolicies = resourcesOfType('AWS::IAM::Policy').filter(([id]) => id.startsWith('TasksSendStep'));
+    expect(sendStepPolicies.length).toBeGreaterThan(0);
+    const actions = sendStepPolicies.flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Record<string, any>[]).flatMap((st) => ([] as string[]).concat(st.Action)));
+    expect(actions.filter((a) => /^(s3|kms):/.test(a))).toEqual([]);
   });
 
   it('grants no task role any S3 delete', () => {
@@ -444,9 +452,12 @@ describe('HostUpgrade flow', () => {
   });
 
   it('starts the services an embedded backup stopped again before any run that ends between backup and restart', () => {
+    expect(upgrade.States.BackupVerified!.Default).toBe('MarkBackupUnverified');
+    expect(upgrade.States.MarkBackupUnverified).toMatchObject({ Parameters: { Payload: { markUnverified: true } } });
     // where each failure between the backup and the restart goes, and the finish it must reach
     const ends: [string, string][] = [
-      [upgrade.States.BackupVerified!.Default as string, 'FinishBackupUnverified'],
+      // an unverified backup is tagged unverified in S3 first (MarkBackupUnverified), then the same gate
+      [upgrade.States[upgrade.States.BackupVerified!.Default as string]!.Next as string, 'FinishBackupUnverified'],
       [upgrade.States.Pinned!.Default as string, 'FinishPinFailed'],
       [upgrade.States.AbortBackup!.Next as string, 'FinishBackupFailed'],
     ];

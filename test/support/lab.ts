@@ -62,7 +62,7 @@ export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> 
   const prev = process.env.DATABASE_URL;
   if (opts.ownPostgres) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = admin.toString();
-  const lab = await startLab({ dir, assemblyDir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log, registerReleases: opts.registerReleases });
+  const lab = await startLab({ dir, assemblyDir, timeScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log, registerReleases: opts.registerReleases });
   if (prev === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = prev;
   for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;

@@ -34,9 +34,7 @@ describe('parseEnv', () => {
     expect(() => parseEnv(SendStepEnv, { OUTPUT_BUCKET: 'fw-out', BACKUP_BUCKET: 'fw-out', DELIVERY_TIMEOUT_SECONDS: '10' })).toThrow(
       /DOCUMENT_PREFIX is missing.*DELIVERY_TIMEOUT_SECONDS is invalid/,
     );
-    expect(() => parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'fw-b', PRESIGN_SECONDS: '7200' })).toThrow(
-      /PRESIGN_SECONDS is invalid/,
-    );
+    expect(() => parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'Not A Bucket' })).toThrow(/BACKUP_BUCKET is invalid/);
     const env = { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'fw-b' };
     expect(() => parseEnv(SendStepEnv, env)).toThrow(/DOCUMENT_VERSIONS is missing/);
     expect(() => parseEnv(SendStepEnv, { ...env, DOCUMENT_VERSIONS: '{"F-Backup":' })).toThrow(
