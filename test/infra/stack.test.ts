@@ -453,7 +453,7 @@ describe('HostUpgrade flow', () => {
 
   it('starts the services an embedded backup stopped again before any run that ends between backup and restart', () => {
     expect(upgrade.States.BackupVerified!.Default).toBe('MarkBackupUnverified');
-    expect(upgrade.States.MarkBackupUnverified).toMatchObject({ Parameters: { Payload: { markUnverified: true } } });
+    expect(upgrade.States.MarkBackupUnverified).toMatchObject({ Parameters: { markUnverified: true, 'target.$': '$.backup' } });
     // where each failure between the backup and the restart goes, and the finish it must reach
     const ends: [string, string][] = [
       // an unverified backup is tagged unverified in S3 first (MarkBackupUnverified), then the same gate
