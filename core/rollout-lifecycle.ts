@@ -92,7 +92,13 @@ export async function markEnded(store: LifecycleStore, rolloutId: string, status
   await transition(store, rolloutId, status, actor, details);
 }
 
-/** What Step Functions says of an execution (DescribeExecution status). */
+/**
+ * What Step Functions says of an execution: DescribeExecution's `status`
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html);
+ * an execution stopped with StopExecution (not supported for EXPRESS workflows, which
+ * fleetwave does not use) is ABORTED, its history ending in ExecutionAborted, and its
+ * finish task has not run (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html).
+ */
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
 export interface ExecutionReader {

@@ -20,7 +20,8 @@
  *   The floor keeps limits in order (a longer limit is never shorter).
  *
  * Durations are scaled where the lab enforces them (the lab's Step Functions,
- * SSM, Lambda, S3, STS, Cognito and hosts); the clock itself is never faked,
+ * SSM and Lambda; Cognito's token lifetimes not yet, see lab/lab.ts; the
+ * hosts' scripts not yet); the clock itself is never faked,
  * so timestamps the product writes (registry rows, SigV4 dates) stay real.
  */
 

@@ -25,7 +25,7 @@ import { startSsm, type LabSsm } from './ssm';
 import { deployCustomResources, LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
 import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
 import { startStepFunctions, type StepFunctionsLab } from './sfn/server';
-import { labClock, type LabClock } from './clock';
+import { labClock, REAL_TIME, type LabClock } from './clock';
 import { registerLabReleases } from './fleet';
 import { startLabApi, type LabApi } from './api';
 import { startCognito, type LabCognito } from './cognito';
@@ -36,8 +36,8 @@ export interface LabOptions {
   /**
    * Real seconds per simulated second for every duration the lab enforces
    * (lab/clock.ts): Wait states, Retry intervals, Task, heartbeat and
-   * execution timeouts, Lambda timeouts, SSM delivery and execution timeouts,
-   * token lifetimes. Default 0.1 (a 5 s poll lasts 0.5 s, a 60 s Lambda
+   * execution timeouts, Lambda timeouts, SSM delivery and execution timeouts.
+   * Default 0.1 (a 5 s poll lasts 0.5 s, a 60 s Lambda
    * timeout the clock's floor).
    */
   timeScale?: number;
@@ -272,7 +272,10 @@ export async function startLab(options: LabOptions): Promise<Lab> {
 
     const operatorFn = Object.values(template.functions).find((f) => f.logicalId.startsWith('OperatorHandler'));
     if (!operatorFn) throw new Error('the synthesized template has no operator API function');
-    const cognito = await startCognito({ clock });
+    // Token lifetimes stay unscaled for now: the console has no refresh (console/js/api.js signs in
+    // again once its token expires), so a one-hour token on the lab's scale (72 s at 0.02) ends a
+    // console session mid-rollout. Scale them (`clock`) once the console refreshes its token.
+    const cognito = await startCognito({ clock: REAL_TIME });
     closers.push(() => cognito.close());
     const api = await startLabApi({
       lambda,
