@@ -242,10 +242,23 @@ export class HostUpgrade extends Construct {
 
     init.next(beginRun);
     beginRun.next(preflight.startState);
-    // the registry's version may be stale: from here on, the host's own word counts
+    // The registry's version may be stale: from here on, the host's own word counts. And the
+    // preflight verdict's size estimate is kept for prepare-backup (pull-images' verdict
+    // replaces $.verdict). One state for both: each state entered is a billed transition
+    // (https://aws.amazon.com/step-functions/pricing/) and a happy path stays within 30.
+    // JsonMerge (shallow) replaces fromVersion in the run; the object it merges is built with
+    // Format/StringToJson, as intrinsic functions nest
+    // (https://docs.aws.amazon.com/step-functions/latest/dg/intrinsic-functions.html).
     const adoptVersion = new Pass(this, 'AdoptObservedVersion', {
-      inputPath: '$.verdict.fromVersion',
-      resultPath: '$.run.fromVersion',
+      parameters: {
+        'input.$': '$.input',
+        'backup.$': '$.backup',
+        'steps.$': '$.steps',
+        'verdict.$': '$.verdict',
+        'error.$': '$.error',
+        'run.$': "States.JsonMerge($.run, States.StringToJson(States.Format('\\{\"fromVersion\":{}\\}', States.JsonToString($.verdict.fromVersion))), false)",
+        'estimatedBytes.$': '$.verdict.estimatedBytes',
+      },
     });
     preflight.next(
       new Choice(this, 'PreflightVerdict')
@@ -253,13 +266,7 @@ export class HostUpgrade extends Construct {
         .when(verdictOk(), adoptVersion)
         .otherwise(finishFailed('FinishPreflightFailed', 'preflight')),
     );
-    // the preflight verdict's size estimate, for prepare-backup: pull-images' verdict replaces $.verdict
-    const keepEstimate = new Pass(this, 'KeepDataEstimate', {
-      inputPath: '$.verdict.estimatedBytes',
-      resultPath: '$.estimatedBytes',
-    });
-    adoptVersion.next(keepEstimate);
-    keepEstimate.next(pull.startState);
+    adoptVersion.next(pull.startState);
     verifyNoop.next(new Choice(this, 'NoopVerified').when(verdictOk(), finishNoop).otherwise(finishFailed('FinishNoopUnhealthy', 'health-check')));
     pull.next(new Choice(this, 'Pulled').when(verdictOk(), prepareBackup).otherwise(finishFailed('FinishPullFailed', 'pull-images')));
     prepareBackup.next(backup.startState);
