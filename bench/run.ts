@@ -19,11 +19,17 @@ import { tmpdir } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { overheadBench, scaleBench, type OrchestrationOptions } from './orchestration';
 import { planningBench } from './planning';
+import { dataBench } from './data-bench';
 import { thisMachine, upsertSection, type Section } from './report';
 
 const DOC = resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md');
 const machine = thisMachine();
-const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+const verbose = process.argv.includes('--verbose');
+// the Lambda functions' own log lines (`[function] {...}`) only with --verbose
+const log = (line: string) => {
+  if (!verbose && line.startsWith('[')) return;
+  process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+};
 
 const hostList = (v: string): number[] => {
   const list = v.split(',').map((s) => Number(s.trim()));
@@ -57,7 +63,8 @@ function benchRoot(dir: string | undefined): string {
   return root;
 }
 
-const program = new Command('bench').description('fleetwave benchmarks (issue #13)').option('--no-write', 'print only; leave docs/benchmarks.md alone').option('--dir <dir>', 'working folder (default: $TMPDIR/fleetwave-bench)');
+const program = new Command('bench').description('fleetwave benchmarks (issue #13)').option('--no-write', 'print only; leave docs/benchmarks.md alone').option('--dir <dir>', 'working folder (default: $TMPDIR/fleetwave-bench)')
+  .option('--verbose', "print the Lambda functions' log lines too");
 
 const orchestrationOptions = (cmd: Command, defaults: { hosts: string; stepSeconds: string; waitScale: string; concurrency: string; cap: string }) =>
   cmd
@@ -73,11 +80,18 @@ const orch = (f: OrchFlags): OrchestrationOptions => ({ root: benchRoot(program.
 const commandLine = (name: string, f: OrchFlags) =>
   `npm run bench -- ${name} --hosts ${f.hosts.join(',')} --step-seconds ${f.stepSeconds} --wait-scale ${f.waitScale} --concurrency ${f.concurrency} --bake-minutes ${f.bakeMinutes} --cap-minutes ${f.capMinutes}`;
 
-program.command('planning').description('wave planning and the lab docker call').action(async () => {
-  write(program.opts().write, { key: 'planning', title: 'Planning and the lab docker call', command: 'npm run bench -- planning', lines: await planningBench(machine) });
-});
+const DEFAULTS = {
+  overhead: { hosts: '20,100', stepSeconds: '2', waitScale: '1', concurrency: '10', cap: '30' },
+  scale: { hosts: '1000', stepSeconds: '2', waitScale: '0.25', concurrency: '50', cap: '30' },
+  backup: { sizeMb: 1024, modes: ['embedded', 'external'] as ('embedded' | 'external')[] },
+};
+const defaultsOf = (d: typeof DEFAULTS.overhead): OrchFlags => ({ hosts: hostList(d.hosts), stepSeconds: Number(d.stepSeconds), waitScale: Number(d.waitScale), concurrency: Number(d.concurrency), bakeMinutes: 0, capMinutes: Number(d.cap) });
 
-orchestrationOptions(program.command('overhead').description('rollout wall time vs the ideal critical path (simulated agents)'), { hosts: '20,100', stepSeconds: '2', waitScale: '1', concurrency: '10', cap: '30' }).action(async (f: OrchFlags) => {
+async function runPlanning(): Promise<void> {
+  write(program.opts().write, { key: 'planning', title: 'Planning and the lab docker call', command: 'npm run bench -- planning', lines: await planningBench(machine) });
+}
+
+async function runOverhead(f: OrchFlags): Promise<void> {
   write(program.opts().write, {
     key: 'overhead',
     title: '1. Orchestration overhead',
@@ -88,9 +102,9 @@ orchestrationOptions(program.command('overhead').description('rollout wall time 
       'The hosts are simulated agents (lab/ssm/sim-agent.ts) answering each document after the fixed step time: this measures orchestration (state machines, Lambda tasks, SSM polling, registry), not the host scripts.',
     ],
   });
-});
+}
 
-orchestrationOptions(program.command('scale').description('a large fleet through the real state machines (simulated agents)'), { hosts: '1000', stepSeconds: '2', waitScale: '0.25', concurrency: '50', cap: '30' }).action(async (f: OrchFlags) => {
+async function runScale(f: OrchFlags): Promise<void> {
   write(program.opts().write, {
     key: 'scale',
     title: '2. Scale',
@@ -98,10 +112,43 @@ orchestrationOptions(program.command('scale').description('a large fleet through
     lines: await scaleBench(orch(f)),
     notes: ['THIS MEASURES ORCHESTRATION ONLY: the hosts are simulated agents (lab/ssm/sim-agent.ts) that answer each document with a valid result line after the fixed step time, without bash or docker. The real scripts are tested in test/integration and test/workflows.'],
   });
-});
+}
 
+async function runBackup(f: { sizeMb: number; modes: ('embedded' | 'external')[] }): Promise<void> {
+  write(program.opts().write, {
+    key: 'backup',
+    title: '3. Backup and restore speed',
+    command: `npm run bench -- backup --size-mb ${f.sizeMb} --modes ${f.modes.join(',')}`,
+    lines: await dataBench({ root: benchRoot(program.opts().dir), sizeMb: f.sizeMb, modes: f.modes, machine, log }),
+    notes: [
+      "Real lab hosts: the Backup and Restore documents run in bash with real tar / pg_dump / pg_restore, streaming to and from the lab S3 (s3rver) through presigned URLs. Step time is SSM's ExecutionStartDateTime..ExecutionEndDateTime of the command; raw runs use the same data and, for restore, the very archive the backup made.",
+      'Ratio = raw time / step time (1.0 = as fast as raw). The embedded backup includes stopping and starting the services; the restore includes extracting beside the volume, checking and swapping it in.',
+    ],
+  });
+}
+
+const modes = (v: string): ('embedded' | 'external')[] => {
+  const list = v.split(',').map((s) => s.trim());
+  if (list.length === 0 || list.some((m) => m !== 'embedded' && m !== 'external')) throw new InvalidArgumentError('modes are embedded and/or external, separated by commas');
+  return list as ('embedded' | 'external')[];
+};
+
+program.command('planning').description('wave planning and the lab docker call').action(runPlanning);
+orchestrationOptions(program.command('overhead').description('rollout wall time vs the ideal critical path (simulated agents)'), DEFAULTS.overhead).action(runOverhead);
+orchestrationOptions(program.command('scale').description('a large fleet through the real state machines (simulated agents)'), DEFAULTS.scale).action(runScale);
+program
+  .command('backup')
+  .description('backup and restore throughput vs raw tar / pg_dump / pg_restore (real host scripts)')
+  .option('--size-mb <n>', 'generated data per mode, MiB', whole('--size-mb', 4), DEFAULTS.backup.sizeMb)
+  .option('--modes <list>', 'embedded,external', modes, DEFAULTS.backup.modes)
+  .action(runBackup);
+
+// no sub-command: every benchmark in order, each with its defaults
 program.action(async () => {
-  await program.parseAsync(['node', 'bench', 'planning', ...(program.opts().write ? [] : ['--no-write'])]);
+  await runPlanning();
+  await runOverhead(defaultsOf(DEFAULTS.overhead));
+  await runScale(defaultsOf(DEFAULTS.scale));
+  await runBackup(DEFAULTS.backup);
 });
 
 await program.parseAsync(process.argv);
