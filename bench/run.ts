@@ -11,7 +11,7 @@
  *   npm run bench -- overhead --hosts 20,100 --step-seconds 2
  *   npm run bench -- scale --hosts 1000 --wait-scale 0.25 --cap-minutes 20
  *   npm run bench -- backup --size-mb 1024
- *   npm run bench -- ansible --hosts 6
+ *   npm run bench -- ansible --hosts 6 --concurrency 2
  */
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -20,6 +20,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { overheadBench, scaleBench, type OrchestrationOptions } from './orchestration';
 import { planningBench } from './planning';
 import { dataBench } from './data-bench';
+import { ansibleBench } from './ansible-bench';
 import { thisMachine, upsertSection, type Section } from './report';
 
 const DOC = resolve(import.meta.dirname, '..', 'docs', 'benchmarks.md');
@@ -84,6 +85,7 @@ const DEFAULTS = {
   overhead: { hosts: '20,100', stepSeconds: '2', waitScale: '1', concurrency: '10', cap: '30' },
   scale: { hosts: '1000', stepSeconds: '2', waitScale: '0.25', concurrency: '50', cap: '30' },
   backup: { sizeMb: 1024, modes: ['embedded', 'external'] as ('embedded' | 'external')[] },
+  ansible: { hosts: 6, concurrency: 2 },
 };
 const defaultsOf = (d: typeof DEFAULTS.overhead): OrchFlags => ({ hosts: hostList(d.hosts), stepSeconds: Number(d.stepSeconds), waitScale: Number(d.waitScale), concurrency: Number(d.concurrency), bakeMinutes: 0, capMinutes: Number(d.cap) });
 
@@ -127,6 +129,19 @@ async function runBackup(f: { sizeMb: number; modes: ('embedded' | 'external')[]
   });
 }
 
+async function runAnsible(f: { hosts: number; concurrency: number }): Promise<void> {
+  write(program.opts().write, {
+    key: 'ansible',
+    title: '4. Side by side with Ansible',
+    command: `npm run bench -- ansible --hosts ${f.hosts} --concurrency ${f.concurrency}`,
+    lines: await ansibleBench({ root: benchRoot(program.opts().dir), hosts: f.hosts, concurrency: f.concurrency, machine, log }),
+    notes: [
+      'The playbook is bench/ansible/upgrade.yml: serial waves in the order FleetRollout plans them, max_fail_percentage 0, local connection, forks = concurrency, the same document scripts (each document\'s runCommand as deployed) with the same parameters; its backup is a local `tar -cz` of the volume (no S3), its rescue restores that and fails the host.',
+      'Per host on the critical path = wall time / Σ over waves ⌈hosts/concurrency⌉: the same host work for both tools, so the difference is each tool\'s own per-host overhead.',
+    ],
+  });
+}
+
 const modes = (v: string): ('embedded' | 'external')[] => {
   const list = v.split(',').map((s) => s.trim());
   if (list.length === 0 || list.some((m) => m !== 'embedded' && m !== 'external')) throw new InvalidArgumentError('modes are embedded and/or external, separated by commas');
@@ -142,6 +157,12 @@ program
   .option('--size-mb <n>', 'generated data per mode, MiB', whole('--size-mb', 4), DEFAULTS.backup.sizeMb)
   .option('--modes <list>', 'embedded,external', modes, DEFAULTS.backup.modes)
   .action(runBackup);
+program
+  .command('ansible')
+  .description('the same upgrade as an Ansible playbook vs fleetwave, and one injected failure (real host scripts)')
+  .option('--hosts <n>', 'hosts per fleet (4 fleets: clean and failing, one per tool)', whole('--hosts', 2), DEFAULTS.ansible.hosts)
+  .option('--concurrency <n>', "the fleet's concurrency and Ansible's forks", whole('--concurrency', 1), DEFAULTS.ansible.concurrency)
+  .action(runAnsible);
 
 // no sub-command: every benchmark in order, each with its defaults
 program.action(async () => {
@@ -149,6 +170,7 @@ program.action(async () => {
   await runOverhead(defaultsOf(DEFAULTS.overhead));
   await runScale(defaultsOf(DEFAULTS.scale));
   await runBackup(DEFAULTS.backup);
+  await runAnsible(DEFAULTS.ansible);
 });
 
 await program.parseAsync(process.argv);
