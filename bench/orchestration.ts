@@ -86,7 +86,7 @@ export async function scaleBench(o: OrchestrationOptions): Promise<string[]> {
       lines.push(fig('largest history', `${h.largest.events} events (${h.largest.machine} ${h.largest.name}; AWS limit 25,000)`));
       lines.push(fig('state transitions', `${h.stateTransitions} over ${h.executions} executions (${Object.entries(h.byMachine).map(([k, v]) => `${k} ${v}`).join(', ')})`));
       lines.push(fig('registry queries', `${calls} statements, ${(calls / Math.max(1, upgraded)).toFixed(1)} per upgraded host (pg_stat_statements)`));
-      lines.push(fig('peak memory', `${formatBytes(peak)} resident (the bench process: lab, Lambda workers, SSM, Step Functions; PostgreSQL and s3rver's server not included)`));
+      lines.push(fig('peak memory', `${formatBytes(peak)} resident (the bench process tree: lab, Lambda worker threads, SSM, Step Functions, s3rver; PostgreSQL, a separate server, not included)`));
       for (const l of lines.slice(-5)) o.log(l);
     } finally {
       await bench.close();
