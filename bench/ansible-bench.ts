@@ -17,7 +17,7 @@ import { createLabFleet, startLabHosts, type LabFleetHost, type LabHostSpec } fr
 import { dataChecksums, hostEnv, runningVersions, setFaults } from '../lab/hosts';
 import { waveRounds } from './ideal';
 import { runRollout, startBenchLab, type BenchLab } from './lab-bench';
-import { formatFigure, formatSeconds, type Machine } from './report';
+import { loadedNow, formatFigure, formatSeconds, type Machine } from './report';
 import { FROM_VERSION, TO_VERSION } from './orchestration';
 
 export interface AnsibleBenchOptions {
@@ -117,8 +117,8 @@ export async function ansibleBench(o: AnsibleBenchOptions): Promise<string[]> {
     o.log(`ansible: ansible-playbook on ${o.hosts} hosts, serial ${plan.sizes.join(',')}`);
     const anRun = await runPlaybook(dir, 'clean', plan.ordered, plan.sizes, o.concurrency);
     const rounds = waveRounds(plan.sizes, o.concurrency).reduce((a, b) => a + b, 0);
-    lines.push(formatFigure({ name: 'ansible vs fleetwave, wall time', measured: `fleetwave ${fwRun.status} in ${formatSeconds(fwRun.wallMs)} vs ansible-playbook ${anRun.ok ? 'ok' : 'FAILED'} in ${formatSeconds(anRun.wallMs)}; fleetwave / ansible`, ratio: fwRun.wallMs / anRun.wallMs, dataSize: size, machine: o.machine }));
-    lines.push(formatFigure({ name: 'ansible vs fleetwave, per host on the critical path', measured: `fleetwave ${formatSeconds(fwRun.wallMs / rounds)} vs ansible ${formatSeconds(anRun.wallMs / rounds)} (wall / ${rounds} rounds of waves ${plan.sizes.join('/')})`, dataSize: size, machine: o.machine }));
+    lines.push(formatFigure({ name: 'ansible vs fleetwave, wall time', measured: `fleetwave ${fwRun.status} in ${formatSeconds(fwRun.wallMs)} vs ansible-playbook ${anRun.ok ? 'ok' : 'FAILED'} in ${formatSeconds(anRun.wallMs)}; fleetwave / ansible`, ratio: fwRun.wallMs / anRun.wallMs, dataSize: size, machine: loadedNow(o.machine) }));
+    lines.push(formatFigure({ name: 'ansible vs fleetwave, per host on the critical path', measured: `fleetwave ${formatSeconds(fwRun.wallMs / rounds)} vs ansible ${formatSeconds(anRun.wallMs / rounds)} (wall / ${rounds} rounds of waves ${plan.sizes.join('/')})`, dataSize: size, machine: loadedNow(o.machine) }));
     if (!anRun.ok) lines.push(`  (ansible: ${anRun.tail})`);
 
     // one injected failure: the canary's schema sync fails
@@ -135,8 +135,8 @@ export async function ansibleBench(o: AnsibleBenchOptions): Promise<string[]> {
     const anFail = await runPlaybook(dir, 'fail', anPlan.ordered, anPlan.sizes, o.concurrency);
     const fwLeft = await aftermath(fwF, fwPlan.canary, before);
     const anLeft = await aftermath(anF, anPlan.canary, before);
-    lines.push(formatFigure({ name: 'injected failure (canary schema sync fails), fleetwave', measured: `rollout ${fwFail.status} in ${formatSeconds(fwFail.wallMs)}: ${describe(fwLeft)}`, dataSize: size, machine: o.machine }));
-    lines.push(formatFigure({ name: 'injected failure (canary schema sync fails), ansible', measured: `playbook ${anFail.ok ? 'ok' : 'failed'} in ${formatSeconds(anFail.wallMs)}: ${describe(anLeft)}; a full local backup left in each touched host's ansible-backup/`, dataSize: size, machine: o.machine }));
+    lines.push(formatFigure({ name: 'injected failure (canary schema sync fails), fleetwave', measured: `rollout ${fwFail.status} in ${formatSeconds(fwFail.wallMs)}: ${describe(fwLeft)}`, dataSize: size, machine: loadedNow(o.machine) }));
+    lines.push(formatFigure({ name: 'injected failure (canary schema sync fails), ansible', measured: `playbook ${anFail.ok ? 'ok' : 'failed'} in ${formatSeconds(anFail.wallMs)}: ${describe(anLeft)}; a full local backup left in each touched host's ansible-backup/`, dataSize: size, machine: loadedNow(o.machine) }));
   } finally {
     await bench.close();
   }

@@ -25,7 +25,7 @@ import { createLabFleet, type LabFleetHost } from '../lab/fleet';
 import { paths } from '../lab/hosts/state';
 import { findPostgresBin } from '../lab/postgres';
 import { startBenchLab, type BenchLab } from './lab-bench';
-import { formatBytes, formatFigure, formatSeconds, type Machine } from './report';
+import { loadedNow, formatBytes, formatFigure, formatSeconds, type Machine } from './report';
 import { FROM_VERSION, TO_VERSION } from './orchestration';
 
 export interface DataBenchOptions {
@@ -218,9 +218,9 @@ export async function dataBench(o: DataBenchOptions): Promise<string[]> {
       const size = `${formatBytes(dataBytes)} ${mode === 'embedded' ? 'volume of files' : 'PostgreSQL database'} (archive ${formatBytes(archiveBytes)})`;
       const raw = mode === 'embedded' ? ['tar -cz > /dev/null', 'tar -xz'] : ['pg_dump -Fc > /dev/null', 'pg_restore'];
       const mbps = (s: number) => `${(dataBytes / MIB / s).toFixed(1)} MiB/s`;
-      lines.push(formatFigure({ name: `backup ${mode}`, measured: `Backup step ${backupS.toFixed(1)} s (${mbps(backupS)}) vs raw \`${raw[0]}\` ${formatSeconds(rawBackupMs)} (${mbps(rawBackupMs / 1000)}); throughput vs raw`, ratio: rawBackupMs / 1000 / backupS, goal: '≥ 0.8', dataSize: size, machine: o.machine }));
-      lines.push(formatFigure({ name: `restore ${mode}`, measured: `Restore step ${restoreS.toFixed(1)} s vs raw \`${raw[1]}\` ${formatSeconds(rawRestoreMs)}; throughput vs raw`, ratio: rawRestoreMs / 1000 / restoreS, goal: '≥ 0.8', dataSize: size, machine: o.machine }));
-      lines.push(formatFigure({ name: `peak disk ${mode}`, measured: `backup ${formatBytes(backupDisk)}, restore ${formatBytes(restoreDisk)} beside the data (host folder growth + the scripts' temp folders)`, dataSize: size, machine: o.machine }));
+      lines.push(formatFigure({ name: `backup ${mode}`, measured: `Backup step ${backupS.toFixed(1)} s (${mbps(backupS)}) vs raw \`${raw[0]}\` ${formatSeconds(rawBackupMs)} (${mbps(rawBackupMs / 1000)}); throughput vs raw`, ratio: rawBackupMs / 1000 / backupS, goal: '≥ 0.8', dataSize: size, machine: loadedNow(o.machine) }));
+      lines.push(formatFigure({ name: `restore ${mode}`, measured: `Restore step ${restoreS.toFixed(1)} s vs raw \`${raw[1]}\` ${formatSeconds(rawRestoreMs)}; throughput vs raw`, ratio: rawRestoreMs / 1000 / restoreS, goal: '≥ 0.8', dataSize: size, machine: loadedNow(o.machine) }));
+      lines.push(formatFigure({ name: `peak disk ${mode}`, measured: `backup ${formatBytes(backupDisk)}, restore ${formatBytes(restoreDisk)} beside the data (host folder growth + the scripts' temp folders)`, dataSize: size, machine: loadedNow(o.machine) }));
       for (const l of lines.slice(-3)) o.log(l);
     }
   } finally {

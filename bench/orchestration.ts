@@ -8,7 +8,7 @@
 import { planWaves } from '../core/waves';
 import { idealCriticalPathMs, waveRounds } from './ideal';
 import { historyStats, memorySampler, registryCalls, runRollout, simFleet, startBenchLab } from './lab-bench';
-import { formatBytes, formatFigure, formatSeconds, type Figure, type Machine } from './report';
+import { loadedNow, formatBytes, formatFigure, formatSeconds, type Figure, type Machine } from './report';
 
 export const FROM_VERSION = '1.4.0';
 export const TO_VERSION = '1.5.0';
@@ -51,7 +51,7 @@ export async function overheadBench(o: OrchestrationOptions): Promise<string[]> 
         ratio: run.wallMs / ideal,
         goal: '≤ 1.05',
         dataSize: `${n} simulated hosts × ${o.stepSeconds} s/step${o.waitScale !== 1 ? ` at time scale ${o.waitScale}` : ''}, bake ${o.bakeMinutes} min`,
-        machine: o.machine,
+        machine: loadedNow(o.machine),
       };
       lines.push(formatFigure(figure));
       o.log(lines.at(-1)!);
@@ -81,7 +81,7 @@ export async function scaleBench(o: OrchestrationOptions): Promise<string[]> {
       const h = historyStats(bench);
       const m = o.machine;
       const size = `${n} simulated hosts × ${o.stepSeconds} s/step at time scale ${o.waitScale}, concurrency ${o.concurrency}`;
-      const fig = (name: string, measured: string) => formatFigure({ name: `scale ${n}, ${name}`, measured, dataSize: size, machine: m });
+      const fig = (name: string, measured: string) => formatFigure({ name: `scale ${n}, ${name}`, measured, dataSize: size, machine: loadedNow(m) });
       lines.push(fig('wall time', `${run.status}${run.capped ? ` at the ${o.capMinutes} min cap` : ''} in ${formatSeconds(run.wallMs)}, ${upgraded} of ${n} hosts upgraded${run.error ? ` (${run.error.slice(0, 300)})` : ''}`));
       lines.push(fig('largest history', `${h.largest.events} events (${h.largest.machine} ${h.largest.name}; AWS limit 25,000)`));
       lines.push(fig('state transitions', `${h.stateTransitions} over ${h.executions} executions (${Object.entries(h.byMachine).map(([k, v]) => `${k} ${v}`).join(', ')})`));

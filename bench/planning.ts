@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { planWaves, type PlanHost } from '../core/waves';
 import { prepareLabBin } from '../lab/hosts';
-import { formatFigure, type Machine } from './report';
+import { loadedNow, formatFigure, type Machine } from './report';
 
 function timeIt(fn: () => void, runs: number): number {
   fn(); // warm
@@ -28,7 +28,7 @@ export async function planningBench(machine: Machine): Promise<string[]> {
   const node = timeIt(() => spawnSync(process.execPath, ['-e', '0']), 5);
   const docker = timeIt(() => spawnSync(`${bin}/docker`, ['compose', 'version']), 5);
   return [
-    formatFigure({ name: 'wave planning', measured: `10,000 hosts ${tLarge.toFixed(1)} ms vs 1,000 hosts ${tSmall.toFixed(1)} ms`, ratio: tLarge / tSmall, goal: '≈ 10 (linear)', dataSize: '1,000 and 10,000 hosts', machine }),
-    formatFigure({ name: 'lab docker call', measured: `${docker.toFixed(0)} ms vs bare node start ${node.toFixed(0)} ms`, ratio: docker / node, dataSize: 'one `docker compose version`', machine }),
+    formatFigure({ name: 'wave planning', measured: `10,000 hosts ${tLarge.toFixed(1)} ms vs 1,000 hosts ${tSmall.toFixed(1)} ms`, ratio: tLarge / tSmall, goal: '≈ 10 (linear)', dataSize: '1,000 and 10,000 hosts', machine: loadedNow(machine) }),
+    formatFigure({ name: 'lab docker call', measured: `${docker.toFixed(0)} ms vs bare node start ${node.toFixed(0)} ms`, ratio: docker / node, dataSize: 'one `docker compose version`', machine: loadedNow(machine) }),
   ];
 }

@@ -3,12 +3,14 @@
  * data size, and docs/benchmarks.md kept as one section per benchmark, each
  * replaced in place by the sub-command that measured it.
  */
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 export interface Machine {
   cores: number;
   cpu: string;
   memoryGb: number;
+  /** The 1-minute load average when the figure was taken (the machine may be shared). */
+  load?: number;
 }
 
 export function thisMachine(): Machine {
@@ -30,7 +32,10 @@ export interface Figure {
   machine: Machine;
 }
 
-export const machineText = (m: Machine): string => `${m.cores} cores (${m.cpu}), ${m.memoryGb} GB`;
+export const machineText = (m: Machine): string => `${m.cores} cores (${m.cpu}), ${m.memoryGb} GB${m.load === undefined ? '' : `, load ${m.load.toFixed(1)}`}`;
+
+/** The machine as it is now: its load average added. */
+export const loadedNow = (m: Machine): Machine => ({ ...m, load: loadavg()[0] });
 
 export function formatFigure(f: Figure): string {
   const ratio = f.ratio === undefined ? '' : ` → ${f.ratio.toFixed(2)}x${f.goal ? ` (goal ${f.goal})` : ''}`;

@@ -12,6 +12,7 @@ describe('bench report', () => {
     const line = formatFigure({ name: 'overhead, 20 hosts', measured: 'rollout 90.0 s vs ideal 84.0 s', ratio: 90 / 84, goal: '≤ 1.05', dataSize: '20 simulated hosts × 2 s/step', machine });
     expect(line).toBe('overhead, 20 hosts: rollout 90.0 s vs ideal 84.0 s → 1.07x (goal ≤ 1.05) · 20 simulated hosts × 2 s/step · 2 cores (Test CPU), 23 GB');
     expect(formatFigure({ name: 'x', measured: 'y', dataSize: '1 host', machine })).toBe('x: y · 1 host · 2 cores (Test CPU), 23 GB');
+    expect(formatFigure({ name: 'x', measured: 'y', dataSize: '1 host', machine: { ...machine, load: 12.34 } })).toBe('x: y · 1 host · 2 cores (Test CPU), 23 GB, load 12.3');
   });
 
   it('formats byte sizes in binary units', () => {
