@@ -93,33 +93,40 @@ async function runPlanning(): Promise<void> {
   write(program.opts().write, { key: 'planning', title: 'Planning and the lab docker call', command: 'npm run bench -- planning', lines: await planningBench(machine) });
 }
 
+// one section per host count, so each size keeps its own figures and reproducing command
 async function runOverhead(f: OrchFlags): Promise<void> {
-  write(program.opts().write, {
-    key: 'overhead',
-    title: '1. Orchestration overhead',
-    command: commandLine('overhead', f),
-    lines: await overheadBench(orch(f)),
-    notes: [
-      'Ideal = Σ over waves ⌈hosts/concurrency⌉ × host time + bake after each wave (bench/ideal.ts); host time = steps per host × step time.',
-      'The hosts are simulated agents (lab/ssm/sim-agent.ts) answering each document after the fixed step time: this measures orchestration (state machines, Lambda tasks, SSM polling, registry), not the host scripts.',
-    ],
-  });
+  for (const n of f.hosts) {
+    const one = { ...f, hosts: [n] };
+    write(program.opts().write, {
+      key: `overhead-${n}`,
+      title: `1. Orchestration overhead, ${n} hosts`,
+      command: commandLine('overhead', one),
+      lines: await overheadBench(orch(one)),
+      notes: [
+        'Ideal = Σ over waves ⌈hosts/concurrency⌉ × host time + bake after each wave (bench/ideal.ts); host time = steps per host × step time.',
+        'The hosts are simulated agents (lab/ssm/sim-agent.ts) answering each document after the fixed step time: this measures orchestration (state machines, Lambda tasks, SSM polling, registry), not the host scripts.',
+      ],
+    });
+  }
 }
 
 async function runScale(f: OrchFlags): Promise<void> {
-  write(program.opts().write, {
-    key: 'scale',
-    title: '2. Scale',
-    command: commandLine('scale', f),
-    lines: await scaleBench(orch(f)),
-    notes: ['THIS MEASURES ORCHESTRATION ONLY: the hosts are simulated agents (lab/ssm/sim-agent.ts) that answer each document with a valid result line after the fixed step time, without bash or docker. The real scripts are tested in test/integration and test/workflows.'],
-  });
+  for (const n of f.hosts) {
+    const one = { ...f, hosts: [n] };
+    write(program.opts().write, {
+      key: `scale-${n}`,
+      title: `2. Scale, ${n} hosts`,
+      command: commandLine('scale', one),
+      lines: await scaleBench(orch(one)),
+      notes: ['THIS MEASURES ORCHESTRATION ONLY: the hosts are simulated agents (lab/ssm/sim-agent.ts) that answer each document with a valid result line after the fixed step time, without bash or docker. The real scripts are tested in test/integration and test/workflows.'],
+    });
+  }
 }
 
 async function runBackup(f: { sizeMb: number; modes: ('embedded' | 'external')[] }): Promise<void> {
   write(program.opts().write, {
-    key: 'backup',
-    title: '3. Backup and restore speed',
+    key: `backup-${f.sizeMb}mb`,
+    title: `3. Backup and restore speed, ${f.sizeMb} MiB per mode`,
     command: `npm run bench -- backup --size-mb ${f.sizeMb} --modes ${f.modes.join(',')}`,
     lines: await dataBench({ root: benchRoot(program.opts().dir), sizeMb: f.sizeMb, modes: f.modes, machine, log }),
     notes: [
