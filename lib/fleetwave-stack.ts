@@ -11,6 +11,7 @@ import { RolloutRollback } from '../state-machines/rollout-rollback';
 import { AlertTopic } from './alerts';
 import { BackupBucket } from './backup-bucket';
 import { FleetwaveCompliance } from './compliance';
+import { hostInstancePolicy } from './iam';
 import { HostDocuments } from './host-documents';
 import { FleetwaveMonitoring } from './monitoring';
 import { OperatorApi } from './operator-api';
@@ -166,6 +167,10 @@ export class FleetwaveStack extends Stack {
     new CfnOutput(this, 'RolloutRollbackArn', { value: this.rolloutRollback.stateMachine.stateMachineArn });
     new CfnOutput(this, 'ComplianceCheckArn', { value: this.compliance.check.stateMachine.stateMachineArn });
     new CfnOutput(this, 'BackupBucketName', { value: this.backups.bucket.bucketName });
+    new CfnOutput(this, 'HostInstancePolicyArn', {
+      description: "Attach to every host's instance role (with AmazonSSMManagedInstanceCore)",
+      value: hostInstancePolicy(this, 'HostInstancePolicy', this.backups.bucket, this.backups.key).managedPolicyArn,
+    });
     new CfnOutput(this, 'AlertTopicArn', { value: this.alerts.topic.topicArn });
     new CfnOutput(this, 'RegistrySecretArn', { value: registry.secret.secretArn });
   }

@@ -32,6 +32,10 @@ export interface HostStepProps {
   readonly extra?: Record<string, unknown>;
   /** Where any task error goes. */
   readonly onError: IChainable;
+  /** Where record-step's verdict goes. Default `$.verdict`. */
+  readonly verdictPath?: string;
+  /** Where a caught task error goes. Default `$.error`. */
+  readonly errorPath?: string;
 }
 
 /** `pull-images` → `PullImages` */
@@ -50,6 +54,7 @@ export class HostStepStates {
   constructor(scope: Construct, props: HostStepProps) {
     const name = props.label ?? pascal(props.step);
     const key = camel(props.label ?? props.step);
+    const caught = { resultPath: props.errorPath ?? '$.error' };
     const send = catchInto(
       lambdaTask(scope, `Send${name}`, {
         fn: props.functions.sendStep,
@@ -63,6 +68,7 @@ export class HostStepStates {
         timeout: Duration.seconds(60),
       }),
       props.onError,
+      caught,
     );
     const wait = new Wait(scope, `Wait${name}`, { time: WaitTime.duration(props.pollInterval ?? Duration.seconds(5)) });
     const poll = catchInto(
@@ -74,6 +80,7 @@ export class HostStepStates {
         timeout: Duration.seconds(60),
       }),
       props.onError,
+      caught,
     );
     this.record = catchInto(
       lambdaTask(scope, `Record${name}`, {
@@ -85,10 +92,11 @@ export class HostStepStates {
           'backup.$': '$.backup',
           'request.$': '$.input',
         }),
-        resultPath: '$.verdict',
+        resultPath: props.verdictPath ?? '$.verdict',
         timeout: Duration.seconds(60),
       }),
       props.onError,
+      caught,
     );
     const done = new Choice(scope, `${name}Done`)
       .when(Condition.stringEquals(`$.steps.${key}.status`, 'Pending'), wait)

@@ -15,19 +15,29 @@
  *   3. Preflight        SSM Fleetwave-Preflight; record-step applies the release rules
  *                       to the version the host really runs and decides proceed | noop.
  *                       noop (already on target) → VerifyNoop (health check only).
- *   4. PrepareBackup    prepare-backup: multipart upload + keys for data and config.
- *   5. Backup           SSM Fleetwave-Backup (services stopped for an embedded volume).
- *   6. CompleteBackup   complete-backup: complete the multipart upload, re-read the
+ *   4. PullImages       SSM Fleetwave-PullImages, before the backup: pulling changes nothing
+ *                       on the host, and the backup is then as close to the restart as it
+ *                       can be. Failure → Failed (nothing changed, no backup taken).
+ *   5. PrepareBackup    prepare-backup: multipart upload + keys for data and config.
+ *   6. Backup           SSM Fleetwave-Backup. Embedded: the services are stopped for the
+ *                       copy and LEFT STOPPED until the restart, so no write is accepted
+ *                       after the backup (it would be lost by a restore); external: they
+ *                       keep serving, and the run reports how long writes were at risk.
+ *   7. CompleteBackup   complete-backup: complete the multipart upload, re-read the
  *                       object and compare size + sha256; record-step marks the backup
- *                       verified. Unverified → AbortBackup → Failed (nothing pulled).
- *   7. PullImages       SSM Fleetwave-PullImages; failure → Failed (nothing changed).
+ *                       verified. Unverified → AbortBackup → Failed.
  *   8. PinTags          SSM Fleetwave-PinTags (atomic); failure → Failed (file unchanged).
+ *                       Any end between the backup and the restart first starts the
+ *                       services the backup stopped again (StartAgain…: the restart
+ *                       document on the unchanged configuration): the host is as it was.
  *   9. Restart          SSM Fleetwave-Restart; from here on a failure restores.
  *  10. WatchSchema      SSM Fleetwave-WatchSchema.
  *  11. HealthCheck      SSM Fleetwave-HealthCheck: N consecutive passes, all three
  *                       services on the target. A timed-out Restart/WatchSchema comes
  *                       here too: the host's real state is probed before restoring.
- *  12. FinishSucceeded  finish-run: outcome succeeded, lease released, audit.
+ *  12. FinishSucceeded  finish-run: outcome succeeded, lease released, audit; the run's
+ *                       summary and `host show` say how long its write window was
+ *                       (core/host-run/write-window.ts).
  *   R. Restore          HostRollback as a child execution (startExecution.sync:2) with
  *                       the backup just taken, under this run's lease; then
  *                       FinishRestored (outcome restored, execution fails with
@@ -152,16 +162,31 @@ export class HostUpgrade extends Construct {
     const preflight = stepOpts('preflight', finishFailed('FinishPreflightError', 'preflight'), {
       'targetVersion.$': '$.run.targetVersion',
     });
-    const prepareBackup = catchInto(
-      lambdaTask(this, 'PrepareBackup', {
-        fn: fns.prepareBackup,
-        comment: 'Start the multipart upload for the data and choose the part size',
-        payload: TaskInput.fromObject({ 'run.$': '$.run', 'estimatedBytes.$': '$.verdict.estimatedBytes' }),
-        resultPath: '$.backup',
-        timeout: Duration.seconds(60),
-      }),
-      finishFailed('FinishPrepareBackupError', 'backup'),
-    );
+    /**
+     * Embedded: the backup left the services stopped for the restart. A run that ends before its
+     * restart starts them again first, on the unchanged configuration (the restart document:
+     * compose up -d), whatever that says; its verdict and error are kept aside, so the finish
+     * names the failure that ended the run.
+     */
+    const startAgainThen = (label: string, then: IChainable): IChainable => {
+      const again = new HostStepStates(this, {
+        step: 'restart',
+        label: `StartAgain${label}`,
+        functions: fns,
+        pollInterval,
+        onError: then,
+        verdictPath: '$.startedAgain',
+        errorPath: '$.startAgainError',
+      });
+      again.next(then);
+      const stopped = '$.steps.backup.result.servicesStopped';
+      return new Choice(this, `BackupStoppedServices${label}`)
+        .when(
+          Condition.isPresent(stopped),
+          new Choice(this, `StartAgainNeeded${label}`).when(Condition.booleanEquals(stopped, true), again.startState).otherwise(then),
+        )
+        .otherwise(then);
+    };
     const abortBackup = lambdaTask(this, 'AbortBackup', {
       fn: fns.completeBackup,
       comment: 'Abort the multipart upload so no partial object ever appears',
@@ -169,10 +194,21 @@ export class HostUpgrade extends Construct {
       resultPath: JsonPath.DISCARD,
       timeout: Duration.seconds(60),
     });
-    // the upload is aborted or not, the run ends failed at the backup step
-    const backupFailedFinish = finishFailed('FinishBackupFailed', 'backup');
+    // the upload is aborted or not, the services are started again and the run ends failed at the backup step
+    const backupFailedFinish = startAgainThen('AfterBackupFailed', finishFailed('FinishBackupFailed', 'backup'));
     finishing(abortBackup, backupFailedFinish, backupFailedFinish, '$.abortError');
 
+    const pull = stepOpts('pull-images', finishFailed('FinishPullError', 'pull-images'), { 'version.$': '$.run.targetVersion' });
+    const prepareBackup = catchInto(
+      lambdaTask(this, 'PrepareBackup', {
+        fn: fns.prepareBackup,
+        comment: 'Start the multipart upload for the data and choose the part size',
+        payload: TaskInput.fromObject({ 'run.$': '$.run', 'estimatedBytes.$': '$.estimatedBytes' }),
+        resultPath: '$.backup',
+        timeout: Duration.seconds(60),
+      }),
+      finishFailed('FinishPrepareBackupError', 'backup'),
+    );
     const backup = stepOpts('backup', abortBackup, { 'target.$': '$.backup' });
     const completeBackup = catchInto(
       lambdaTask(this, 'CompleteBackup', {
@@ -194,8 +230,7 @@ export class HostUpgrade extends Construct {
       }),
       abortBackup,
     );
-    const pull = stepOpts('pull-images', finishFailed('FinishPullError', 'pull-images'), { 'version.$': '$.run.targetVersion' });
-    const pin = stepOpts('pin-tags', finishFailed('FinishPinError', 'pin-tags'), { 'version.$': '$.run.targetVersion' });
+    const pin = stepOpts('pin-tags', startAgainThen('AfterPinError', finishFailed('FinishPinError', 'pin-tags')), { 'version.$': '$.run.targetVersion' });
     const restart = stepOpts('restart', errorToRestore('restart'));
     const watch = stepOpts('watch-schema', errorToRestore('watch-schema'));
     const health = stepOpts('health-check', errorToRestore('health-check'), { 'version.$': '$.run.targetVersion' });
@@ -217,14 +252,26 @@ export class HostUpgrade extends Construct {
         .when(verdictOk(), adoptVersion)
         .otherwise(finishFailed('FinishPreflightFailed', 'preflight')),
     );
-    adoptVersion.next(prepareBackup);
+    // the preflight verdict's size estimate, for prepare-backup: pull-images' verdict replaces $.verdict
+    const keepEstimate = new Pass(this, 'KeepDataEstimate', {
+      inputPath: '$.verdict.estimatedBytes',
+      resultPath: '$.estimatedBytes',
+    });
+    adoptVersion.next(keepEstimate);
+    keepEstimate.next(pull.startState);
     verifyNoop.next(new Choice(this, 'NoopVerified').when(verdictOk(), finishNoop).otherwise(finishFailed('FinishNoopUnhealthy', 'health-check')));
+    pull.next(new Choice(this, 'Pulled').when(verdictOk(), prepareBackup).otherwise(finishFailed('FinishPullFailed', 'pull-images')));
     prepareBackup.next(backup.startState);
     backup.next(new Choice(this, 'BackupTaken').when(verdictOk(), completeBackup).otherwise(abortBackup));
     completeBackup.next(recordBackup);
-    recordBackup.next(new Choice(this, 'BackupVerified').when(verdictOk(), pull.startState).otherwise(finishFailed('FinishBackupUnverified', 'backup')));
-    pull.next(new Choice(this, 'Pulled').when(verdictOk(), pin.startState).otherwise(finishFailed('FinishPullFailed', 'pull-images')));
-    pin.next(new Choice(this, 'Pinned').when(verdictOk(), restart.startState).otherwise(finishFailed('FinishPinFailed', 'pin-tags')));
+    recordBackup.next(
+      new Choice(this, 'BackupVerified')
+        .when(verdictOk(), pin.startState)
+        .otherwise(startAgainThen('AfterBackupUnverified', finishFailed('FinishBackupUnverified', 'backup'))),
+    );
+    pin.next(
+      new Choice(this, 'Pinned').when(verdictOk(), restart.startState).otherwise(startAgainThen('AfterPinFailed', finishFailed('FinishPinFailed', 'pin-tags'))),
+    );
     const timedOut = (key: string) => Condition.stringEquals(`$.steps.${key}.status`, 'TimedOut');
     restart.next(
       new Choice(this, 'Restarted')
@@ -246,7 +293,7 @@ export class HostUpgrade extends Construct {
       stateMachineName: props.stateMachineName,
       definition: init,
       timeout: Duration.hours(4),
-      comment: 'Upgrade one Semaphor host: preflight, verified backup, pin, restart, verify; restore on failure',
+      comment: 'Upgrade one Semaphor host: preflight, pull, verified backup, pin, restart, verify; restore on failure',
       logGroup: props.logGroup,
       invokes: [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.prepareBackup, fns.completeBackup, fns.finishRun],
       children: [props.rollback],

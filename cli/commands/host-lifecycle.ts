@@ -2,6 +2,7 @@
  * `host show H` and `host unlock --host H --reason`: everything the registry
  * knows about one host, and the way out of quarantine (ROLLBACK_FAILED).
  */
+import { writeWindowOf, writeWindowSentence } from '../../core/host-run/write-window';
 import { HostId, Reason } from '../../core/models';
 import { HostLockedError } from '../../core/registry/errors';
 import type { ComplianceResult, HostRun, RegistryStore, RunStep } from '../../core/registry/store';
@@ -65,8 +66,11 @@ export async function hostShow(deps: { store: ShowStore }, opts: { host: string;
     deps.store.listBackups(host.id),
     lastCompliance(deps.store, host.id, host.fleetId),
   ]);
-  const withSteps: (HostRun & { steps: RunStep[] })[] = [];
-  for (const run of runs) withSteps.push({ ...run, steps: await deps.store.listSteps(run.id) });
+  const withSteps: (HostRun & { steps: RunStep[]; writeWindow: ReturnType<typeof writeWindowOf> })[] = [];
+  for (const run of runs) {
+    const steps = await deps.store.listSteps(run.id);
+    withSteps.push({ ...run, steps, writeWindow: writeWindowOf(steps) });
+  }
   const state = host.retiredAt !== null ? 'retired' : host.locked ? 'quarantined' : lease && !lease.expired ? 'running' : 'ready';
   if (opts.json) {
     printJson({ host, state, lease, runs: withSteps, backups, compliance });
@@ -99,6 +103,7 @@ export async function hostShow(deps: { store: ShowStore }, opts: { host: string;
         : withSteps.flatMap((r) => [
             `  ${r.id}  ${r.kind} ${r.fromVersion ?? '?'} → ${r.targetVersion}  ${r.outcome ?? r.status}  started ${iso(r.startedAt)}${r.finishedAt ? `, finished ${iso(r.finishedAt)}` : ''}${r.rolloutId ? `  rollout ${r.rolloutId}` : ''}`,
             `      steps: ${stepsLine(r.steps) || '-'}`,
+            ...(r.writeWindow ? [`      ${writeWindowSentence(r.writeWindow, r.outcome === 'restored')}`] : []),
             ...(r.message ? [`      ${r.failedStep ? `${r.failedStep}: ` : ''}${r.message}`] : []),
           ])),
       '',

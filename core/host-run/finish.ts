@@ -8,6 +8,7 @@ import { classifyError } from '../classify';
 import { HostRunContext, HostStep, RunOutcome } from '../models';
 import { emptyAsNull, type HostRunDeps } from './context';
 import { causeMessage, operatorSentence, type RunSummary } from './summary';
+import { writeWindowOf } from './write-window';
 
 export const FinishRunEvent = z.object({
   run: HostRunContext,
@@ -92,6 +93,7 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
   });
   const backupId = event.backup?.backupId ?? null;
   const version = outcome === 'restored' ? run.fromVersion : succeeded ? run.targetVersion : run.fromVersion;
+  const writeWindow = writeWindowOf(steps);
   return {
     runId: run.runId,
     hostId: run.hostId,
@@ -102,6 +104,7 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
     message: finished.message ?? message,
     version,
     backupId,
+    writeWindow,
     cause: operatorSentence({
       run,
       outcome,
@@ -110,6 +113,7 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
       message,
       version,
       backupId,
+      writeWindow,
       failure: { classification: event.verdict?.classification, message: event.verdict?.message, error: event.error?.Error },
     }),
   };

@@ -13,4 +13,5 @@ export * from './begin';
 export * from './record';
 export * from './finish';
 export * from './summary';
+export * from './write-window';
 export * from './parent-proof';

@@ -4,6 +4,7 @@
  * where the host is now.
  */
 import type { HostRunContext, HostStep, RunKind, RunOutcome } from '../models';
+import { writeWindowSentence, type WriteWindow } from './write-window';
 
 export interface RunSummary {
   runId: string;
@@ -15,7 +16,9 @@ export interface RunSummary {
   message: string;
   version: string | null;
   backupId: string | null;
-  /** One sentence for the operator: what happened and where the host is now. */
+  /** How long writes were at risk between the backup and the restart; null when the run took no backup. */
+  writeWindow: WriteWindow | null;
+  /** One sentence for the operator: what happened and where the host is now (and its write window). */
   cause: string;
 }
 
@@ -40,6 +43,7 @@ export interface SentenceParts {
   message: string;
   version: string | null;
   backupId: string | null;
+  writeWindow: WriteWindow | null;
   /** What made the upgrade fail, for a restored run: the failing step's verdict or the task error. */
   failure: { classification?: string | null; message?: string | null; error?: string | null };
 }
@@ -54,5 +58,6 @@ export function operatorSentence(p: SentenceParts): string {
         : p.succeeded
           ? `${what}: ${p.outcome}`
           : `${what} failed: ${p.outcome}${p.failedStep ? ` at ${p.failedStep}` : ''} (${p.message}); nothing was changed on the host that needs restoring`;
-  return sentence.slice(0, 30000);
+  const window = p.writeWindow ? `; ${writeWindowSentence(p.writeWindow, p.outcome === 'restored')}` : '';
+  return `${sentence}${window}`.slice(0, 30000);
 }

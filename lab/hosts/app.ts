@@ -3,12 +3,13 @@
  * for the three containers. On start it announces `Semaphor v<version>`,
  * checks the licence, runs schema sync against the host's data (embedded
  * volume files or the external PostgreSQL database), and either exits (sync
- * failure: "the container exits") or serves `GET /api/health` on the port
+ * failure: "the container exits") or serves `GET /api/health` (and `POST
+ * /api/dashboards`, a write stored in its database) on the port
  * the compose file publishes for api-service:3000. Faults are re-read at
  * every health request, so a test can flip them while the app runs.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { redactSecrets } from '../../core/redact';
 import { planSync } from './catalog';
@@ -67,12 +68,36 @@ export async function runApp(root: string): Promise<void> {
   }
   log('Schema sync complete');
 
+  // A write, as Semaphor's console makes one: a new dashboard row in the database the app runs
+  // on, answered only once it is stored (the tests' writes made while an upgrade goes on).
+  const saveDashboard = (res: ServerResponse) => {
+    void (async () => {
+      const store = await openStore({ databaseUrl: env.DATABASE_URL, volumeDir: p.volume(volumeName(cs.project)) });
+      try {
+        const ids = ((await store.tables()).dashboards?.rows ?? []).map((r) => Number(r.id));
+        const id = Math.max(0, ...ids) + 1;
+        await store.insertRows('dashboards', [{ id, name: `dashboard ${id}`, created_at: new Date().toISOString() }]);
+        log(`dashboard ${id} saved`);
+        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ id }));
+      } finally {
+        await store.close();
+      }
+    })().catch((e: unknown) => {
+      log(`dashboard not saved: ${e instanceof Error ? e.message : String(e)}`);
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not saved' }));
+    });
+  };
+
   // The lab (not Semaphor) asks which host answers, to tell this app from another that got the same port.
   const host = readHostInfo(root).hostId;
   let requests = 0;
   const server = createServer((req, res) => {
     if (req.url === LAB_IDENTITY_PATH) {
       res.writeHead(200, { 'content-type': 'text/plain' }).end(host);
+      return;
+    }
+    if (req.url === '/api/dashboards' && req.method === 'POST') {
+      saveDashboard(res);
       return;
     }
     if (req.url !== '/api/health') {

@@ -5,5 +5,6 @@
  */
 export { grantAlertPublish } from './alert-topic';
 export { acknowledgePrefix, denyDeletes, denyOverwrites, grantReadCommandOutput, listPrefixes, objectAccess, useBackupKey } from './backup-bucket-access';
+export { hostInstancePolicy } from './host-instance-policy';
 export type { RolePolicyHolder } from './role-policy';
 export { grantCancelCommand, grantSendCommand, type SendCommandGrant } from './send-command';

@@ -1,9 +1,14 @@
 # Backup before anything changes. Config (semaphor.env, compose file, .env) as
 # a small tar.gz; data as ONE stream:
 #   producer | tee >(sha256sum) >(listing check) | part uploader
-# embedded: services stopped, the semaphor-data volume as tar.gz, services
-#   started again afterwards (also on failure, by the exit hook);
-# external: pg_dump -Fc of the DATABASE_URL read from semaphor.env.
+# embedded: services stopped, the semaphor-data volume as tar.gz; on success the
+#   services are LEFT STOPPED for the restart (a write accepted after the copy
+#   would be thrown away by a restore), on failure the exit hook starts them
+#   again; the result says so (servicesStopped) and the orchestrator starts them
+#   again itself if the run ends before its restart;
+# external: pg_dump -Fc of the DATABASE_URL read from semaphor.env; the services
+#   keep serving. The result line carries the host's clock (epoch ms) at the
+#   data's snapshot and at the end, from which the run reports its write window.
 # The uploader buffers one part at a time in a temp dir and PUTs it to its
 # presigned UploadPart URL; the orchestrator completes the upload only after
 # this step reported success. pipefail turns any producer failure (disk full)
@@ -132,6 +137,8 @@ fw_upload_parts() {
 }
 
 fw_log "streaming $format backup"
+# pg_dump's snapshot is taken as it starts: a write after this is not in the backup
+snapshot_at=$(fw_now_ms)
 set +e
 fw_produce 2>"$FW_TMP/producer.err" | tee -p >(fw_digest) >(fw_listing) | fw_upload_parts
 st=("${PIPESTATUS[@]}")
@@ -139,7 +146,6 @@ set -e
 fw_redact <"$FW_TMP/producer.err" >&2 || true
 producer_rc=${st[0]} tee_rc=${st[1]} upload_rc=${st[2]}
 
-fw_start_again
 if [ "$upload_rc" = 3 ]; then fw_fail backup-too-large "$(tail -n 1 "$FW_TMP/upload.err")"; fi
 if [ "$producer_rc" != 0 ]; then
   fw_fail backup-failed "$format producer failed (exit $producer_rc): $(tail -n 2 "$FW_TMP/producer.err" | tr '\n' ' ')"
@@ -162,4 +168,8 @@ data_bytes=$(awk '{ s += $3 } END { printf "%d", s }' "$FW_TMP/parts")
 [ "$data_bytes" -gt 0 ] || fw_fail verify-failed "backup is empty"
 parts_json=$(awk '{ printf "%s{\"partNumber\":%d,\"etag\":\"%s\",\"bytes\":%d}", (NR > 1 ? "," : ""), $1, $2, $3 }' "$FW_TMP/parts")
 fw_log "backup done: $data_bytes bytes in $(wc -l <"$FW_TMP/parts") part(s), $entries entries"
-fw_ok "\"mode\":$(fw_str "$mode"),\"version\":$(fw_str_or_null "$version"),\"data\":{\"bytes\":$data_bytes,\"sha256\":$(fw_str "$data_sha"),\"format\":$(fw_str "$format"),\"entries\":$entries,\"parts\":[$parts_json]},\"config\":{\"bytes\":$config_bytes,\"sha256\":$(fw_str "$config_sha"),\"entries\":$config_entries}"
+# Done: services this step stopped stay stopped until the restart starts them on the new tags.
+services_stopped=$FW_STOPPED
+FW_STOPPED=0
+[ "$services_stopped" = 1 ] && fw_log "services left stopped until the restart: no write can reach data the backup does not hold"
+fw_ok "\"servicesStopped\":$(fw_bool "$services_stopped"),\"snapshotAt\":$snapshot_at,\"finishedAt\":$(fw_now_ms),\"mode\":$(fw_str "$mode"),\"version\":$(fw_str_or_null "$version"),\"data\":{\"bytes\":$data_bytes,\"sha256\":$(fw_str "$data_sha"),\"format\":$(fw_str "$format"),\"entries\":$entries,\"parts\":[$parts_json]},\"config\":{\"bytes\":$config_bytes,\"sha256\":$(fw_str "$config_sha"),\"entries\":$config_entries}"

@@ -130,6 +130,8 @@ fw_str() {
   printf '"%s"' "$s"
 }
 fw_bool() { if [ "$1" = true ] || [ "$1" = 1 ]; then printf true; else printf false; fi; }
+# The host's clock in epoch milliseconds (GNU date; whole seconds where %N is not supported).
+fw_now_ms() { local t; t=$(date +%s%3N); if [[ "$t" =~ ^[0-9]{13}$ ]]; then printf '%s' "$t"; else printf '%s000' "$(date +%s)"; fi; }
 fw_num() { if [[ "$1" =~ ^[0-9]+$ ]]; then printf '%s' "$1"; else printf 0; fi; }
 fw_str_or_null() { if [ -n "$1" ]; then fw_str "$1"; else printf null; fi; }
 

@@ -416,13 +416,13 @@ describe('HostUpgrade flow', () => {
     return order;
   };
 
-  it('backs up and verifies before anything is pulled, and watches the schema before the health check', () => {
+  it('pulls before the backup, backs up and verifies right before pinning, and watches the schema before the health check', () => {
     const milestones = [
       'SendPreflight',
+      'SendPullImages',
       'SendBackup',
       'CompleteBackup',
       'RecordVerification',
-      'SendPullImages',
       'SendPinTags',
       'SendRestart',
       'SendWatchSchema',
@@ -433,6 +433,30 @@ describe('HostUpgrade flow', () => {
     // exactly these, in this order: a missing, repeated or swapped milestone fails
     expect(order.filter((n) => milestones.includes(n))).toEqual(milestones);
     expect(upgrade.States[order.at(-1)!]!.Type).toBe('Succeed');
+  });
+
+  it('starts the services an embedded backup stopped again before any run that ends between backup and restart', () => {
+    // where each failure between the backup and the restart goes, and the finish it must reach
+    const ends: [string, string][] = [
+      [upgrade.States.BackupVerified!.Default as string, 'FinishBackupUnverified'],
+      [upgrade.States.Pinned!.Default as string, 'FinishPinFailed'],
+      [upgrade.States.AbortBackup!.Next as string, 'FinishBackupFailed'],
+    ];
+    for (const [entry, finish] of ends) {
+      const gate = upgrade.States[entry]!;
+      // no backup result (the backup step itself failed and started them): straight to the finish
+      expect(gate.Choices, entry).toEqual([{ Variable: '$.steps.backup.result.servicesStopped', IsPresent: true, Next: expect.any(String) }]);
+      expect(gate.Default, entry).toBe(finish);
+      const needed = upgrade.States[(gate.Choices as { Next: string }[])[0]!.Next]!;
+      const [rule] = needed.Choices as { Variable: string; BooleanEquals: boolean; Next: string }[];
+      expect(rule).toMatchObject({ Variable: '$.steps.backup.result.servicesStopped', BooleanEquals: true });
+      expect(needed.Default, entry).toBe(finish);
+      // the restart document on the unchanged configuration, whose verdict is kept aside
+      const send = upgrade.States[rule!.Next]!;
+      expect((send.Parameters as { Payload: { step: string } }).Payload.step).toBe('restart');
+      const label = rule!.Next.replace(/^Send/, '');
+      expect(upgrade.States[`Record${label}`]).toMatchObject({ ResultPath: '$.startedAgain', Next: finish });
+    }
   });
 
   it('restores through HostRollback as a child execution', () => {

@@ -17,7 +17,10 @@ export interface Synthesized {
   app: App;
   stack: FleetwaveStack;
   template: Template;
-  json: { Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, unknown> }> };
+  json: {
+    Resources: Record<string, { Type: string; Properties: Record<string, any>; Metadata?: Record<string, unknown> }>;
+    Outputs: Record<string, { Value: unknown; Description?: string }>;
+  };
 }
 
 export function synthApp(context: Record<string, string> = {}): Synthesized {

@@ -308,19 +308,15 @@ export function faultMatrix(mode: DatabaseMode): void {
       await expectIntact(r, RESTORED_FROM, null);
     });
 
-    it('an image that cannot be pulled: pull-failed, compose file byte-identical, nothing restarted, backup verified', async () => {
+    it('an image that cannot be pulled: pull-failed before any backup, compose file byte-identical, nothing stopped or restarted', async () => {
       const r = rec.get('pull')!;
       expectExecution(r, 'FAILED', 'UpgradeFailed');
       expect(await upgradeRun('pull')).toMatchObject({ outcome: 'pull-failed', failedStep: 'pull-images' });
-      expect(r.documents).toEqual(['Fleetwave-Preflight', 'Fleetwave-Backup', 'Fleetwave-PullImages']);
-      expect(readFileSync(join(r.host.composeDir, 'docker-compose.yml'), 'utf8')).toBe(r.before.compose);
-      // no container was recreated; an embedded backup stops and starts the same ones
-      expect(readContainers(r.host.root)).toEqual(r.before.containers);
-      expect(composeCallsSince(r.host, r.before)).not.toContain('up');
-      if (mode === 'external') expect(readApp(r.host.root)).toEqual(r.before.app);
-      const backups = await t.lab.store.listBackups(r.host.id);
-      expect(backups).toHaveLength(1);
-      expect(backups[0]).toMatchObject({ status: 'verified', version: RESTORED_FROM, mode });
+      // pulled first: the backup is taken only once the images are there, as close to the restart as it can be
+      expect(r.documents).toEqual(['Fleetwave-Preflight', 'Fleetwave-PullImages']);
+      expectUntouched(r);
+      expect(composeCallsSince(r.host, r.before).filter((c) => ['up', 'down', 'stop', 'start', 'restart'].includes(c))).toEqual([]);
+      expect(await t.lab.store.listBackups(r.host.id)).toEqual([]);
       await expectIntact(r, RESTORED_FROM);
     });
 
@@ -387,7 +383,7 @@ export function faultMatrix(mode: DatabaseMode): void {
       expect(kept.after).toEqual(kept.before);
     });
 
-    it('disk full during backup: backup-failed, no data object, stopped before any pull, the previous backup untouched', async () => {
+    it('disk full during backup: backup-failed, no data object, stopped before any pin, the previous backup untouched', async () => {
       const r = rec.get('disk')!;
       const previous = seen.diskPreviousBackup!;
       // taken before 1.4.0 → 1.4.1, of the 1.4.0 data
@@ -396,7 +392,7 @@ export function faultMatrix(mode: DatabaseMode): void {
       const upgrades = (await runsOf('disk')).filter((x) => x.kind === 'upgrade' && x.targetVersion === TARGET);
       expect(upgrades).toHaveLength(1);
       expect(upgrades[0]).toMatchObject({ outcome: 'backup-failed', failedStep: 'backup' });
-      expect(r.documents).toEqual(['Fleetwave-Preflight', 'Fleetwave-Backup']);
+      expect(r.documents).toEqual(['Fleetwave-Preflight', 'Fleetwave-PullImages', 'Fleetwave-Backup']);
       // the registry still holds exactly the earlier backup, as it was
       expect(await t.lab.store.listBackups(r.host.id)).toEqual([previous]);
       const s3 = labS3Client(t.lab.s3.endpoint);
@@ -480,8 +476,8 @@ export function faultMatrix(mode: DatabaseMode): void {
       // retried, not resent: one command per step
       expect(r.documents).toEqual([
         'Fleetwave-Preflight',
-        'Fleetwave-Backup',
         'Fleetwave-PullImages',
+        'Fleetwave-Backup',
         'Fleetwave-PinTags',
         'Fleetwave-Restart',
         'Fleetwave-WatchSchema',

@@ -72,7 +72,7 @@ describe('documents changed by hand after the stack deployed them', () => {
     // every command named the version the stack deployed, none ran $DEFAULT
     const sent = sentTo(host!.instanceId);
     expect(sent.map((c) => `${c.documentName}@${c.documentVersion}`)).toEqual(
-      ['Preflight', 'Backup', 'PullImages', 'PinTags', 'Restart', 'WatchSchema', 'HealthCheck'].map((d) => `Fleetwave-${d}@1`),
+      ['Preflight', 'PullImages', 'Backup', 'PinTags', 'Restart', 'WatchSchema', 'HealthCheck'].map((d) => `Fleetwave-${d}@1`),
     );
   });
 });
