@@ -87,6 +87,7 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
         const parts = (env.SSM_DataPartUrls ?? '').split(/[\s,[\]"]+/).filter(Boolean);
         const data = Buffer.from(`simulated ${mode} data of a host on ${h.pinned}\n`);
         const config = Buffer.from(`simulated config pinning ${h.pinned}\n`);
+        const snapshotAt = Date.now();
         const etag = await put(decodeUrl(parts[0] ?? ''), data);
         await put(decodeUrl(env.SSM_ConfigUrl ?? ''), config);
         const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -95,6 +96,10 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
           ok: true,
           mode,
           version: h.pinned,
+          // embedded: the services stay stopped for the restart, as backup.sh leaves them
+          servicesStopped: mode === 'embedded',
+          snapshotAt,
+          finishedAt: Date.now(),
           data: { bytes: data.length, sha256: sha(data), format: mode === 'external' ? 'pgdump' : 'tar.gz', entries: 1, parts: [{ partNumber: 1, etag, bytes: data.length }] },
           config: { bytes: config.length, sha256: sha(config), entries: 1 },
         };
@@ -111,7 +116,7 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
       }
       case 'restart':
         h.running = h.pinned;
-        return { step, ok: true, version: h.running };
+        return { step, ok: true, startedAt: Date.now(), version: h.running };
       case 'watch-schema':
         return { step, ok: true, synced: true, secondsWaited: 0, version: h.running };
       case 'health-check':

@@ -62,6 +62,8 @@ describe('simulated SSM agent', () => {
     expect(backup.data.parts).toEqual([{ partNumber: 1, etag: 'abc123', bytes: puts[0]!.bytes }]);
     expect(backup.data.bytes).toBe(puts[0]!.bytes);
     expect(backup.version).toBe('1.4.0');
+    // the write window (core/host-run/write-window.ts) reads these
+    expect(line).toMatchObject({ servicesStopped: true, snapshotAt: expect.any(Number), finishedAt: expect.any(Number) });
   });
 
   it('runs the pinned version only after restart, and counts documents', async () => {
@@ -69,7 +71,7 @@ describe('simulated SSM agent', () => {
     await run(a, 'pin-tags', { SSM_Version: '1.5.0' });
     expect(a.versionOf('mi-1')).toBe('1.4.0');
     const { line } = await run(a, 'restart');
-    expect(line).toMatchObject({ step: 'restart', ok: true, version: '1.5.0' });
+    expect(line).toMatchObject({ step: 'restart', ok: true, version: '1.5.0', startedAt: expect.any(Number) });
     expect(a.versionOf('mi-1')).toBe('1.5.0');
     expect(Object.fromEntries(a.counts)).toEqual({ 'Fleetwave-PinTags': 1, 'Fleetwave-Restart': 1 });
   });
