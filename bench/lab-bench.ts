@@ -7,8 +7,9 @@
  * function, and the measurements read afterwards: execution histories, state
  * transitions, registry calls, peak memory of the bench's process.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { startLab, synthesize, type Lab } from '../lab/lab';
 import { startPostgres, type PostgresServer } from '../lab/postgres';
@@ -25,12 +26,37 @@ export interface BenchLab {
 
 const REGISTRY_DB = 'fleetwave';
 
-/** The app synthesized once per bench folder (bundling takes a while). */
+/** What the synthesized app is made of: a stale assembly would run old documents and handlers. */
+const SOURCES = ['lib', 'state-machines', 'lambdas', 'core', 'ssm-documents', 'releases'];
+
+function sourceStamp(): string {
+  const repo = resolve(import.meta.dirname, '..');
+  const h = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const full = join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else h.update(`${full}\0`).update(readFileSync(full));
+    }
+  };
+  for (const d of SOURCES) walk(join(repo, d));
+  return h.digest('hex').slice(0, 12);
+}
+
+/** The app synthesized once per bench folder and source state (bundling takes a while). */
 export function benchAssembly(root: string, log: (l: string) => void): string {
-  const dir = join(root, 'assembly');
+  const dir = join(root, `assembly-${sourceStamp()}`);
   if (!existsSync(join(dir, 'manifest.json'))) {
-    log('synthesizing the CDK app (once per bench folder)');
-    synthesize(dir);
+    log(`synthesizing the CDK app into ${dir}`);
+    const tmp = `${dir}.tmp-${process.pid}`;
+    synthesize(tmp);
+    try {
+      renameSync(tmp, dir);
+    } catch (err) {
+      // another bench synthesized the same sources meanwhile: use its assembly
+      if (!existsSync(join(dir, 'manifest.json'))) throw err;
+      rmSync(tmp, { recursive: true, force: true });
+    }
   }
   return dir;
 }
