@@ -73,7 +73,7 @@ export async function scaleBench(o: OrchestrationOptions): Promise<string[]> {
       const fleet = await simFleet(bench, fleetId, n, stepMs, FROM_VERSION, { concurrency: o.concurrency, bakeMinutes: o.bakeMinutes });
       await registryCalls(bench, true);
       const memory = memorySampler();
-      o.log(`scale: rolling out ${n} simulated hosts (cap ${o.capMinutes} min)`);
+      o.log(`scale: rolling out ${n} simulated hosts (cap ${o.capMinutes} min). This measures ORCHESTRATION only: the agents answer without bash or docker.`);
       const run = await runRollout(bench, fleetId, TO_VERSION, o.capMinutes * 60_000);
       const peak = memory.stop();
       const calls = await registryCalls(bench);
@@ -81,7 +81,7 @@ export async function scaleBench(o: OrchestrationOptions): Promise<string[]> {
       const h = historyStats(bench);
       const m = o.machine;
       const size = `${n} simulated hosts × ${o.stepSeconds} s/step at time scale ${o.waitScale}, concurrency ${o.concurrency}`;
-      const fig = (name: string, measured: string) => formatFigure({ name: `scale ${n}, ${name}`, measured, dataSize: size, machine: loadedNow(m) });
+      const fig = (name: string, measured: string) => formatFigure({ name: `scale ${n} (orchestration only: simulated agents), ${name}`, measured, dataSize: size, machine: loadedNow(m) });
       lines.push(fig('wall time', `${run.status}${run.capped ? ` at the ${o.capMinutes} min cap` : ''} in ${formatSeconds(run.wallMs)}, ${upgraded} of ${n} hosts upgraded${run.error ? ` (${run.error.slice(0, 300)})` : ''}`));
       lines.push(fig('largest history', `${h.largest.events} events (${h.largest.machine} ${h.largest.name}; AWS limit 25,000)`));
       lines.push(fig('state transitions', `${h.stateTransitions} over ${h.executions} executions (${Object.entries(h.byMachine).map(([k, v]) => `${k} ${v}`).join(', ')})`));
