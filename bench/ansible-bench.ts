@@ -110,9 +110,11 @@ export async function ansibleBench(o: AnsibleBenchOptions): Promise<string[]> {
   try {
     // the clean rollout, each tool on its own identical fleet
     const fw = await createLabFleet(bench.lab, 'fwclean', specs('fwclean', o.hosts), { concurrency: o.concurrency });
+    bench.hosts.push(...fw);
     o.log(`ansible: fleetwave rollout of ${o.hosts} hosts`);
     const fwRun = await runRollout(bench, 'fwclean', TO_VERSION);
     const an = await startLabHosts(bench.lab, specs('anclean', o.hosts));
+    bench.hosts.push(...an);
     const plan = waveOrder('anclean', an);
     o.log(`ansible: ansible-playbook on ${o.hosts} hosts, serial ${plan.sizes.join(',')}`);
     const anRun = await runPlaybook(dir, 'clean', plan.ordered, plan.sizes, o.concurrency);
@@ -123,7 +125,9 @@ export async function ansibleBench(o: AnsibleBenchOptions): Promise<string[]> {
 
     // one injected failure: the canary's schema sync fails
     const fwF = await createLabFleet(bench.lab, 'fwfail', specs('fwfail', o.hosts), { concurrency: o.concurrency });
+    bench.hosts.push(...fwF);
     const anF = await startLabHosts(bench.lab, specs('anfail', o.hosts));
+    bench.hosts.push(...anF);
     const fwPlan = waveOrder('fwfail', fwF);
     const anPlan = waveOrder('anfail', anF);
     const before = new Map<string, Record<string, string>>();

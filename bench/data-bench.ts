@@ -172,6 +172,7 @@ export async function dataBench(o: DataBenchOptions): Promise<string[]> {
   try {
     for (const mode of o.modes) {
       const [host] = await createLabFleet(bench.lab, `data-${mode}`, [{ id: `data-${mode}`, tier: 'staging', mode, version: FROM_VERSION }]);
+      if (host) bench.hosts.push(host);
       if (!host) throw new Error('no host');
       o.log(`backup/restore ${mode}: generating ${o.sizeMb} MiB`);
       let dataBytes: number;

@@ -12,8 +12,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { startLab, synthesize, type Lab } from '../lab/lab';
-import { startPostgres, type PostgresServer } from '../lab/postgres';
-import { applyLabFleet, labInstanceId } from '../lab/fleet';
+import { startPostgres, stopPostgres, type PostgresServer } from '../lab/postgres';
+import { applyLabFleet, labInstanceId, stopLabFleet, type LabFleetHost } from '../lab/fleet';
 import { readHistoryDir } from '../lab/sfn/history';
 import { createSimAgent, type SimAgent } from '../lab/ssm/sim-agent';
 import type { LabFleetSettings } from '../lab/fleet';
@@ -21,6 +21,8 @@ import type { LabFleetSettings } from '../lab/fleet';
 export interface BenchLab {
   lab: Lab;
   server: PostgresServer;
+  /** Real simulated hosts the bench started: stopped (their apps, their databases) by close. */
+  hosts: LabFleetHost[];
   close(): Promise<void>;
 }
 
@@ -74,6 +76,9 @@ async function sql<T extends pg.QueryResultRow>(url: string, text: string): Prom
 export async function startBenchLab(root: string, name: string, waitScale: number, log: (l: string) => void): Promise<BenchLab> {
   const assemblyDir = benchAssembly(root, log);
   const dir = join(root, name);
+  // every run starts from nothing: a registry kept from an earlier run refuses the same run ids
+  stopPostgres(join(dir, 'server'));
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const server = await startPostgres(join(dir, 'server'));
   await sql(server.url, "ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'");
@@ -84,10 +89,13 @@ export async function startBenchLab(root: string, name: string, waitScale: numbe
     const lab = await startLab({ dir: join(dir, 'lab'), assemblyDir, waitScale, databaseName: REGISTRY_DB, log });
     for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;
     await sql(server.url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    const hosts: LabFleetHost[] = [];
     return {
       lab,
       server,
+      hosts,
       close: async () => {
+        await stopLabFleet(hosts, lab);
         await lab.close();
         await server.stop();
       },
