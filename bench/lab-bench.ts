@@ -86,7 +86,7 @@ export async function startBenchLab(root: string, name: string, waitScale: numbe
   const prev = process.env.DATABASE_URL;
   process.env.DATABASE_URL = server.url;
   try {
-    const lab = await startLab({ dir: join(dir, 'lab'), assemblyDir, waitScale, databaseName: REGISTRY_DB, log });
+    const lab = await startLab({ dir: join(dir, 'lab'), assemblyDir, timeScale: waitScale, databaseName: REGISTRY_DB, log });
     for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;
     await sql(server.url, 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     const hosts: LabFleetHost[] = [];

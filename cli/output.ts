@@ -1,11 +1,7 @@
-/** Tables, JSON and exit codes shared by the commands. */
-export const EXIT = {
-  ok: 0,
-  failed: 1,
-  invalidInput: 2,
-  restored: 3,
-  rollbackFailed: 4,
-} as const;
+/** Tables, JSON and errors shared by the commands; exit codes: exit-codes.ts. */
+import { EXIT } from './exit-codes';
+
+export { EXIT } from './exit-codes';
 
 export class CliError extends Error {
   override name = 'CliError';
@@ -14,6 +10,19 @@ export class CliError extends Error {
     readonly exitCode: number = EXIT.failed,
   ) {
     super(message);
+  }
+}
+
+/**
+ * `lookup` with only its not-found error turned into bad input (exit 2, `message`): a registry
+ * that cannot be reached, or any other failure, is not "no such thing" and goes on as it is.
+ */
+export async function orNotFound<T>(lookup: Promise<T>, message: string): Promise<T> {
+  try {
+    return await lookup;
+  } catch (err) {
+    if (err instanceof Error && /NotFoundError$/.test(err.name)) throw new CliError(message, EXIT.invalidInput);
+    throw err;
   }
 }
 

@@ -1,7 +1,6 @@
 /**
  * The fleetwave command. Every command that reports takes --json; errors name
- * what is wrong and exit non-zero (2: bad input, 3: upgrade failed and the
- * host was restored, 4: rollback failed, 1: anything else).
+ * what is wrong and exit non-zero: the one table of exit codes is exit-codes.ts.
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
@@ -14,11 +13,21 @@ import { releaseApply, releaseList, releaseWithdraw } from './commands/release';
 import { backupsList, hostRollback, hostUpgrade, status } from './commands/host';
 import { hostShow, hostUnlock } from './commands/host-lifecycle';
 import { rolloutApprove, rolloutRollback, rolloutStart, rolloutStatus, rolloutStop, type RolloutDeps } from './commands/rollout';
-import { CliError, EXIT } from './output';
+import { EXIT, EXIT_CODES, exitCodeOfError, unreachableMessage, unreachableService } from './exit-codes';
+import { CliError } from './output';
 import { resolveTarget } from './target';
+
+/** Where the registry is, for the "could not reach" sentence: host and port, never the credentials. */
+let registryWhere: string | null = null;
 
 async function withDeps<T>(fn: (deps: RolloutDeps) => Promise<T>): Promise<T> {
   const target = resolveTarget();
+  try {
+    const u = new URL(target.databaseUrl);
+    registryWhere = `${u.hostname}:${u.port || 5432}`;
+  } catch {
+    registryWhere = null;
+  }
   // the registry's one pool factory: an 'error' listener (a dropped idle connection must not
   // kill the CLI), waiting out a restarting server, verified TLS for a remote server
   const pool = await createRegistryPool({ databaseUrl: target.databaseUrl, max: 2 });
@@ -44,6 +53,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .enablePositionalOptions()
     .version(fleetwaveVersion(), '-V, --version', 'print the fleetwave version')
     .showHelpAfterError()
+    .addHelpText('after', `\nExit codes:\n${EXIT_CODES.map((e) => `  ${e.code}  ${e.meaning}`).join('\n')}`)
     .configureOutput({ outputError: (str, write) => write(str) });
 
   const lab = program.command('lab').description('the embedded lab: everything on this machine, no AWS account');
@@ -134,7 +144,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('upgrade a fleet wave by wave; starting it again resumes it without redoing finished hosts')
     .requiredOption('--fleet <id>', 'fleet id')
     .requiredOption('--version <v>', 'pinned release version')
-    .option('--allow-destructive', 'consent to a release that drops tables or columns')
+    .option('--allow-destructive', 'consent to a release that drops tables or columns (given at the first start; a resume keeps it)')
+    .option('--dry-run', 'print the waves this attempt would run and what changed in the fleet since the first plan; start nothing')
     .option('--wait', 'follow the rollout and show progress')
     .option('--json')
     .action(async (o) => setExit(await withDeps((d) => rolloutStart(d, o))));
@@ -192,7 +203,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
   const backups = program.command('backups').description('host backups');
   backups
     .command('list')
+    .description('the verified backups of a host, newest first: the ones a restore can use')
     .requiredOption('--host <id>', 'host id')
+    .option('--all', 'also list backups that failed or could not be verified (never restorable)')
     .option('--json')
     .action(async (o) => setExit(await withDeps((d) => backupsList(d, o))));
 
@@ -219,8 +232,17 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code?.startsWith('commander.')) {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? EXIT.ok : EXIT.invalidInput;
     }
+    if (err instanceof CliError) {
+      process.stderr.write(`fleetwave: ${redactSecrets(e.message)}\n`);
+      return e.exitCode!;
+    }
+    const service = unreachableService(err);
+    if (service) {
+      process.stderr.write(`fleetwave: ${redactSecrets(unreachableMessage(service, service === 'registry' ? registryWhere : null, e))}\n`);
+      return EXIT.unreachable;
+    }
     process.stderr.write(`fleetwave: ${redactSecrets(e.message)}\n`);
-    return err instanceof CliError ? e.exitCode! : e.name === 'NoTargetError' ? EXIT.failed : EXIT.failed;
+    return exitCodeOfError(e);
   }
   return exitCode;
 }

@@ -119,8 +119,11 @@ export type FailurePolicy = z.infer<typeof FailurePolicy>;
 /** The statuses a rollout ends in (FleetRollout's and RolloutRollback's Finish states send one). */
 export const RolloutEnd = z.enum(['succeeded', 'halted', 'rolled-back', 'failed', 'stopped']);
 export type RolloutEnd = z.infer<typeof RolloutEnd>;
-/** A rollout's status: in progress (the first three), or how it ended. */
-export const RolloutStatus = z.enum(['running', 'awaiting-approval', 'stop-requested', ...RolloutEnd.options]);
+/** The statuses of a rollout in progress (docs/rollout-lifecycle.md): an execution of it is expected to be running. */
+export const RolloutActive = z.enum(['created', 'running', 'awaiting-approval', 'stop-requested', 'rolling-back']);
+export type RolloutActive = z.infer<typeof RolloutActive>;
+/** A rollout's status: in progress, or how it ended (core/rollout-lifecycle.ts). */
+export const RolloutStatus = z.enum([...RolloutActive.options, ...RolloutEnd.options]);
 export type RolloutStatus = z.infer<typeof RolloutStatus>;
 export const WaveStatus = z.enum(['pending', 'succeeded', 'failed']);
 export type WaveStatus = z.infer<typeof WaveStatus>;

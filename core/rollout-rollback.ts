@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { changesDiscardedBy, describeDiscarded, type DiscardedRun } from './host-run';
 import { Reason, RolloutId } from './models';
 import { BATCH_SIZE, childExecutionName, NEWER_CHANGES, RolloutContext, WaveIndex, type RolloutDeps } from './rollout';
+import { markRollingBack } from './rollout-lifecycle';
 
 export const RolloutRollbackRequest = z
   .object({
@@ -55,17 +56,19 @@ export async function planRolloutRollback(request: RolloutRollbackRequest, execu
   const rollout = await deps.store.getRollout(request.rolloutId);
   const hosts = await upgradedHosts(rollout.id, request.wave, deps);
   const changedSince = hosts.filter((h) => !h.done && h.discards.length > 0).map((h) => h.hostId);
-  await deps.store.appendAudit({
-    actor: request.requestedBy ?? executionArn,
-    action: 'rollout.rollback-started',
-    rolloutId: rollout.id,
-    details: {
-      wave: request.wave ?? null,
-      hosts: hosts.length,
-      reason: request.reason ?? null,
-      ...(changedSince.length > 0 ? { changedSince, force: request.force ?? false } : {}),
-    },
-  });
+  const details = {
+    wave: request.wave ?? null,
+    hosts: hosts.length,
+    reason: request.reason ?? null,
+    executionArn,
+    ...(changedSince.length > 0 ? { changedSince, force: request.force ?? false } : {}),
+  };
+  const actor = request.requestedBy ?? executionArn;
+  if (rollout.executionArn !== executionArn) {
+    // not a retried plan task of this execution
+    await deps.store.appendAudit({ actor, action: 'rollout.rollback-started', rolloutId: rollout.id, details });
+  }
+  await markRollingBack(deps.store, rollout.id, actor, executionArn, details);
   return RolloutContext.parse({
     rolloutId: rollout.id,
     fleetId: rollout.fleetId,

@@ -4,17 +4,16 @@
  * starting hosts once over its failure budget), record each host's result,
  * judge a wave, wait for approval, finish. Plain functions of typed input over
  * the registry ports and an alert sink. The rollback of what a rollout
- * upgraded: rollout-rollback.ts; the Lambda's event: rollout-event.ts.
+ * upgraded: rollout-rollback.ts; planning: rollout-plan.ts; statuses and
+ * their transitions: rollout-lifecycle.ts; the Lambda's event: rollout-event.ts.
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { FleetWave } from './fleet-file';
 import type { AlertSink } from './alerts';
 import { emptyAsNull } from './host-run';
 import { FailurePolicy, FleetId, HostId, Reason, RolloutEnd, RolloutId, RunKind, Version, type RolloutHostResult } from './models';
 import { TaskToken, type RegistryStore, type RolloutStore } from './registry/store';
-import { upgradeTarget } from './release-catalog';
-import { DEFAULT_WAVES, planWaves, type WaveSpec } from './waves';
+import { markEnded } from './rollout-lifecycle';
 
 /** Hosts handed to one RolloutBatch child execution: bounds every history. */
 export const BATCH_SIZE = 50;
@@ -28,7 +27,7 @@ export class RolloutRefusedError extends Error {
 
 /** What the rollout tasks read and write: the rollouts, and a few reads and writes of other aggregates. */
 export type RolloutRegistry = RolloutStore &
-  Pick<RegistryStore, 'getFleet' | 'listHosts' | 'setDesiredVersion' | 'getRelease' | 'listRuns' | 'appendAudit'>;
+  Pick<RegistryStore, 'getFleet' | 'listHosts' | 'getHost' | 'setDesiredVersion' | 'getRelease' | 'listRuns' | 'appendAudit'>;
 
 export interface RolloutDeps {
   store: RolloutRegistry;
@@ -72,85 +71,26 @@ export function defaultRolloutId(fleetId: string, version: string): string {
   return `${fleetId}-${version.replace(/^v/, '').replace(/[^a-z0-9]+/gi, '-')}`.toLowerCase().slice(0, 63);
 }
 
-/** Fleet settings stored by `fleet apply` (fleets.config), with the fleet file's defaults. */
-const FleetSettings = z
-  .object({
-    waves: z.array(FleetWave).optional(),
-    bakeMinutes: z.number().int().nonnegative().optional(),
-    concurrency: z.number().int().positive().optional(),
-    failurePolicy: FailurePolicy.optional(),
-    approvalBeforeProduction: z.boolean().optional(),
-    unreachableCountsAsFailure: z.boolean().optional(),
-  })
-  .passthrough();
-
-export async function planRollout(request: FleetRolloutRequest, executionArn: string, deps: RolloutDeps): Promise<RolloutContext> {
-  const { store } = deps;
-  const fleet = await store.getFleet(request.fleetId);
-  // unknown or withdrawn: refused before anything is planned; the catalog's spelling from here on
-  const version = (await upgradeTarget(store, request.version).catch((err: Error) => {
-    throw new RolloutRefusedError(err.message);
-  })).version;
-  const settings = FleetSettings.parse(fleet.config ?? {});
-  const hosts = await store.listHosts({ fleetId: fleet.id });
-  if (hosts.length === 0) throw new RolloutRefusedError(`fleet ${fleet.id} has no hosts`);
-  const specs: WaveSpec[] = settings.waves ?? DEFAULT_WAVES;
-  const waves = planWaves(fleet.id, hosts.map((h) => ({ id: h.id, tier: h.tier, wave: h.wave })), specs);
-  const rolloutId = request.rolloutId ?? defaultRolloutId(fleet.id, version);
-  const { rollout, resumed } = await store.startRollout({
-    id: rolloutId,
-    fleetId: fleet.id,
-    targetVersion: version,
-    failurePolicy: settings.failurePolicy ?? 'halt',
-    allowDestructive: request.allowDestructive ?? false,
-    concurrency: settings.concurrency ?? 5,
-    executionArn,
-    plan: { waves: waves.map((w) => ({ index: w.index, name: w.name, tier: w.tier, hosts: w.hostIds.length, maxFailures: w.maxFailures })) },
-    waves,
-  });
-  const planned = await store.listRolloutWaves(rolloutId);
-  const actor = request.requestedBy ?? executionArn;
-  await store.appendAudit({
-    actor,
-    action: resumed ? 'rollout.resumed' : 'rollout.started',
-    rolloutId,
-    details: { fleet: fleet.id, version, attempt: rollout.attempt, waves: planned.length, hosts: hosts.length },
-  });
-  return RolloutContext.parse({
-    rolloutId,
-    fleetId: fleet.id,
-    version,
-    attempt: rollout.attempt,
-    allowDestructive: rollout.allowDestructive,
-    concurrency: rollout.concurrency,
-    bakeSeconds: (settings.bakeMinutes ?? 0) * 60,
-    approvalBeforeProduction: settings.approvalBeforeProduction ?? false,
-    failurePolicy: rollout.failurePolicy,
-    unreachableCountsAsFailure: settings.unreachableCountsAsFailure ?? true,
-    waveCount: planned.length,
-    firstProductionWave: planned.findIndex((w) => w.tier === 'production'),
-    resumed,
-    requestedBy: actor,
-  });
-}
-
 const isFailure = (r: RolloutHostResult, ctx: RolloutContext) =>
   r === 'failed' || r === 'refused' || r === 'rollback-failed' || (r === 'unreachable' && ctx.unreachableCountsAsFailure);
 
 /**
- * Count a wave's results for this attempt. A host that succeeded (or was
- * rolled back) in any attempt is done; an earlier attempt's failure is not
- * counted, so a resumed rollout retries that host with the full budget.
+ * Count a wave's results for this attempt, over the hosts the wave has now (a resume plans the
+ * waves again, so a host's recorded wave may be another). A host that succeeded in any attempt
+ * is done; a rolled-back host is not (starting the rollout again upgrades it again), and an
+ * earlier attempt's failure is not counted, so a resumed rollout retries that host with the
+ * full budget.
  */
 async function tally(ctx: RolloutContext, wave: number, deps: RolloutDeps) {
   const w = await deps.store.getRolloutWave(ctx.rolloutId, wave);
-  const results = await deps.store.listRolloutHosts(ctx.rolloutId, { wave });
+  const inWave = new Set(w.hostIds);
+  const results = (await deps.store.listRolloutHosts(ctx.rolloutId)).filter((r) => inWave.has(r.hostId));
   const done = new Set<string>();
   let failed = 0;
   let succeeded = 0;
   let unreachable = 0;
   for (const r of results) {
-    if (r.result === 'succeeded' || r.result === 'rolled-back') {
+    if (r.result === 'succeeded') {
       done.add(r.hostId);
       succeeded += 1;
     } else if (r.attempt === ctx.attempt) {
@@ -204,6 +144,8 @@ export async function claimHost({ rollout, wave, hostId }: HostEvent, deps: Roll
   if (t.done.has(hostId)) return { action: 'skip', reason: 'already done in this rollout' };
   if (await stopRequested(rollout.rolloutId, deps)) return { action: 'skip', reason: 'the rollout is stopping' };
   if (t.exceeded) return { action: 'skip', reason: `wave ${wave} is over its failure budget (${t.failed} > ${t.wave.maxFailures})` };
+  // retired by `fleet apply` since the wave was planned: never touched, not a failure
+  if ((await deps.store.getHost(hostId)).retiredAt !== null) return { action: 'skip', reason: `host ${hostId} was retired from the fleet` };
   return {
     action: 'run',
     executionName: childExecutionName(rollout.rolloutId, hostId, `a${rollout.attempt}`),
@@ -218,6 +160,19 @@ export const RecordHostEvent = HostEvent.extend({
 });
 export type RecordHostEvent = z.input<typeof RecordHostEvent>;
 
+/** What a failed HostRollback child said: its error and, from the child's cause, its own error message. */
+function rollbackFailure(error: { Error: string; Cause?: string }): string {
+  let cause = error.Cause ?? '';
+  try {
+    // startExecution.sync: the Cause is the child's DescribeExecution output, with its own error and cause
+    const child = JSON.parse(cause) as { Error?: string; Cause?: string; error?: string; cause?: string };
+    cause = [child.Error ?? child.error, child.Cause ?? child.cause].filter(Boolean).join(': ') || cause;
+  } catch {
+    /* a plain-text cause */
+  }
+  return cause ? `${error.Error}: ${cause}` : error.Error;
+}
+
 /** Record what happened to a host, from the registry's own record of its run. */
 export async function recordHost(e: RecordHostEvent, deps: RolloutDeps): Promise<{ hostId: string; result: RolloutHostResult }> {
   const [run] = await deps.store.listRuns({ hostId: e.hostId, rolloutId: e.rollout.rolloutId, limit: 1 });
@@ -226,7 +181,8 @@ export async function recordHost(e: RecordHostEvent, deps: RolloutDeps): Promise
   let message: string | null = null;
   if (e.mode === 'rollback') {
     result = e.error ? 'rollback-failed' : 'rolled-back';
-    message = e.error?.Error ?? 'restored from the backup this rollout took';
+    outcome = e.error ? 'rollback-failed' : 'restored';
+    message = e.error ? rollbackFailure(e.error) : 'restored from the backup this rollout took';
   } else if (!e.error) {
     result = 'succeeded';
     outcome = (e.output as { outcome?: string } | undefined)?.outcome ?? 'succeeded';
@@ -291,18 +247,27 @@ export const FinishRolloutEvent = z.object({
 });
 export type FinishRolloutEvent = z.infer<typeof FinishRolloutEvent>;
 
+/** The hosts whose restore failed (quarantined): in a rollback, in an upgrade's own restore, in any attempt. */
+const rollbackFailedHosts = (hosts: { hostId: string; result: RolloutHostResult }[]) => hosts.filter((h) => h.result === 'rollback-failed').map((h) => h.hostId);
+
+/**
+ * Record how the rollout ended and notify. The end is the truth of its hosts: a rollback
+ * (RolloutRollback's finish, `rolled-back`) in which any host's restore failed ends `failed`,
+ * naming those hosts (`rollbackFailed`, and the `cause` RolloutRollback fails with).
+ */
 export async function finishRollout(e: FinishRolloutEvent, deps: RolloutDeps) {
   const { rollout } = e;
-  await deps.store.setRolloutStatus(rollout.rolloutId, e.status);
-  if (e.status === 'succeeded') await deps.store.setDesiredVersion(rollout.fleetId, rollout.version);
   const hosts = await deps.store.listRolloutHosts(rollout.rolloutId);
+  const rollbackFailed = rollbackFailedHosts(hosts);
+  const status: RolloutEnd = e.status === 'rolled-back' && rollbackFailed.length > 0 ? 'failed' : e.status;
   const counts = hosts.reduce<Record<string, number>>((acc, h) => ({ ...acc, [h.result]: (acc[h.result] ?? 0) + 1 }), {});
+  const named = rollbackFailed.slice(0, BATCH_SIZE);
   const summary = {
     rolloutId: rollout.rolloutId,
     fleetId: rollout.fleetId,
     version: rollout.version,
     attempt: rollout.attempt,
-    status: e.status,
+    status,
     hosts: counts,
     wave: e.wave ?? null,
     error: e.error?.Error ?? null,
@@ -310,8 +275,15 @@ export async function finishRollout(e: FinishRolloutEvent, deps: RolloutDeps) {
     ...(e.status === 'rolled-back' && counts.refused
       ? { refused: hosts.filter((h) => h.result === 'refused' && h.outcome === NEWER_CHANGES).slice(0, BATCH_SIZE).map((h) => h.hostId) }
       : {}),
+    ...(rollbackFailed.length > 0
+      ? {
+          rollbackFailed: named,
+          cause: `the restore failed on ${rollbackFailed.length} host${rollbackFailed.length === 1 ? '' : 's'} (quarantined): ${named.join(', ')}${rollbackFailed.length > named.length ? ', …' : ''}`,
+        }
+      : {}),
   };
-  await deps.store.appendAudit({ actor: rollout.requestedBy, action: `rollout.${e.status}`, rolloutId: rollout.rolloutId, details: summary });
-  await deps.alerts.publish(`fleetwave: rollout ${rollout.rolloutId} ${e.status}`, { event: `ROLLOUT_${e.status.toUpperCase().replace('-', '_')}`, ...summary });
+  await markEnded(deps.store, rollout.rolloutId, status, rollout.requestedBy, summary);
+  if (status === 'succeeded') await deps.store.setDesiredVersion(rollout.fleetId, rollout.version);
+  await deps.alerts.publish(`fleetwave: rollout ${rollout.rolloutId} ${status}`, { event: `ROLLOUT_${status.toUpperCase().replace('-', '_')}`, ...summary });
   return summary;
 }

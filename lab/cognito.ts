@@ -107,7 +107,7 @@ export async function startCognito(options: { clock: LabClock; user?: Partial<La
 
   const issue = async (code: Code) => {
     const now = Math.floor(Date.now() / 1000);
-    const ttl = Math.max(1, Math.round(options.clock.real(TOKEN_TTL_S * 1000) / 1000));
+    const ttl = Math.max(1, Math.round(options.clock.limit(TOKEN_TTL_S * 1000) / 1000));
     const common = { sub: code.user.sub, auth_time: now, origin_jti: randomUUID() };
     const access = await new SignJWT({ ...common, client_id: code.clientId, token_use: 'access', scope: code.scope, username: code.user.username })
       .setProtectedHeader({ alg: 'RS256', kid })
@@ -154,7 +154,7 @@ export async function startCognito(options: { clock: LabClock; user?: Partial<La
           challenge: f.get('code_challenge')!,
           scope: (f.get('scope') ?? 'openid').split(/[ +]/).filter(Boolean).join(' '),
           user,
-          expires: Date.now() + options.clock.real(CODE_TTL_MS),
+          expires: Date.now() + options.clock.limit(CODE_TTL_MS),
         });
         const to = new URL(f.get('redirect_uri')!);
         to.searchParams.set('code', code);

@@ -51,7 +51,7 @@ export async function runDemo(): Promise<number> {
     out('fleetwave demo — the lab: real PostgreSQL, S3 (s3rver), SSM agents running the documents with bash,');
     out('Step Functions running the state machines the CDK app synthesizes, Lambda tasks from their bundles.\n');
     out(`[${elapsed()}] starting the lab in ${dir}`);
-    lab = await startLab({ dir, waitScale: 0.05 });
+    lab = await startLab({ dir, timeScale: 0.05 });
     for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;
     const sfn = new SFNClient({});
 

@@ -21,6 +21,7 @@ import { applyReleaseCatalog } from '../core/release-catalog';
 import { parseReleasesFile } from '../core/release-file';
 import { freePort } from './postgres';
 import { createHost, destroyHost, hostEnv, setFaults, stopHost, type LabHost } from './hosts';
+import { hostAwsEnv, startHostCredentials } from './hosts/credentials';
 import type { Faults } from './hosts/state';
 import type { Lab } from './lab';
 
@@ -127,7 +128,10 @@ export async function startLabHosts(lab: Lab, specs: LabHostSpec[]): Promise<Lab
   const hosts: LabFleetHost[] = [];
   for (const { spec, host } of made) {
     const instanceId = labInstanceId(spec.id);
-    lab.ssm.registerInstance({ instanceId, hostRoot: host.root, env: await hostEnv(host.root), computerName: spec.id });
+    // the node's own role session, kept fresh as SSM Agent keeps it (lab/hosts/credentials.ts)
+    startHostCredentials({ root: host.root, hostId: spec.id, instanceId, sts: lab.sts, clock: lab.clock });
+    const env = { ...(await hostEnv(host.root)), ...hostAwsEnv(host.root, lab.s3.endpoint) };
+    lab.ssm.registerInstance({ instanceId, hostRoot: host.root, env, computerName: spec.id });
     hosts.push({ ...host, id: spec.id, instanceId, tier: spec.tier });
   }
   return hosts;

@@ -13,17 +13,19 @@ import { createRegistryPool } from '../core/registry/connect';
 import { PgRegistryStore } from '../core/registry/pg-store';
 import type { LabFile } from '../cli/target';
 import { startPostgres, type PostgresServer } from './postgres';
-import { LAB_S3_CREDENTIALS, startS3, type LabS3 } from './s3';
+import { LAB_S3_CREDENTIALS, labSts, startS3, type LabS3 } from './s3';
+import type { LabSts } from './sts';
 import { ensureRegistryDatabase, rotateRegistryPassword } from './registry-db';
 import { labSecretArn, labSecretsClient, readPersistedSecrets, startSecretsManager, type LabSecrets } from './secrets';
 import { startSns, type LabSns } from './sns';
 import { startCloudWatch, type LabCloudWatch } from './cloudwatch';
+import { startEvents, type LabEvents } from './events';
 import { startScheduler, type LabScheduler } from './scheduler';
 import { startSsm, type LabSsm } from './ssm';
 import { deployCustomResources, LAB_ACCOUNT, loadCloudAssembly, LAB_REGION, type LabTemplate } from './template';
 import { createLambdaRuntime, type LambdaRuntime } from './sfn/lambda-runtime';
 import { startStepFunctions, type StepFunctionsLab } from './sfn/server';
-import { labClock, type LabClock } from './clock';
+import { labClock, REAL_TIME, type LabClock } from './clock';
 import { registerLabReleases } from './fleet';
 import { startLabApi, type LabApi } from './api';
 import { startCognito, type LabCognito } from './cognito';
@@ -31,9 +33,13 @@ import { startCognito, type LabCognito } from './cognito';
 export interface LabOptions {
   /** Folder for everything the lab keeps: pg data, s3 objects, hosts, cdk.out. */
   dir: string;
-  /** Wait states last this fraction of their real time (polling every 5 s becomes 5 s × scale). */
-  waitScale?: number;
-  /** Real seconds per simulated second for every duration the lab enforces (lab/clock.ts); default 1. */
+  /**
+   * Real seconds per simulated second for every duration the lab enforces
+   * (lab/clock.ts): Wait states, Retry intervals, Task, heartbeat and
+   * execution timeouts, Lambda timeouts, SSM delivery and execution timeouts.
+   * Default 0.1 (a 5 s poll lasts 0.5 s, a 60 s Lambda
+   * timeout the clock's floor).
+   */
   timeScale?: number;
   /** Fire the template's schedules (the compliance check) this often; default only on demand (`lab.scheduler.fireSchedules()`). */
   scheduleIntervalMs?: number;
@@ -55,6 +61,8 @@ export interface Lab {
   dir: string;
   /** The one time scale every lab component compresses durations by. */
   clock: LabClock;
+  /** Issues the hosts' role sessions (expiring on the lab clock); the lab's S3 accepts only what it knows. */
+  sts: LabSts;
   /** The registry role's URL (its password changes with `rotateRegistryPassword`). */
   databaseUrl: string;
   /** The server's superuser URL: what makes the hosts' external databases (a customer's own server on AWS). */
@@ -75,6 +83,8 @@ export interface Lab {
   sns: LabSns;
   cloudwatch: LabCloudWatch;
   scheduler: LabScheduler;
+  /** EventBridge's default bus: SSM and Step Functions events to the template's rules (lab/events.ts). */
+  events: LabEvents;
   secrets: LabSecrets;
   sfn: StepFunctionsLab;
   lambda: LambdaRuntime;
@@ -116,7 +126,7 @@ function loadLabAssembly(assemblyDir: string): LabTemplate {
 export async function startLab(options: LabOptions): Promise<Lab> {
   const dir = resolve(options.dir);
   const log = options.log ?? (() => undefined);
-  const clock = labClock(options.timeScale ?? 1);
+  const clock = labClock(options.timeScale ?? 0.1);
   if (!options.keep) {
     for (const sub of ['pg', 's3', 'hosts', 'cdk.out', 'history', 'secrets.json']) rmSync(join(dir, sub), { recursive: true, force: true });
   }
@@ -167,7 +177,9 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const backupBucket = Object.values(template.buckets).find((b) => b.logicalId.startsWith('BackupsBucket'))?.bucketName;
     if (!backupBucket) throw new Error('the synthesized template has no backup bucket');
 
-    const s3 = await startS3({ directory: join(dir, 's3'), buckets: Object.values(template.buckets).map((b) => b.bucketName) });
+    // one STS for the lab: the lab user's keys and every host's role sessions, on the lab clock
+    const sts = labSts(clock);
+    const s3 = await startS3({ directory: join(dir, 's3'), buckets: Object.values(template.buckets).map((b) => b.bucketName), sts, clock });
     closers.push(() => s3.close());
     const sns = await startSns({ onPublish: (a) => log(`alert published: ${a.subject ?? ''}`) });
     closers.push(() => sns.close());
@@ -175,7 +187,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     closers.push(() => cloudwatch.close());
 
     const documents = new Map<string, object>(Object.values(template.documents).map((d) => [d.name, d.content as object]));
-    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION });
+    const ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: LAB_REGION, clock });
     closers.push(() => ssm.close());
 
     const env: Record<string, string> = {
@@ -203,13 +215,13 @@ export async function startLab(options: LabOptions): Promise<Lab> {
         return { ...rest, ...env, ...('CONSOLE_ORIGINS' in rest ? { CONSOLE_ORIGINS: consoleOrigin } : {}) };
       },
       onLog: (fn, stream, line) => log(`[${fn}] ${line}`),
+      clock,
     });
     closers.push(() => lambda.close());
     const sfn = await startStepFunctions({
       template,
       lambda,
-      waitScale: options.waitScale ?? 0.1,
-      retryScale: 0.05,
+      clock,
       historyDir: join(dir, 'history'),
     });
     closers.push(() => sfn.close());
@@ -221,10 +233,49 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       log,
     });
     closers.push(() => scheduler.close());
+    const events = startEvents({ template, lambda, clock, account: LAB_ACCOUNT, region: LAB_REGION, log });
+    closers.push(() => events.close());
+    // SSM and Step Functions send their status changes to EventBridge, as on AWS
+    ssm.onInvocationStatusChange((c) =>
+      events.put({
+        source: 'aws.ssm',
+        'detail-type': 'EC2 Command Invocation Status-change Notification',
+        resources: [`arn:aws:ec2:${LAB_REGION}:${LAB_ACCOUNT}:instance/${c.instanceId}`],
+        detail: {
+          'command-id': c.commandId,
+          'document-name': c.documentName,
+          'instance-id': c.instanceId,
+          'requested-date-time': new Date(c.requestedAt).toISOString(),
+          status: c.status,
+        },
+      }),
+    );
+    sfn.engine.onExecutionStatusChange((c) =>
+      events.put({
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        resources: [c.executionArn],
+        detail: {
+          executionArn: c.executionArn,
+          stateMachineArn: c.stateMachineArn,
+          name: c.name,
+          status: c.status,
+          startDate: c.startDate,
+          stopDate: c.stopDate ?? null,
+          input: c.input,
+          output: c.output ?? null,
+          error: c.error ?? null,
+          cause: c.cause ?? null,
+        },
+      }),
+    );
 
     const operatorFn = Object.values(template.functions).find((f) => f.logicalId.startsWith('OperatorHandler'));
     if (!operatorFn) throw new Error('the synthesized template has no operator API function');
-    const cognito = await startCognito({ clock });
+    // Token lifetimes stay unscaled for now: the console has no refresh (console/js/api.js signs in
+    // again once its token expires), so a one-hour token on the lab's scale (72 s at 0.02) ends a
+    // console session mid-rollout. Scale them (`clock`) once the console refreshes its token.
+    const cognito = await startCognito({ clock: REAL_TIME });
     closers.push(() => cognito.close());
     const api = await startLabApi({
       lambda,
@@ -252,6 +303,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
     const lab: Lab = {
       dir,
       clock,
+      sts,
       databaseUrl: registry.url,
       adminDatabaseUrl: adminUrl,
       postgres: pgServer,
@@ -266,6 +318,7 @@ export async function startLab(options: LabOptions): Promise<Lab> {
       sns,
       cloudwatch,
       scheduler,
+      events,
       secrets,
       sfn,
       lambda,

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { LabFleetHost } from './fleet';
 import { bootHost, hostEnv } from './hosts';
+import { hostAwsEnv, startHostCredentials } from './hosts/credentials';
 import type { Lab } from './lab';
 
 /** The fleet's kept hosts, running again; null when the registry or the folders hold none (a new lab). */
@@ -20,7 +21,9 @@ export async function resumeLabFleet(lab: Lab, fleetId: string): Promise<LabFlee
     hosts.map(async (h) => {
       const root = dirname(h.composeDir);
       await bootHost(root, h.id, h.healthUrl);
-      lab.ssm.registerInstance({ instanceId: h.instanceId, hostRoot: root, env: await hostEnv(root), computerName: h.id });
+      startHostCredentials({ root, hostId: h.id, instanceId: h.instanceId, sts: lab.sts, clock: lab.clock });
+      const env = { ...(await hostEnv(root)), ...hostAwsEnv(root, lab.s3.endpoint) };
+      lab.ssm.registerInstance({ instanceId: h.instanceId, hostRoot: root, env, computerName: h.id });
       return {
         id: h.id,
         instanceId: h.instanceId,

@@ -1,11 +1,16 @@
 /**
  * The lab's S3: s3rver 3.7 in-process, data under the lab folder.
  *
- * Clients reach it with path-style addressing (`forcePathStyle: true`) and
- * the credentials s3rver checks signatures against (`S3RVER`/`S3RVER`).
+ * Clients reach it with path-style addressing (`forcePathStyle: true`),
+ * signing with keys the lab's STS knows (lab/sts.ts): the lab user's
+ * (`S3RVER`/`S3RVER`, never expiring) or a role session (a host's), which
+ * expires on the lab clock.
  *
- * s3rver 3.7 has no AbortMultipartUpload, ListParts or ListMultipartUploads;
- * ./s3-multipart.ts adds them in front of its router, as AWS answers them.
+ * In front of s3rver's router, in order: ./s3-auth.ts (SigV4 verified,
+ * session tokens and expiry, per-session key prefixes; s3rver itself checks
+ * no SigV4 signature), ./s3-checksums.ts (SHA-256 additional checksums and
+ * the composite checksum of multipart objects), ./s3-multipart.ts (the
+ * AbortMultipartUpload, ListParts and ListMultipartUploads s3rver 3.7 lacks).
  *
  * Known gap: s3rver 3.7 answers `PutBucketVersioning` with `NotImplemented`,
  * so lab buckets are unversioned; the versioning guarantee of the backup
@@ -17,7 +22,11 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import { labClock, type LabClock } from './clock';
+import { s3Authentication } from './s3-auth';
+import { checksumRoutes } from './s3-checksums';
 import { multipartRoutes } from './s3-multipart';
+import { LabSts } from './sts';
 
 /** The part of s3rver's (untyped, CommonJS) API the lab uses. */
 interface S3rverInstance {
@@ -38,6 +47,15 @@ type S3rverConstructor = new (options: {
 const S3rver = createRequire(import.meta.url)('s3rver') as S3rverConstructor;
 
 export const LAB_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+/** The IAM user the lab's long-term keys belong to (the operator's, and the Lambda tasks' in the lab). */
+export const LAB_USER_ARN = 'arn:aws:iam::000000000000:user/lab-operator';
+
+/** The lab's STS with its long-term user: every key the lab's S3 accepts is looked up here. */
+export function labSts(clock: LabClock = labClock(1)): LabSts {
+  const sts = new LabSts(clock);
+  sts.addUser({ ...LAB_S3_CREDENTIALS, arn: LAB_USER_ARN });
+  return sts;
+}
 
 const StartS3Options = z.object({
   directory: z.string().min(1),
@@ -45,12 +63,18 @@ const StartS3Options = z.object({
   /** Bucket names, made at start (existing data in `directory` is kept). */
   buckets: z.array(z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'bucket names follow S3 rules')).default([]),
 });
-export type StartS3Options = z.input<typeof StartS3Options>;
+export type StartS3Options = z.input<typeof StartS3Options> & {
+  /** Whose keys are accepted, and the clock presigned URLs expire on; default: the lab user's keys at time scale 1. */
+  sts?: LabSts;
+  clock?: LabClock;
+};
 
 export interface LabS3 {
   /** `http://127.0.0.1:<port>`; use as `AWS_ENDPOINT_URL_S3`. */
   endpoint: string;
   port: number;
+  /** The STS whose sessions (and the lab user's keys) this S3 accepts. */
+  sts: LabSts;
   close(): Promise<void>;
 }
 
@@ -68,11 +92,15 @@ export async function startS3(options: StartS3Options): Promise<LabS3> {
   });
   const router = server.middleware.length - 1;
   if (server.middleware[router]?.name !== 'dispatch') throw new Error('s3rver changed: its router is not the last Koa middleware');
-  server.middleware.splice(router, 0, multipartRoutes());
+  const clock = options.clock ?? labClock(1);
+  const sts = options.sts ?? labSts(clock);
+  // in order: SigV4 + access (s3-auth.ts), additional checksums, the multipart calls s3rver lacks
+  server.middleware.splice(router, 0, s3Authentication({ sts, clock }), checksumRoutes(), multipartRoutes());
   const address = await server.run();
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     port: address.port,
+    sts,
     close: async () => {
       // Keep-alive sockets from SDK clients would hold close() open.
       server.httpServer?.closeAllConnections();

@@ -1,10 +1,11 @@
-import { Arn, Duration, Stack } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, MathExpression, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { CfnSchedule } from 'aws-cdk-lib/aws-scheduler';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE } from '../core/compliance/adapters';
 import { CompliancePlanEnv, ComplianceCollectEnv, ComplianceFinishEnv, ComplianceSendEnv } from '../lambdas/shared/env';
@@ -14,6 +15,7 @@ import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
 import type { HostDocuments } from './host-documents';
 import { acknowledgePrefix, grantAlertPublish, grantCancelCommand, grantReadCommandOutput, grantSendCommand, listPrefixes, objectAccess, useBackupKey } from './iam';
+import { acknowledge, logicalIdOf, nagArn, wildcardResource } from './nag';
 import type { RegistryDatabase } from './registry-database';
 
 export interface FleetwaveComplianceProps {
@@ -31,6 +33,8 @@ export interface FleetwaveComplianceProps {
   /** Default 1 hour, the default schedule's period. */
   readonly alarmPeriod?: Duration;
   readonly pollInterval?: Duration;
+  /** FleetRollout and RolloutRollback: the plan task reconciles a rollout whose execution ended without finishing (DescribeExecution). */
+  readonly rollouts?: readonly StateMachine[];
 }
 
 /**
@@ -129,6 +133,22 @@ export class FleetwaveCompliance extends Construct {
     // ── S3: compliance/ objects (plan, batches, report), command output read-only, never delete
     const readWrite = ['s3:GetObject', 's3:PutObject'];
     plan.addToRolePolicy(objectAccess('WriteCompliancePlan', readWrite, bucket, 'compliance'));
+    if (props.rollouts?.length) {
+      plan.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'ReconcileRollouts',
+          actions: ['states:DescribeExecution'],
+          resources: props.rollouts.map((sm) =>
+            Arn.format({ service: 'states', resource: 'execution', resourceName: `${sm.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack),
+          ),
+        }),
+      );
+      acknowledge(
+        plan,
+        props.rollouts.map((sm) => wildcardResource(`${nagArn(this, 'states')}execution:<${logicalIdOf(sm)}.Name>:*`)),
+        'Executions are named at run time; the statement is limited to reading the executions of FleetRollout and RolloutRollback.',
+      );
+    }
     send.addToRolePolicy(objectAccess('ComplianceBatches', readWrite, bucket, 'compliance'));
     collect.addToRolePolicy(objectAccess('ComplianceBatches', readWrite, bucket, 'compliance'));
     finish.addToRolePolicy(objectAccess('ComplianceReport', readWrite, bucket, 'compliance'));

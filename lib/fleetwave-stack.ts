@@ -17,6 +17,7 @@ import { FleetwaveMonitoring } from './monitoring';
 import { OperatorApi } from './operator-api';
 import { acknowledge, managedPolicy, wildcardResource } from './nag';
 import { RegistryDatabase } from './registry-database';
+import { RunEvents } from './run-events';
 import { TaskFunctions } from './task-functions';
 
 export interface FleetwaveStackProps extends StackProps {
@@ -27,7 +28,7 @@ export interface FleetwaveStackProps extends StackProps {
   readonly fleetTagKey?: string;
   /** Prefix of the SSM document names. */
   readonly documentPrefix?: string;
-  /** How often running SSM commands are polled. */
+  /** How often the compliance check's inventory commands are polled. */
   readonly pollInterval?: Duration;
   /** EventBridge Scheduler expression of the compliance check (default `rate(1 hour)`). */
   readonly complianceSchedule?: string;
@@ -46,6 +47,7 @@ export class FleetwaveStack extends Stack {
   readonly rolloutRollback: RolloutRollback;
   readonly rolloutBatch: RolloutBatch;
   readonly functions: TaskFunctions;
+  readonly runEvents: RunEvents;
   readonly backups: BackupBucket;
   readonly alerts: AlertTopic;
   readonly compliance: FleetwaveCompliance;
@@ -77,13 +79,19 @@ export class FleetwaveStack extends Stack {
     this.hostRollback = new HostRollback(this, 'HostRollback', {
       functions: this.functions,
       logGroup: workflowLogs,
-      pollInterval: props.pollInterval,
     });
     this.hostUpgrade = new HostUpgrade(this, 'HostUpgrade', {
       functions: this.functions,
       rollback: this.hostRollback.stateMachine,
       logGroup: workflowLogs,
-      pollInterval: props.pollInterval,
+    });
+    // host steps are answered, and unfinished runs finished, from EventBridge
+    this.runEvents = new RunEvents(this, 'RunEvents', {
+      backups: this.backups,
+      documents,
+      registry,
+      alerts: this.alerts.topic,
+      hostMachines: [this.hostUpgrade.stateMachine, this.hostRollback.stateMachine],
     });
 
     // ── fleets: waves of HostUpgrade children, and their rollback ────────────
@@ -115,6 +123,7 @@ export class FleetwaveStack extends Stack {
       fleetTagKey,
       scheduleExpression: props.complianceSchedule,
       pollInterval: props.pollInterval,
+      rollouts: [this.fleetRollout.stateMachine, this.rolloutRollback.stateMachine],
     });
 
     // ── operators: the API (IAM and console sign-in) and the console ──────────
@@ -143,7 +152,7 @@ export class FleetwaveStack extends Stack {
         ComplianceCheck: this.compliance.check.stateMachine,
       },
       functions: {
-        BeginRun: f.beginRun, SendStep: f.sendStep, PollStep: f.pollStep, RecordStep: f.recordStep, PrepareBackup: f.prepareBackup,
+        BeginRun: f.beginRun, SendStep: f.sendStep, RunEvents: this.runEvents.fn, RecordStep: f.recordStep, PrepareBackup: f.prepareBackup,
         CompleteBackup: f.completeBackup, FinishRun: f.finishRun, Rollout: f.rollout, CompliancePlan: c.plan, ComplianceSend: c.send,
         ComplianceCollect: c.collect, ComplianceFinish: c.finish, OperatorApi: this.operatorApi.handler,
       },

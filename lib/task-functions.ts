@@ -2,11 +2,12 @@ import { Arn, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { BeginRunEnv, CompleteBackupEnv, FinishRunEnv, PollStepEnv, PrepareBackupEnv, RecordStepEnv, SendStepEnv } from '../lambdas/shared/env';
+import { BeginRunEnv, CompleteBackupEnv, FinishRunEnv, PrepareBackupEnv, RecordStepEnv, SendStepEnv } from '../lambdas/shared/env';
+import { DEADLINE_GRACE_SECONDS, DELIVERY_TIMEOUT_SECONDS, LEASE_TTL } from '../state-machines/step-timeouts';
 import type { BackupBucket } from './backup-bucket';
 import { FleetwaveFunction } from './fleetwave-function';
 import type { HostDocuments } from './host-documents';
-import { acknowledgePrefix, grantAlertPublish, grantCancelCommand, grantReadCommandOutput, grantSendCommand, objectAccess, useBackupKey } from './iam';
+import { acknowledgePrefix, grantAlertPublish, grantSendCommand, objectAccess, useBackupKey } from './iam';
 import { acknowledge, nagArn, wildcardResource } from './nag';
 import type { RegistryDatabase } from './registry-database';
 
@@ -17,8 +18,6 @@ export interface TaskFunctionsProps {
   readonly alerts: ITopic;
   /** Tag key every managed host carries; SendCommand is allowed only on tagged instances. */
   readonly fleetTagKey: string;
-  /** Seconds presigned URLs stay valid. */
-  readonly presignSeconds?: number;
 }
 
 /**
@@ -30,7 +29,6 @@ export class TaskFunctions extends Construct {
   readonly recordStep: FleetwaveFunction;
   readonly finishRun: FleetwaveFunction;
   readonly sendStep: FleetwaveFunction;
-  readonly pollStep: FleetwaveFunction;
   readonly prepareBackup: FleetwaveFunction;
   readonly completeBackup: FleetwaveFunction;
   /** The registry tasks of FleetRollout, RolloutBatch and RolloutRollback. */
@@ -41,8 +39,9 @@ export class TaskFunctions extends Construct {
     const { backups, documents, registry } = props;
     const bucket = backups.bucket;
     const vpcProps = registry.clientNetwork();
-    const registryEnv = registry.clientEnvironment();
-    const s3Env = { BACKUP_BUCKET: bucket.bucketName, PRESIGN_SECONDS: String(props.presignSeconds ?? 900) };
+    // every registry task knows the lease TTL: begin-run grants it, run-events renews it
+    const registryEnv = { ...registry.clientEnvironment(), LEASE_TTL_SECONDS: String(LEASE_TTL.toSeconds()) };
+    const s3Env = { BACKUP_BUCKET: bucket.bucketName };
 
     this.beginRun = new FleetwaveFunction(this, 'BeginRun', {
       handlerDir: 'begin-run',
@@ -81,19 +80,18 @@ export class TaskFunctions extends Construct {
       description: 'fleetwave: send one host step as an SSM command, never twice',
       environmentSchema: SendStepEnv,
       environment: {
+        ...registryEnv,
         ...s3Env,
         DOCUMENT_PREFIX: documents.prefix,
         DOCUMENT_VERSIONS: documents.versionsEnvironment(),
         OUTPUT_BUCKET: bucket.bucketName,
-        DELIVERY_TIMEOUT_SECONDS: '600',
+        DELIVERY_TIMEOUT_SECONDS: String(DELIVERY_TIMEOUT_SECONDS),
+        DEADLINE_GRACE_SECONDS: String(DEADLINE_GRACE_SECONDS),
       },
+      // it records each step's task token in the registry (step_waits)
+      ...vpcProps,
     });
-    this.pollStep = new FleetwaveFunction(this, 'PollStep', {
-      handlerDir: 'poll-step',
-      description: 'fleetwave: read a host step command status and its full output',
-      environmentSchema: PollStepEnv,
-      environment: { OUTPUT_BUCKET: bucket.bucketName },
-    });
+    registry.grantConnect(this.sendStep);
     this.prepareBackup = new FleetwaveFunction(this, 'PrepareBackup', {
       handlerDir: 'prepare-backup',
       description: 'fleetwave: start the multipart upload of a host backup',
@@ -145,26 +143,28 @@ export class TaskFunctions extends Construct {
     this.sendStep.addToRolePolicy(
       new PolicyStatement({ sid: 'ReadAgentVersion', actions: ['ssm:DescribeInstanceInformation'], resources: ['*'] }),
     );
-    this.pollStep.addToRolePolicy(new PolicyStatement({ sid: 'ReadCommandStatus', actions: ['ssm:GetCommandInvocation'], resources: ['*'] }));
-    // a command past its deadline is cancelled (best effort) before the run moves on
-    grantCancelCommand(this.pollStep, 'CancelOverdueCommand');
 
     // ── S3: object-level actions on the two prefixes, never delete ────────────
-    // presigned part/config PUTs and restore GETs are signed with send-step's role
-    this.sendStep.addToRolePolicy(objectAccess('PresignBackupTransfers', ['s3:PutObject', 's3:GetObject'], bucket, 'backups'));
-    grantReadCommandOutput(this.pollStep, bucket);
+    // send-step only names bucket and keys: hosts sign their transfers with their own role
     this.prepareBackup.addToRolePolicy(objectAccess('StartBackupUpload', ['s3:PutObject'], bucket, 'backups'));
     this.completeBackup.addToRolePolicy(
-      objectAccess('CompleteAndVerifyBackup', ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], bucket, 'backups'),
+      // GetObject for HeadObject (size, checksums), never to read a backup whole;
+      // tagging an unverified backup (core/backup-storage/mark-unverified.ts): a version needs PutObjectVersionTagging too
+      objectAccess(
+        'CompleteAndVerifyBackup',
+        ['s3:PutObject', 's3:GetObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:PutObjectTagging', 's3:PutObjectVersionTagging'],
+        bucket,
+        'backups',
+      ),
     );
-    const bucketUsers = [this.sendStep, this.pollStep, this.prepareBackup, this.completeBackup];
+    const bucketUsers = [this.prepareBackup, this.completeBackup];
     for (const fn of bucketUsers) fn.addToRolePolicy(useBackupKey(backups.key));
     // SSM writes command output with the instance profile of each host; the
     // host's role needs s3:PutObject on command-output/ (documented in README).
     backups.denyDeletesBy(bucketUsers.map((f) => f.role!));
     backups.denyOverwritesBy(bucketUsers.map((f) => f.role!));
 
-    for (const fn of [this.sendStep, this.prepareBackup, this.completeBackup]) {
+    for (const fn of [this.prepareBackup, this.completeBackup]) {
       acknowledgePrefix(
         fn,
         bucket,

@@ -3,7 +3,7 @@
  * `<step>.yml` (schema 2.2, parameters, one `aws:runShellScript` step named
  * `run`, no runCommand) + `scripts/common.sh` + `scripts/images.sh` (the
  * services' images as compose resolves them, the PostgreSQL client) +
- * `scripts/<step>.sh`. CDK
+ * `scripts/s3.sh` (backup and restore) + `scripts/<step>.sh`. CDK
  * deploys exactly `loadDocument(step)`; the lab's agents run exactly it.
  *
  * Reads files next to this module, so it runs under tsx/vitest and at CDK
@@ -105,9 +105,12 @@ function loadSource(step: HostStep) {
 }
 
 /** Path of a step's script (or `common`), for tests and tooling. */
-export function scriptPath(step: HostStep | 'common' | 'images'): string {
+export function scriptPath(step: HostStep | 'common' | 'images' | 's3'): string {
   return join(here, 'scripts', `${step}.sh`);
 }
+
+/** The steps that move data to or from the backup bucket: their documents include scripts/s3.sh. */
+export const TRANSFER_STEPS: readonly HostStep[] = ['backup', 'restore'];
 
 /** The full document content: the YAML source with runCommand = common.sh + images.sh + the step's script. */
 export function loadDocument(step: HostStep): SsmCommandDocument {
@@ -124,7 +127,13 @@ export function loadDocument(step: HostStep): SsmCommandDocument {
         ...(main.precondition ? { precondition: { StringEquals: ['platformType', 'Linux'] as ['platformType', 'Linux'] } } : {}),
         inputs: {
           timeoutSeconds: main.inputs.timeoutSeconds,
-          runCommand: [...lines(scriptPath('common')), ...lines(scriptPath('images')), ...lines(scriptPath(step))],
+          runCommand: [
+            ...lines(scriptPath('common')),
+            ...lines(scriptPath('images')),
+            // host-signed S3 transfers (credentials of the node's own role)
+            ...(TRANSFER_STEPS.includes(step) ? lines(scriptPath('s3')) : []),
+            ...lines(scriptPath(step)),
+          ],
         },
       },
     ],

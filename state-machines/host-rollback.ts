@@ -27,7 +27,6 @@
  *
  * Output: {"status": "restored", "hostId", "version", "backupId", "runId"}
  */
-import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Choice, Pass, Succeed, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -35,6 +34,7 @@ import { Construct } from 'constructs';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { beginRunTask, failWithRunSummary, finishRunBroken, finishRunTask, hostRunInit } from './host-run-states';
 import { HostStepStates, verdictOk, type HostStepFunctions } from './host-step';
+import { HOST_ROLLBACK_TIMEOUT } from './step-timeouts';
 import { finishing } from './task-policy';
 
 export interface HostRollbackFunctions extends HostStepFunctions {
@@ -45,7 +45,6 @@ export interface HostRollbackFunctions extends HostStepFunctions {
 export interface HostRollbackProps {
   readonly functions: HostRollbackFunctions;
   readonly logGroup: ILogGroup;
-  readonly pollInterval?: Duration;
   readonly stateMachineName?: string;
 }
 
@@ -55,7 +54,6 @@ export class HostRollback extends Construct {
   constructor(scope: Construct, id: string, props: HostRollbackProps) {
     super(scope, id);
     const fns = props.functions;
-    const pollInterval = props.pollInterval;
 
     const finish = (name: string, outcome: string) =>
       finishRunTask(this, name, fns.finishRun, { comment: `Record the rollback's end (${outcome})`, outcome });
@@ -83,7 +81,6 @@ export class HostRollback extends Construct {
     const restore = new HostStepStates(this, {
       step: 'restore',
       functions: fns,
-      pollInterval,
       onError: finishFailed,
       extra: { 'backup.$': '$.backup' },
     });
@@ -91,7 +88,6 @@ export class HostRollback extends Construct {
       step: 'health-check',
       label: 'Verify',
       functions: fns,
-      pollInterval,
       onError: finishFailed,
       extra: { 'version.$': '$.run.targetVersion' },
     });
@@ -116,10 +112,10 @@ export class HostRollback extends Construct {
     this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
       definition: init,
-      timeout: Duration.hours(3),
+      timeout: HOST_ROLLBACK_TIMEOUT,
       comment: 'Restore one Semaphor host from a verified backup and verify it',
       logGroup: props.logGroup,
-      invokes: [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.finishRun],
+      invokes: [fns.beginRun, fns.sendStep, fns.recordStep, fns.finishRun],
     });
   }
 }

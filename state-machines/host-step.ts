@@ -1,23 +1,29 @@
 /**
- * One host step as states: send the SSM command, then wait and poll until the
- * command is terminal, then record the outcome in the registry.
+ * One host step as states: send the SSM command and wait for its end as one
+ * `.waitForTaskToken` task, then record the outcome in the registry.
  *
- *   Send<X> ─► Wait<X> ─► Poll<X> ─► <X>Done? ──Pending──► Wait<X>
- *                                          └──otherwise──► Record<X> ─► (caller's Choice on $.verdict)
+ *   Send<X> ─► Record<X> ─► (caller's Choice on $.verdict)
  *
- * The poll loop is capped by the command's deadline: poll-step reports
- * `TimedOut` once it passes, whatever SSM still says.
+ * Send<X> invokes send-step with `$$.Task.Token`; send-step sends the command
+ * and records the token against it (step_waits). run-events answers the token
+ * with the StepOutcome (poll-step's classification) when SSM's status-change
+ * event for the command arrives, or when the safety poll finds the command
+ * ended or past its deadline (then cancelled, TimedOut). Two states per step
+ * whatever the step's duration (docs/decisions/host-step-wait.md). The task's
+ * TimeoutSeconds lies past the step's deadline and its HeartbeatSeconds
+ * spans several safety polls (state-machines/step-timeouts.ts): both end in
+ * the caller's `onError` only when the answering machinery itself is gone.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { Choice, Condition, JsonPath, TaskInput, Wait, WaitTime, type IChainable, type INextable, type State } from 'aws-cdk-lib/aws-stepfunctions';
+import { Condition, JsonPath, TaskInput, type IChainable, type INextable, type State } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { HostStep } from '../core/models';
+import { STEP_HEARTBEAT, stepTaskTimeout } from './step-timeouts';
 import { catchInto, lambdaTask } from './task-policy';
 
 export interface HostStepFunctions {
   readonly sendStep: IFunction;
-  readonly pollStep: IFunction;
   readonly recordStep: IFunction;
 }
 
@@ -26,8 +32,6 @@ export interface HostStepProps {
   /** Distinguishes two uses of one step in a machine (e.g. `Verify` health check). */
   readonly label?: string;
   readonly functions: HostStepFunctions;
-  /** How often a running SSM command is polled. Default 5 s. */
-  readonly pollInterval?: Duration;
   /** Payload field `extra` for send-step (JSONPath or literal object). */
   readonly extra?: Record<string, unknown>;
   /** Where any task error goes. */
@@ -55,29 +59,19 @@ export class HostStepStates {
     const name = props.label ?? pascal(props.step);
     const key = camel(props.label ?? props.step);
     const caught = { resultPath: props.errorPath ?? '$.error' };
-    const send = catchInto(
+    const run = catchInto(
       lambdaTask(scope, `Send${name}`, {
         fn: props.functions.sendStep,
-        comment: `Send the ${props.step} SSM command (idempotent on run and step)`,
+        comment: `Send the ${props.step} SSM command (idempotent on run and step) and wait for its end`,
         payload: TaskInput.fromObject({
           'run.$': '$.run',
           step: props.step,
           ...(props.extra ? { extra: props.extra } : {}),
+          taskToken: JsonPath.taskToken,
         }),
-        resultPath: '$.command',
-        timeout: Duration.seconds(60),
-      }),
-      props.onError,
-      caught,
-    );
-    const wait = new Wait(scope, `Wait${name}`, { time: WaitTime.duration(props.pollInterval ?? Duration.seconds(5)) });
-    const poll = catchInto(
-      lambdaTask(scope, `Poll${name}`, {
-        fn: props.functions.pollStep,
-        comment: `Read the ${props.step} command's status; InvocationDoesNotExist is Pending`,
-        payload: TaskInput.fromObject({ 'run.$': '$.run', 'command.$': '$.command' }),
         resultPath: `$.steps.${key}`,
-        timeout: Duration.seconds(60),
+        timeout: stepTaskTimeout(props.step),
+        callback: { heartbeat: STEP_HEARTBEAT },
       }),
       props.onError,
       caught,
@@ -98,13 +92,8 @@ export class HostStepStates {
       props.onError,
       caught,
     );
-    const done = new Choice(scope, `${name}Done`)
-      .when(Condition.stringEquals(`$.steps.${key}.status`, 'Pending'), wait)
-      .otherwise(this.record);
-    send.next(wait);
-    wait.next(poll);
-    poll.next(done);
-    this.startState = send;
+    run.next(this.record);
+    this.startState = run;
   }
 
   /** Continue after the outcome is recorded (the caller branches on `$.verdict`). */

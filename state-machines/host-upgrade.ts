@@ -44,7 +44,8 @@
  *                       UpgradeRestored) or FinishRollbackFailed (host quarantined,
  *                       alert published, execution fails with RollbackFailed).
  *
- * Lambda tasks called: begin-run, send-step, poll-step, record-step, prepare-backup
+ * Lambda tasks called: begin-run, send-step (a `.waitForTaskToken` per host step,
+ * answered by run-events: state-machines/host-step.ts), record-step, prepare-backup
  * (→ BackupUpload, no URLs), complete-backup, finish-run. Each task's contract (event →
  * result, errors by name) is stated once, in its handler's docblock and event schema
  * (lambdas/<task>/handler.ts); docs/contracts.md lists them.
@@ -68,6 +69,7 @@ import type { HostStep } from '../core/models';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { HostStepStates, pascal, verdictOk, type HostStepFunctions } from './host-step';
 import { beginRunTask, failWithRunSummary, finishRunBroken, finishRunTask, hostRunInit } from './host-run-states';
+import { HOST_UPGRADE_TIMEOUT, RESTORE_TASK_TIMEOUT } from './step-timeouts';
 import { catchInto, childExecution, finishing, lambdaTask } from './task-policy';
 
 export interface HostUpgradeFunctions extends HostStepFunctions {
@@ -81,8 +83,6 @@ export interface HostUpgradeProps {
   readonly functions: HostUpgradeFunctions;
   readonly rollback: IStateMachine;
   readonly logGroup: ILogGroup;
-  /** How often a running SSM command is polled. */
-  readonly pollInterval?: Duration;
   readonly stateMachineName?: string;
 }
 
@@ -92,7 +92,6 @@ export class HostUpgrade extends Construct {
   constructor(scope: Construct, id: string, props: HostUpgradeProps) {
     super(scope, id);
     const fns = props.functions;
-    const pollInterval = props.pollInterval;
 
     // ── terminal paths ──────────────────────────────────────────────────────
     const finish = (name: string, outcome: string | null, failedStep: string | null) =>
@@ -128,7 +127,7 @@ export class HostUpgrade extends Construct {
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.restore',
-      timeout: Duration.hours(2),
+      timeout: RESTORE_TASK_TIMEOUT,
       onError: finishRollbackFailed,
     });
     restore.next(finishRestored);
@@ -157,7 +156,7 @@ export class HostUpgrade extends Construct {
     });
 
     const stepOpts = (step: ConstructorParameters<typeof HostStepStates>[1]['step'], onError: IChainable, extra?: Record<string, unknown>, label?: string) =>
-      new HostStepStates(this, { step, functions: fns, pollInterval, onError, extra, label });
+      new HostStepStates(this, { step, functions: fns, onError, extra, label });
 
     const preflight = stepOpts('preflight', finishFailed('FinishPreflightError', 'preflight'), {
       'targetVersion.$': '$.run.targetVersion',
@@ -173,12 +172,14 @@ export class HostUpgrade extends Construct {
         step: 'restart',
         label: `StartAgain${label}`,
         functions: fns,
-        pollInterval,
         onError: then,
         verdictPath: '$.startedAgain',
         errorPath: '$.startAgainError',
       });
       again.next(then);
+      // Two Choices, not And(IsPresent, BooleanEquals): a backup that failed printed no such field,
+      // and a comparison's Variable must be a path that exists in the input
+      // (https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html, Choice Rules (JSONPath)).
       const stopped = '$.steps.backup.result.servicesStopped';
       return new Choice(this, `BackupStoppedServices${label}`)
         .when(
@@ -264,11 +265,17 @@ export class HostUpgrade extends Construct {
     prepareBackup.next(backup.startState);
     backup.next(new Choice(this, 'BackupTaken').when(verdictOk(), completeBackup).otherwise(abortBackup));
     completeBackup.next(recordBackup);
-    recordBackup.next(
-      new Choice(this, 'BackupVerified')
-        .when(verdictOk(), pin.startState)
-        .otherwise(startAgainThen('AfterBackupUnverified', finishFailed('FinishBackupUnverified', 'backup'))),
-    );
+    // unverified after the upload was completed: the objects are tagged unverified in S3 too (complete-backup), then the run fails
+    const finishUnverified = startAgainThen('AfterBackupUnverified', finishFailed('FinishBackupUnverified', 'backup'));
+    const markUnverified = lambdaTask(this, 'MarkBackupUnverified', {
+      fn: fns.completeBackup,
+      comment: 'Tag the unverified backup objects unverified in S3, so they never look usable',
+      payload: TaskInput.fromObject({ 'run.$': '$.run', 'target.$': '$.backup', markUnverified: true }),
+      resultPath: JsonPath.DISCARD,
+      timeout: Duration.seconds(60),
+    });
+    finishing(markUnverified, finishUnverified, finishUnverified, '$.markError');
+    recordBackup.next(new Choice(this, 'BackupVerified').when(verdictOk(), pin.startState).otherwise(markUnverified));
     pin.next(
       new Choice(this, 'Pinned').when(verdictOk(), restart.startState).otherwise(startAgainThen('AfterPinFailed', finishFailed('FinishPinFailed', 'pin-tags'))),
     );
@@ -292,10 +299,10 @@ export class HostUpgrade extends Construct {
     this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
       stateMachineName: props.stateMachineName,
       definition: init,
-      timeout: Duration.hours(4),
+      timeout: HOST_UPGRADE_TIMEOUT,
       comment: 'Upgrade one Semaphor host: preflight, pull, verified backup, pin, restart, verify; restore on failure',
       logGroup: props.logGroup,
-      invokes: [fns.beginRun, fns.sendStep, fns.pollStep, fns.recordStep, fns.prepareBackup, fns.completeBackup, fns.finishRun],
+      invokes: [fns.beginRun, fns.sendStep, fns.recordStep, fns.prepareBackup, fns.completeBackup, fns.finishRun],
       children: [props.rollback],
     });
   }

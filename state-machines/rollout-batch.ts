@@ -31,6 +31,7 @@ import {
 import { Construct } from 'constructs';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { rolloutTask } from './rollout-tasks';
+import { RESTORE_TASK_TIMEOUT, UPGRADE_TASK_TIMEOUT } from './step-timeouts';
 import { catchInto, childExecution, finishing } from './task-policy';
 
 export interface RolloutBatchProps {
@@ -55,8 +56,9 @@ export class RolloutBatch extends Construct {
       });
     const recordOk = record('RecordHost', { 'output.$': '$.child.output' });
     const recordFailed = record('RecordHostFailure', { 'error.$': '$.error' });
-    const recordRolledBack = record('RecordRolledBack', {});
-    const recordRollbackFailed = record('RecordRollbackFailed', { 'error.$': '$.error' });
+    // a rollback batch holds hosts of any wave: each item names its own (next-rollback-batch)
+    const recordRolledBack = record('RecordRolledBack', { 'wave.$': '$.item.wave' });
+    const recordRollbackFailed = record('RecordRollbackFailed', { 'wave.$': '$.item.wave', 'error.$': '$.error' });
     const hostDone = new Succeed(this, 'HostDone');
     // a host whose result cannot be recorded must not sink its batch: the wave evaluation re-reads the registry
     for (const r of [recordOk, recordFailed, recordRolledBack, recordRollbackFailed]) finishing(r, hostDone, hostDone, '$.recordError');
@@ -80,7 +82,7 @@ export class RolloutBatch extends Construct {
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.child',
-      timeout: Duration.hours(4),
+      timeout: UPGRADE_TASK_TIMEOUT,
       onError: recordFailed,
     });
     upgrade.next(recordOk);
@@ -99,7 +101,7 @@ export class RolloutBatch extends Construct {
       }),
       resultSelector: { 'output.$': '$.Output' },
       resultPath: '$.child',
-      timeout: Duration.hours(3),
+      timeout: RESTORE_TASK_TIMEOUT,
       onError: recordRollbackFailed,
     });
     rollback.next(recordRolledBack);

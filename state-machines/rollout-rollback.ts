@@ -14,12 +14,14 @@
  *                  or rolled back to another version) is recorded as refused and left
  *                  out unless the input has force: true (core/host-run/newer-changes.ts).
  *   3. RunBatch    RolloutBatch child in rollback mode: a HostRollback per host.
- *   4. Finish      when no host is left.
+ *   4. Finish      when no host is left: rolled-back, or failed when any host's restore
+ *                  failed (rollout: finish names them) → Fail RollbackFailed, its cause
+ *                  naming those hosts; the rollout's status is the truth of its hosts.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
-import { Choice, Condition, Pass, Succeed, type IStateMachine, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Choice, Condition, Fail, JsonPath, Pass, Succeed, type IStateMachine, type StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { FleetwaveStateMachine } from './fleetwave-state-machine';
 import { rolloutTask, runBatchTask } from './rollout-tasks';
@@ -66,7 +68,14 @@ export class RolloutRollback extends Construct {
     plan.next(next);
     next.next(new Choice(this, 'More').when(Condition.booleanEquals('$.batch.more', true), run).otherwise(finish));
     run.next(next);
-    finish.next(new Succeed(this, 'Done', { outputPath: '$.summary' }));
+    finish.next(
+      new Choice(this, 'AllRestored')
+        .when(
+          Condition.stringEquals('$.summary.status', 'failed'),
+          new Fail(this, 'RollbackFailed', { error: 'RollbackFailed', causePath: JsonPath.stringAt('$.summary.cause') }),
+        )
+        .otherwise(new Succeed(this, 'Done', { outputPath: '$.summary' })),
+    );
 
     this.stateMachine = new FleetwaveStateMachine(this, 'StateMachine', {
       definition: init,

@@ -46,6 +46,13 @@ export interface LambdaTaskProps {
   readonly comment?: string;
   /** Shape the handler's result before it is placed at `resultPath`. */
   readonly resultSelector?: Record<string, unknown>;
+  /**
+   * Wait for a callback (`.waitForTaskToken`): the payload carries
+   * `JsonPath.taskToken`, the result is what SendTaskSuccess sends, and the
+   * task fails with States.HeartbeatTimeout after `heartbeat` without a
+   * SendTaskHeartbeat.
+   */
+  readonly callback?: { readonly heartbeat: Duration };
 }
 
 /** A Lambda task whose result is the handler's return value, with the house Retry. */
@@ -53,7 +60,9 @@ export function lambdaTask(scope: Construct, id: string, props: LambdaTaskProps)
   const task = new LambdaInvoke(scope, id, {
     lambdaFunction: props.fn,
     payload: props.payload,
-    payloadResponseOnly: true,
+    ...(props.callback
+      ? { integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN, heartbeatTimeout: Timeout.duration(props.callback.heartbeat) }
+      : { payloadResponseOnly: true }),
     retryOnServiceExceptions: false,
     resultPath: props.resultPath,
     resultSelector: props.resultSelector,

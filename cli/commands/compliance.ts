@@ -6,7 +6,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import type { ComplianceCheck, ComplianceResult, RegistryStore } from '../../core/registry/store';
 import { FleetId } from '../../core/models';
 import { startExecution, waitForExecution } from '../executions';
-import { ago, CliError, EXIT, info, print, printJson, table } from '../output';
+import { ago, CliError, EXIT, info, orNotFound, print, printJson, table } from '../output';
 import type { Target } from '../target';
 import { checkOption, executionName } from './host';
 
@@ -59,9 +59,7 @@ function complianceMachine(target: Target): string {
 export async function complianceRun(deps: ComplianceCommandDeps, opts: { fleet?: string; wait?: boolean; json?: boolean }): Promise<number> {
   const fleetId = opts.fleet === undefined ? undefined : checkOption(FleetId, opts.fleet, '--fleet');
   if (fleetId) {
-    await deps.store.getFleet(fleetId).catch(() => {
-      throw new CliError(`--fleet: no fleet ${fleetId} in the registry (fleetwave fleet apply FILE registers fleets)`, EXIT.invalidInput);
-    });
+    await orNotFound(deps.store.getFleet(fleetId), `--fleet: no fleet ${fleetId} in the registry (fleetwave fleet apply FILE registers fleets)`);
   }
   const sfn = deps.sfn ?? new SFNClient({});
   const input = fleetId ? { fleetId } : {};

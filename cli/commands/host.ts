@@ -7,7 +7,8 @@ import { backupLabel, chooseBackup, describeDiscarded, discardedByRestore } from
 import { HostId, Reason, Version } from '../../core/models';
 import type { RegistryStore } from '../../core/registry/store';
 import { startExecution, waitForExecution, type ExecutionResult } from '../executions';
-import { ago, bytes, CliError, EXIT, info, print, printJson, table } from '../output';
+import { exitCodeOfExecutionError } from '../exit-codes';
+import { ago, bytes, CliError, EXIT, info, orNotFound, print, printJson, table } from '../output';
 import type { Target } from '../target';
 import { targetRelease } from './release';
 import { operatorActor } from '../actor';
@@ -40,16 +41,17 @@ function outcomeOf(result: ExecutionResult): { outcome: string; message: string;
   }
   const error = result.error ?? result.status;
   const cause = result.cause ?? '';
-  if (error === 'UpgradeRestored') return { outcome: 'restored', message: cause, exitCode: EXIT.restored };
-  if (error === 'RollbackFailed') return { outcome: 'rollback-failed', message: cause, exitCode: EXIT.rollbackFailed };
+  if (error === 'UpgradeRestored') return { outcome: 'restored', message: cause, exitCode: exitCodeOfExecutionError(error) };
+  if (error === 'RollbackFailed') return { outcome: 'rollback-failed', message: cause, exitCode: exitCodeOfExecutionError(error) };
   let message = cause;
   try {
     message = (JSON.parse(cause) as { errorMessage?: string }).errorMessage ?? cause;
   } catch {
     /* plain text cause */
   }
+  const exitCode = exitCodeOfExecutionError(error);
   const refused = /Error$/.test(error) && !/^States\./.test(error);
-  return { outcome: refused ? `refused (${error})` : error, message, exitCode: refused ? EXIT.invalidInput : EXIT.failed };
+  return { outcome: refused ? `refused (${error})` : error, message, exitCode };
 }
 
 async function follow(sfn: SFNClient, executionArn: string, json: boolean) {
@@ -66,9 +68,7 @@ export async function hostUpgrade(
 ): Promise<number> {
   const hostId = checkOption(HostId, opts.host, '--host');
   const version = checkOption(Version, opts.version, '--version');
-  const host = await deps.store.getHost(hostId).catch(() => {
-    throw new CliError(`--host: no host ${hostId} in the registry (fleetwave fleet apply FILE registers hosts)`, EXIT.invalidInput);
-  });
+  const host = await orNotFound(deps.store.getHost(hostId), `--host: no host ${hostId} in the registry (fleetwave fleet apply FILE registers hosts)`);
   if (host.locked) throw new CliError(`host ${hostId} is quarantined: ${host.lockedReason ?? 'rollback failed'}`, EXIT.failed);
   await targetRelease(deps.store, version); // unknown or withdrawn: refused before anything starts
   const sfn = deps.sfn ?? new SFNClient({});
@@ -105,16 +105,12 @@ export async function hostRollback(
   if (opts.backup) {
     // checked at the edge like every other option, not first by the database's uuid parser
     const backupId = checkOption(z.string().uuid({ message: 'backup id must be a UUID (see `fleetwave backups list --host H`)' }), opts.backup, '--backup');
-    const backup = await deps.store.getBackup(backupId).catch(() => {
-      throw new CliError(`--backup: no backup ${backupId}`, EXIT.invalidInput);
-    });
+    const backup = await orNotFound(deps.store.getBackup(backupId), `--backup: no backup ${backupId}`);
     if (backup.hostId !== hostId) throw new CliError(`--backup: backup ${backup.id} belongs to ${backup.hostId}, not ${hostId}`, EXIT.invalidInput);
     input.backupId = backup.id;
   }
   if (opts.toVersion) input.toVersion = checkOption(Version, opts.toVersion, '--to-version');
-  await deps.store.getHost(hostId).catch(() => {
-    throw new CliError(`--host: no host ${hostId} in the registry`, EXIT.invalidInput);
-  });
+  await orNotFound(deps.store.getHost(hostId), `--host: no host ${hostId} in the registry`);
   // Refused here, before an execution starts, with begin-run's own rule (which still decides:
   // a run may finish in between). An unusable backup is left to begin-run to name.
   const chosen = await chooseBackup(deps.store, hostId, { backupId: input.backupId as string | undefined, toVersion: input.toVersion as string | undefined }).catch(() => null);
@@ -137,12 +133,17 @@ export async function hostRollback(
   return r.exitCode;
 }
 
-export async function backupsList(deps: HostCommandDeps, opts: { host: string; json?: boolean }): Promise<number> {
+/**
+ * The backups a restore can use: verified ones only. A backup that failed or was found
+ * unverified (its objects tagged unverified in S3 too) is never offered; `--all` lists them,
+ * marked as not restorable.
+ */
+export async function backupsList(deps: HostCommandDeps, opts: { host: string; all?: boolean; json?: boolean }): Promise<number> {
   const hostId = checkOption(HostId, opts.host, '--host');
-  await deps.store.getHost(hostId).catch(() => {
-    throw new CliError(`--host: no host ${hostId} in the registry`, EXIT.invalidInput);
-  });
-  const backups = await deps.store.listBackups(hostId);
+  await orNotFound(deps.store.getHost(hostId), `--host: no host ${hostId} in the registry`);
+  const every = await deps.store.listBackups(hostId);
+  const backups = opts.all ? every : every.filter((b) => b.status === 'verified');
+  const hidden = every.length - backups.length;
   if (opts.json) {
     // The registry row plus the table's answers spelled out, so a script need
     // not know that only status "verified" is restorable or that times are epoch ms.
@@ -157,10 +158,11 @@ export async function backupsList(deps: HostCommandDeps, opts: { host: string; j
         taken: new Date(b.createdAt).toISOString().replace(/\.\d+Z$/, 'Z'),
         size: bytes(b.dataBytes),
         mode: b.mode,
-        verified: b.status === 'verified' ? 'yes' : `no (${b.status}${b.failure ? `: ${b.failure}` : ''})`,
+        verified: b.status === 'verified' ? 'yes' : `NO, not restorable (${b.status}${b.failure ? `: ${b.failure}` : ''})`,
       })),
     ),
   );
+  if (hidden > 0) info(`${hidden} backup${hidden === 1 ? '' : 's'} that failed or could not be verified not shown (never restorable; --all lists them)`);
   return EXIT.ok;
 }
 

@@ -71,7 +71,7 @@ function rolloutTable(rollouts) {
     ['Rollout', (r) => h('a', { href: `#/rollouts/${r.id}` }, r.id)],
     ['Fleet', (r) => r.fleetId],
     ['Version', (r) => r.targetVersion],
-    ['Status', (r) => badge(r.status, r.status === 'succeeded' ? 'ok' : ['running', 'awaiting-approval', 'stop-requested'].includes(r.status) ? 'warn' : 'bad')],
+    ['Status', (r) => badge(r.status, r.status === 'succeeded' ? 'ok' : ['created', 'running', 'awaiting-approval', 'stop-requested', 'rolling-back'].includes(r.status) ? 'warn' : 'bad')],
     ['Attempt', (r) => r.attempt],
     ['Updated', (r) => when(r.updatedAt)],
   ], rollouts);

@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { badge, confirmTyped, h, show, status, table, when } from './dom.js';
 
-const ACTIVE = ['running', 'awaiting-approval', 'stop-requested'];
+const ACTIVE = ['created', 'running', 'awaiting-approval', 'stop-requested', 'rolling-back'];
 const RESULT_KIND = { succeeded: 'ok', 'rolled-back': 'ok', pending: 'muted', unreachable: 'warn' };
 let timer = null;
 

@@ -1,30 +1,48 @@
 /**
  * Rollouts: their waves with each host's result (the live progress the
  * console polls), and the actions on them, each starting or answering the
- * same state machines the CLI does: start (FleetRollout; again to resume),
- * approve (answers the approval task token), stop (no new host starts),
- * rollback (RolloutRollback).
+ * same state machines the CLI does, through the same decisions
+ * (core/rollout-requests.ts): start (FleetRollout; again to resume or to
+ * upgrade rolled-back hosts again), approve (answers the approval task
+ * token), stop (no new host starts), rollback (RolloutRollback). A rollout
+ * whose execution ended without its finish task is reconciled first.
  */
 import { z } from 'zod';
-import { FleetId, Reason, RolloutId, Version, type RolloutStatus } from '../models';
-import { defaultRolloutId } from '../rollout';
-import type { RegistryStore } from '../registry/store';
-import { actorOf } from './caller';
-import { conflict, notFound, route } from './http';
-import { rolloutExecutionName, rolloutRollbackName } from './names';
+import { FleetId, Reason, RolloutId, Version } from '../models';
+import { RolloutConsentError, RolloutStateError } from '../rollout-lifecycle';
+import { currentRollout, requestRolloutRollback, requestRolloutStart, requestRolloutStop, type RolloutRequestDeps } from '../rollout-requests';
+import { actorOf, type Caller } from './caller';
+import type { ApiDeps } from './deps';
+import { ApiError, conflict, notFound, route } from './http';
 import { auditAction, requireRelease } from './actions';
 import { RolloutHostView, RolloutView, rolloutView, WaveView } from './views';
 import { Started } from './workflows';
 
-const ACTIVE = new Set<RolloutStatus>(['running', 'awaiting-approval', 'stop-requested']);
+/** A refusal in the rollout's state is a conflict; a change of consent is invalid input naming the field. */
+async function refusals<T>(action: Promise<T>): Promise<T> {
+  try {
+    return await action;
+  } catch (err) {
+    if (err instanceof RolloutStateError) throw conflict(err.message);
+    if (err instanceof RolloutConsentError) throw new ApiError('invalid-input', err.message, { fields: ['allowDestructive'] });
+    throw err;
+  }
+}
+
+const requestDeps = (deps: Pick<ApiDeps, 'store' | 'workflows' | 'stateMachines'>): RolloutRequestDeps => ({
+  store: deps.store,
+  workflows: deps.workflows,
+  stateMachines: deps.stateMachines,
+});
 
 const RolloutDetail = z.object({
   rollout: RolloutView,
   waves: z.array(WaveView.extend({ hosts: z.array(RolloutHostView.partial({ attempt: true, executionArn: true, updatedAt: true }).extend({ result: RolloutHostView.shape.result.or(z.literal('pending')) })) })),
 });
 
-async function requireRollout(store: RegistryStore, rolloutId: string) {
-  const rollout = await store.findRollout(rolloutId);
+/** The rollout, reconciled with its execution. */
+async function requireRollout(deps: Pick<ApiDeps, 'store' | 'workflows' | 'stateMachines'>, rolloutId: string, caller: Caller) {
+  const rollout = await currentRollout(requestDeps(deps), rolloutId, actorOf(caller));
   if (!rollout) throw notFound(`rollout ${rolloutId}`);
   return rollout;
 }
@@ -48,8 +66,9 @@ export const rolloutRoutes = [
     summary: 'One rollout with its waves and every host\'s result (`pending` until the host has one)',
     params: Params,
     response: RolloutDetail,
-    run: async ({ params }, { store }) => {
-      const rollout = await requireRollout(store, params.rolloutId);
+    run: async ({ params, caller }, deps) => {
+      const { store } = deps;
+      const rollout = await requireRollout(deps, params.rolloutId, caller);
       const [waves, hosts] = await Promise.all([store.listRolloutWaves(rollout.id), store.listRolloutHosts(rollout.id)]);
       const byHost = new Map(hosts.map((h) => [h.hostId, h]));
       return {
@@ -67,25 +86,20 @@ export const rolloutRoutes = [
     method: 'POST',
     path: '/rollouts',
     tag: 'rollouts',
-    summary: 'Start a fleet rollout (FleetRollout), or resume it: hosts already done are not upgraded again',
+    summary:
+      'Start a fleet rollout (FleetRollout), or resume it (hosts already done are not upgraded again; hosts added to the fleet since are included), or start a rolled-back one again. A resume keeps the consent (allowDestructive) it was started with: one that would change it is refused',
     status: 202,
     body: z.object({ fleetId: FleetId, version: Version, allowDestructive: z.boolean().optional() }).strict(),
     response: Started.extend({ rolloutId: RolloutId, attempt: z.number().int() }),
     run: async ({ body, caller }, deps) => {
-      const { store, workflows, stateMachines } = deps;
+      const { store } = deps;
       const fleet = await store.getFleet(body.fleetId);
-      await requireRelease(store, body.version);
-      const rolloutId = defaultRolloutId(fleet.id, body.version);
-      const existing = await store.findRollout(rolloutId);
-      if (existing && ACTIVE.has(existing.status) && existing.executionArn) {
-        return { rolloutId, attempt: existing.attempt, executionArn: existing.executionArn, created: false };
-      }
-      const attempt = (existing?.attempt ?? 0) + 1;
+      const version = await requireRelease(store, body.version);
       const requestedBy = actorOf(caller);
-      const input = { fleetId: fleet.id, version: body.version, allowDestructive: Boolean(body.allowDestructive), requestedBy };
-      const started = await workflows.start(stateMachines.fleetRollout, rolloutExecutionName(rolloutId, attempt), input);
-      await auditAction(store, caller, 'operator.rollout-start', { rolloutId }, { ...input, attempt, ...started });
-      return { rolloutId, attempt, ...started };
+      const started = await refusals(requestRolloutStart(requestDeps(deps), { fleetId: fleet.id, version, allowDestructive: body.allowDestructive, requestedBy }));
+      const { rolloutId, attempt, executionArn, created } = started;
+      if (created) await auditAction(store, caller, 'operator.rollout-start', { rolloutId }, { fleetId: fleet.id, version, allowDestructive: body.allowDestructive ?? null, requestedBy, attempt, executionArn, created });
+      return { rolloutId, attempt, executionArn, created };
     },
   }),
   route({
@@ -95,13 +109,14 @@ export const rolloutRoutes = [
     summary: 'Let a rollout waiting after staging go on to production',
     params: Params,
     response: z.object({ rolloutId: RolloutId, approved: z.literal(true), approvedBy: z.string() }),
-    run: async ({ params, caller }, { store, workflows }) => {
-      const rollout = await requireRollout(store, params.rolloutId);
+    run: async ({ params, caller }, deps) => {
+      const { store, workflows } = deps;
+      const rollout = await requireRollout(deps, params.rolloutId, caller);
       if (!rollout.approvalToken) throw conflict(`rollout ${rollout.id} is ${rollout.status}, not waiting for an approval`);
       const by = actorOf(caller);
       await workflows.sendTaskSuccess(rollout.approvalToken, { approvedBy: by });
       await store.approveRollout(rollout.id, by);
-      await store.appendAudit({ actor: by, action: 'rollout.approved', rolloutId: rollout.id, details: {} });
+      await store.appendAudit({ actor: by, action: 'rollout.approved', rolloutId: rollout.id, details: { from: 'awaiting-approval', to: 'running' } });
       return { rolloutId: rollout.id, approved: true as const, approvedBy: by };
     },
   }),
@@ -112,13 +127,9 @@ export const rolloutRoutes = [
     summary: 'Stop starting new hosts; hosts being upgraded finish. Start the rollout again to resume',
     params: Params,
     response: z.object({ rolloutId: RolloutId, stopRequested: z.literal(true) }),
-    run: async ({ params, caller }, { store, workflows }) => {
-      const rollout = await requireRollout(store, params.rolloutId);
-      if (!ACTIVE.has(rollout.status)) throw conflict(`rollout ${rollout.id} is ${rollout.status}; nothing to stop`);
-      const by = actorOf(caller);
-      await store.setRolloutStatus(rollout.id, 'stop-requested');
-      if (rollout.approvalToken) await workflows.sendTaskFailure(rollout.approvalToken, 'RolloutStopped', `stopped by ${by}`);
-      await store.appendAudit({ actor: by, action: 'rollout.stop-requested', rolloutId: rollout.id, details: {} });
+    run: async ({ params, caller }, deps) => {
+      const rollout = await requireRollout(deps, params.rolloutId, caller);
+      await refusals(requestRolloutStop(requestDeps(deps), rollout, actorOf(caller)));
       return { rolloutId: rollout.id, stopRequested: true as const };
     },
   }),
@@ -131,17 +142,12 @@ export const rolloutRoutes = [
     params: Params,
     body: z.object({ reason: Reason.optional(), force: z.boolean().optional() }).strict(),
     response: Started.extend({ rolloutId: RolloutId }),
-    run: async ({ params, body, caller }, { store, workflows, stateMachines }) => {
-      const rollout = await requireRollout(store, params.rolloutId);
-      if (ACTIVE.has(rollout.status)) throw conflict(`rollout ${rollout.id} is ${rollout.status}: stop it first`);
-      const input = {
-        rolloutId: rollout.id,
-        reason: body.reason ?? 'operator rollback through the operator API',
-        requestedBy: actorOf(caller),
-        ...(body.force ? { force: true } : {}),
-      };
-      const started = await workflows.start(stateMachines.rolloutRollback, rolloutRollbackName(rollout.id, rollout.attempt, Boolean(body.force)), input);
-      await auditAction(store, caller, 'operator.rollout-rollback', { rolloutId: rollout.id }, { ...input, ...started });
+    run: async ({ params, body, caller }, deps) => {
+      const rollout = await requireRollout(deps, params.rolloutId, caller);
+      const { input, ...started } = await refusals(
+        requestRolloutRollback(requestDeps(deps), rollout, { reason: body.reason ?? 'operator rollback through the operator API', force: body.force, requestedBy: actorOf(caller) }),
+      );
+      await auditAction(deps.store, caller, 'operator.rollout-rollback', { rolloutId: rollout.id }, { ...input, ...started });
       return { rolloutId: rollout.id, ...started };
     },
   }),

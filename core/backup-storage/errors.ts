@@ -7,18 +7,13 @@ export class BackupTooLargeError extends Error {
     readonly estimatedBytes: number,
     readonly maxBytes: number,
   ) {
-    super(`backup estimated at ${estimatedBytes} bytes (x1.5 headroom) exceeds the ${maxBytes} bytes the presigned parts can hold`);
+    super(`backup estimated at ${estimatedBytes} bytes (x1.5 headroom) exceeds the ${maxBytes} bytes its parts can hold`);
   }
 }
 
 /** A key handed to complete/abort/restore is not a backup key of this host. */
 export class InvalidBackupKeyError extends Error {
   override readonly name = 'InvalidBackupKeyError';
-}
-
-/** The S3 client would sign a checksum of an empty body into presigned URLs. */
-export class PresignConfigurationError extends Error {
-  override readonly name = 'PresignConfigurationError';
 }
 
 /** The backup to restore is not in the bucket: nothing is sent to the host. */

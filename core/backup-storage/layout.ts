@@ -20,7 +20,7 @@ const ID = ID_PATTERN.source.slice(1, -1);
 const DATA_KEY = new RegExp(`^backups/(${ID})/(${ID})/data\\.(tar\\.gz|pgdump)$`);
 const CONFIG_KEY = new RegExp(`^backups/(${ID})/(${ID})/config\\.tar\\.gz$`);
 
-/** Refuses anything that is not a backup key (of `hostId`, when given): presigning must stay scoped. */
+/** Refuses anything that is not a backup key (of `hostId`, when given): a host is pointed only at its own backups. */
 export function checkBackupKeys(keys: { dataKey?: string; configKey?: string }, hostId?: string): void {
   const check = (key: string | undefined, re: RegExp, what: string) => {
     if (key === undefined) return;

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { classifyError } from '../classify';
 import { HostRunContext, HostStep, RunOutcome } from '../models';
 import { emptyAsNull, type HostRunDeps } from './context';
+import { alertQuarantined, quarantineHost } from './quarantine';
 import { causeMessage, operatorSentence, type RunSummary } from './summary';
 import { writeWindowOf } from './write-window';
 
@@ -54,21 +55,15 @@ export async function finishHostRun(event: FinishRunEvent, deps: HostRunDeps): P
   // the operator paged; only the run's own row is fenced (StaleLeaseError below).
   // A retried finish-run finds the host already quarantined by this run and pages no one twice.
   let quarantinedNow = false;
-  if (rollbackFailed) {
-    const reason = `rollback failed during run ${run.runId}: ${message}`.slice(0, 1000);
-    quarantinedNow = (await store.getHost(run.hostId)).lockedReason !== reason;
-    if (quarantinedNow) await store.lockHost(run.hostId, reason, event.executionArn);
-  }
+  if (rollbackFailed) quarantinedNow = await quarantineHost(store, run.hostId, `rollback failed during run ${run.runId}: ${message}`, event.executionArn);
   if (quarantinedNow && !restoreBranch) {
-    await deps.alerts.publish(`fleetwave: ROLLBACK_FAILED on ${run.hostId}`, {
-      event: 'ROLLBACK_FAILED',
+    await alertQuarantined(deps.alerts, 'ROLLBACK_FAILED', {
       hostId: run.hostId,
       fleetId: run.fleetId,
       runId: run.runId,
       rolloutId: run.rolloutId,
       execution: event.executionArn,
       message,
-      action: `the host is quarantined; inspect it (fleetwave host show ${run.hostId}), restore by hand if needed, then fleetwave host unlock --host ${run.hostId} --reason "what was done"`,
     });
   }
   const steps = await store.listSteps(run.runId);

@@ -15,3 +15,4 @@ export * from './finish';
 export * from './summary';
 export * from './write-window';
 export * from './parent-proof';
+export * from './reconcile';

@@ -8,3 +8,5 @@ export * from './poll-step';
 export * from './transfers';
 export { deployedVersion, SsmCommandRunner, type DocumentVersions } from './ssm-command-runner';
 export { S3CommandOutputReader, keyFromOutputUrl } from './s3-command-output';
+export * from './step-waits';
+export { SfnTaskCallbacks } from './sfn-task-callbacks';

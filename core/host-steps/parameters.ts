@@ -21,9 +21,14 @@ import { InvalidStepInputError } from './errors';
 
 /** Counts and seconds (contracts.md). */
 export const COUNT_PATTERN = /^[0-9]{1,5}$/;
-/** Presigned URLs travel base64url-encoded without padding (contracts.md). */
-export const BASE64URL_PATTERN = /^[A-Za-z0-9_-]{20,8192}$/;
 export const MODE_PATTERN = /^(embedded|external)$/;
+/** Transfers name the bucket, region, keys and upload id only: hosts sign with their own role (contracts.md). */
+export const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/;
+export const BACKUP_KEY_PATTERN = /^backups\/[a-z0-9][a-z0-9-]{0,62}\/[a-z0-9][a-z0-9-]{0,62}\/(data\.tar\.gz|data\.pgdump|config\.tar\.gz)$/;
+export const S3_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,1023}$/;
+/** An S3 version id, or `-` for the current object. */
+export const VERSION_ID_PATTERN = /^(-|[A-Za-z0-9_][A-Za-z0-9._-]{0,1023})$/;
 
 /** The `allowedPattern` of every parameter name the documents use. */
 export const PARAMETER_PATTERNS = {
@@ -36,10 +41,15 @@ export const PARAMETER_PATTERNS = {
   TimeoutSeconds: COUNT_PATTERN,
   PollSeconds: COUNT_PATTERN,
   MinFreeMb: COUNT_PATTERN,
-  DataPartUrls: BASE64URL_PATTERN,
+  Bucket: BUCKET_PATTERN,
+  Region: REGION_PATTERN,
+  DataKey: BACKUP_KEY_PATTERN,
+  ConfigKey: BACKUP_KEY_PATTERN,
+  UploadId: S3_ID_PATTERN,
   PartSizeMb: COUNT_PATTERN,
-  ConfigUrl: BASE64URL_PATTERN,
-  DataUrl: BASE64URL_PATTERN,
+  PartCount: COUNT_PATTERN,
+  DataVersionId: VERSION_ID_PATTERN,
+  ConfigVersionId: VERSION_ID_PATTERN,
   DataSha256: SHA256_PATTERN,
   ConfigSha256: SHA256_PATTERN,
   Mode: MODE_PATTERN,
@@ -49,13 +59,13 @@ export type ParameterName = keyof typeof PARAMETER_PATTERNS;
 /** Which parameters each step's document accepts; anything else is a wiring mistake. */
 export const STEP_PARAMETERS: Record<HostStep, readonly ParameterName[]> = {
   preflight: ['ComposeDir', 'TargetVersion', 'MinFreeMb'],
-  backup: ['ComposeDir', 'DataPartUrls', 'PartSizeMb', 'ConfigUrl'],
+  backup: ['ComposeDir', 'Bucket', 'Region', 'DataKey', 'ConfigKey', 'UploadId', 'PartSizeMb', 'PartCount'],
   'pull-images': ['ComposeDir', 'Version'],
   'pin-tags': ['ComposeDir', 'Version'],
   restart: ['ComposeDir'],
   'watch-schema': ['ComposeDir', 'TimeoutSeconds', 'PollSeconds'],
   'health-check': ['ComposeDir', 'Version', 'HealthUrl', 'Passes', 'IntervalSeconds', 'TimeoutSeconds'],
-  restore: ['ComposeDir', 'Mode', 'DataUrl', 'ConfigUrl', 'DataSha256', 'ConfigSha256'],
+  restore: ['ComposeDir', 'Mode', 'Bucket', 'Region', 'DataKey', 'DataVersionId', 'DataSha256', 'ConfigKey', 'ConfigVersionId', 'ConfigSha256'],
   inventory: ['ComposeDir'],
 };
 
@@ -88,29 +98,31 @@ export function documentNameFor(step: HostStep, prefix: string): string {
   return `${prefix}${pascalStepName(step)}`;
 }
 
-/**
- * A presigned URL as it arrives from prepare-backup: http(s), host, and a
- * percent-encoded path and query (what the SDK's presigner produces), short enough that its base64url form fits the document pattern (8192 chars).
- */
-const PresignedUrl = z
-  .string()
-  .max(6000, { message: 'presigned URL longer than 6000 characters' })
-  .regex(/^https?:\/\/[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?\/[A-Za-z0-9._~\/%-]*(\?[A-Za-z0-9._~%&=-]*)?$/, {
-    message: 'presigned URL must be http(s) with a percent-encoded path and query only',
-  });
+const Bucket = z.string().regex(BUCKET_PATTERN, { message: 'bucket must be an S3 bucket name' });
+const Region = z.string().regex(REGION_PATTERN, { message: 'region must be an AWS region name such as eu-west-1' });
+const BackupKey = z.string().regex(BACKUP_KEY_PATTERN, { message: 'must be a backup key backups/<hostId>/<backupId>/(data.tar.gz|data.pgdump|config.tar.gz)' });
+const VersionId = z.string().regex(S3_ID_PATTERN, { message: 'must be an S3 version id' });
 
-/** Upload side of a backup, as returned by prepare-backup (other fields of that object are ignored). */
+/** Upload side of a backup: prepare-backup's target plus where the bucket is (other fields are ignored). */
 export const BackupUploadTarget = z.looseObject({
-  partUrls: z.array(PresignedUrl).min(1).max(10_000),
+  bucket: Bucket,
+  region: Region,
+  dataKey: BackupKey,
+  configKey: BackupKey,
+  uploadId: z.string().regex(S3_ID_PATTERN, { message: 'uploadId must be an S3 upload id' }),
   partSizeMb: z.number().int().min(5).max(5120),
-  configUrl: PresignedUrl,
+  partCount: z.number().int().min(1).max(10_000),
 });
 export type BackupUploadTarget = z.infer<typeof BackupUploadTarget>;
 
-/** Download side of a restore: presigned GETs plus the sha256 the host must verify before touching anything. */
+/** Download side of a restore: keys, the versions verification read, and the sha256 the host must verify before touching anything. */
 export const RestoreDownload = z.looseObject({
-  dataUrl: PresignedUrl,
-  configUrl: PresignedUrl,
+  bucket: Bucket,
+  region: Region,
+  dataKey: BackupKey,
+  configKey: BackupKey,
+  dataVersionId: VersionId.nullish(),
+  configVersionId: VersionId.nullish(),
   dataSha256: Sha256,
   configSha256: Sha256,
   mode: DatabaseMode.optional(),
@@ -136,8 +148,8 @@ export const StepExtra = z.strictObject({
   minFreeMb: z.number().int().min(0).max(99_999).optional(),
   /**
    * backup: prepare-backup's target (`target`, or `backup`). restore: the
-   * backup to restore (`backup`, or `restore`). Without URLs they are
-   * presigned by send-step (resolveTransferUrls) just before sending.
+   * backup to restore (`backup`, or `restore`). send-step adds the bucket
+   * and region (resolveTransfers) after checking the keys are the host's.
    */
   target: z.unknown().optional(),
   backup: z.unknown().optional(),
@@ -152,11 +164,7 @@ export function transferOf(step: HostStep, extra: StepExtra): unknown {
   return undefined;
 }
 
-export function base64url(value: string): string {
-  return Buffer.from(value, 'utf8').toString('base64url');
-}
-
-/** Names of the fields a zod error refers to, never the values (they may be presigned URLs). */
+/** Names of the fields a zod error refers to, never the values. */
 function issuePaths(error: z.ZodError, root: string): string[] {
   return error.issues.map((i) => [root, ...i.path.map(String)].join('.'));
 }
@@ -217,23 +225,33 @@ export function buildStepParameters(
     const upload = BackupUploadTarget.safeParse(transfer);
     if (!upload.success) {
       const fields = issuePaths(upload.error, 'extra.target');
-      throw new InvalidStepInputError(`step backup needs the prepare-backup target with presigned URLs: ${fields.join(', ')}`, fields);
+      throw new InvalidStepInputError(`step backup needs the prepare-backup target and the bucket: ${fields.join(', ')}`, fields);
     }
-    set('DataPartUrls', upload.data.partUrls.map(base64url));
-    set('PartSizeMb', String(upload.data.partSizeMb));
-    set('ConfigUrl', base64url(upload.data.configUrl));
+    const u = upload.data;
+    set('Bucket', u.bucket);
+    set('Region', u.region);
+    set('DataKey', u.dataKey);
+    set('ConfigKey', u.configKey);
+    set('UploadId', u.uploadId);
+    set('PartSizeMb', String(u.partSizeMb));
+    set('PartCount', String(u.partCount));
   }
   if (step === 'restore') {
     const download = RestoreDownload.safeParse(transfer);
     if (!download.success) {
       const fields = issuePaths(download.error, 'extra.backup');
-      throw new InvalidStepInputError(`step restore needs the backup with presigned URLs and sha256: ${fields.join(', ')}`, fields);
+      throw new InvalidStepInputError(`step restore needs the backup's keys, sha256 and the bucket: ${fields.join(', ')}`, fields);
     }
-    set('DataUrl', base64url(download.data.dataUrl));
-    set('ConfigUrl', base64url(download.data.configUrl));
-    set('DataSha256', download.data.dataSha256);
-    set('ConfigSha256', download.data.configSha256);
-    set('Mode', download.data.mode ?? run.mode);
+    const d = download.data;
+    set('Bucket', d.bucket);
+    set('Region', d.region);
+    set('DataKey', d.dataKey);
+    set('DataVersionId', d.dataVersionId ?? '-');
+    set('ConfigKey', d.configKey);
+    set('ConfigVersionId', d.configVersionId ?? '-');
+    set('DataSha256', d.dataSha256);
+    set('ConfigSha256', d.configSha256);
+    set('Mode', d.mode ?? run.mode);
   }
 
   // Last line of defence: the exact patterns the documents declare.

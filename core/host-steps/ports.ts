@@ -61,15 +61,3 @@ export interface CommandOutputReader {
   readStdoutTail(location: { bucket: string; prefix: string; url: string | null; maxBytes: number }): Promise<string | null>;
 }
 
-/**
- * Presigns the S3 transfers of a backup or restore step. Implemented by
- * S3BackupStorage; URLs are made inside send-step, right before the command
- * is sent, so they never sit in Step Functions execution history.
- */
-export interface TransferPresigner {
-  presignUpload(upload: { dataKey: string; configKey: string; uploadId: string; partCount: number; partSizeMb: number }): Promise<{
-    partUrls: string[];
-    configUrl: string;
-  }>;
-  presignRestore(objects: RestoreObjects): Promise<{ dataUrl: string; configUrl: string }>;
-}

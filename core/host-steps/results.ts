@@ -4,7 +4,7 @@
  * fields from; each script prints more, so the objects are loose.
  */
 import { z } from 'zod';
-import { UploadedPart } from '../backup-storage/ports';
+import { ChecksumSha256, CompositeSha256, UploadedPart } from '../backup-storage/ports';
 import { DatabaseMode, DataFormat, Sha256 } from '../models';
 
 export const PreflightResult = z.object({
@@ -25,10 +25,12 @@ export const BackupResult = z.looseObject({
     bytes: z.number().int().min(0),
     sha256: Sha256,
     parts: z.array(UploadedPart).min(1),
+    /** Composite of the parts' SHA-256 checksums, as S3 computes it at completion. */
+    checksumSha256: CompositeSha256,
     format: DataFormat.optional(),
     /** Entries the archive listed (`tar -tz` / `pg_restore -l`) on the same stream. */
     entries: z.number().int().min(0).optional(),
   }),
-  config: z.looseObject({ bytes: z.number().int().min(0), sha256: Sha256, entries: z.number().int().min(0).optional() }),
+  config: z.looseObject({ bytes: z.number().int().min(0), sha256: Sha256, checksumSha256: ChecksumSha256, entries: z.number().int().min(0).optional() }),
 });
 export type BackupResult = z.infer<typeof BackupResult>;

@@ -9,8 +9,8 @@ import type { HostRunContext, HostStep, SentCommand } from '../models';
 import { requireEnvVarAgent } from './agent-version';
 import { InvalidStepInputError } from './errors';
 import { buildStepParameters, documentNameFor, STEP_EXECUTION_TIMEOUT_SECONDS } from './parameters';
-import type { CommandRunner, TransferPresigner } from './ports';
-import { resolveTransferUrls } from './transfers';
+import type { CommandRunner } from './ports';
+import { resolveTransfers, type TransferLocation } from './transfers';
 
 export const OUTPUT_KEY_PREFIX = 'command-output';
 /** Clock skew between the run's start (Lambda clock) and SSM's RequestedDateTime. */
@@ -29,8 +29,8 @@ export function commandComment(runId: string, step: HostStep, attempt?: Attempt)
 
 export interface SendStepDeps {
   runner: CommandRunner;
-  /** Presigns backup/restore transfers the state machine passes as keys only. */
-  presigner?: TransferPresigner;
+  /** The backup bucket backup/restore commands name (the host signs its own requests). */
+  transfers?: TransferLocation;
   /** e.g. `Fleetwave-`; the document is `<prefix><PascalStep>`. */
   documentPrefix: string;
   outputBucket: string;
@@ -64,8 +64,7 @@ export function stepDeadline(sentAt: number, step: HostStep, deps: SendStepDeps)
 export async function sendStep(input: SendStepInput, deps: SendStepDeps): Promise<SentCommand> {
   const { run, step } = input;
   // Validation first: a refused value never reaches SSM, not even ListCommands.
-  // Presigning is local signing (no S3 call), so it can precede the look-up.
-  const extra = await resolveTransferUrls(step, run, input.extra ?? {}, deps.presigner);
+  const extra = resolveTransfers(step, run, input.extra ?? {}, deps.transfers);
   const parameters = buildStepParameters(step, run, extra);
   const comment = commandComment(run.runId, step, input.attempt);
   const documentName = documentNameFor(step, deps.documentPrefix);

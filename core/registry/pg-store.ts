@@ -14,6 +14,7 @@ import { runMigrations, type MigrateResult } from './migrate';
 import { PgReleaseStore } from './releases/pg-release-store';
 import { PgRolloutStore } from './rollouts/pg-rollout-store';
 import { PgRunStore } from './runs/pg-run-store';
+import { PgStepWaitStore } from './step-waits/pg-step-wait-store';
 import type { RegistryStore } from './store';
 
 // The class gets the aggregates' methods at construction (combineStores); this
@@ -31,6 +32,7 @@ export class PgRegistryStore {
       new PgAuditStore(pool),
       new PgRolloutStore(pool),
       new PgComplianceCheckStore(pool),
+      new PgStepWaitStore(pool),
     ]) satisfies Omit<RegistryStore, 'migrate'>;
   }
 

@@ -11,6 +11,7 @@
  *   audit/       the append-only audit log     AuditStore            PgAuditStore, InMemoryAuditStore
  *   rollouts/    rollouts, waves, host results RolloutStore          PgRolloutStore, InMemoryRolloutStore
  *   compliance/  compliance checks, results    ComplianceCheckStore  PgComplianceCheckStore
+ *   step-waits/  host steps' task tokens       StepWaitStore         PgStepWaitStore
  *
  * `PgRegistryStore` (pg-store.ts) is all of them over one pool.
  *
@@ -33,6 +34,7 @@ import type { MigrateResult } from './migrate';
 import type { ReleaseStore } from './releases/release-store';
 import type { RolloutStore } from './rollouts/rollout-store';
 import type { RunStore } from './runs/run-store';
+import type { StepWaitStore } from './step-waits/step-wait-store';
 
 export type { MigrateResult } from './migrate';
 export * from './audit/audit-store';
@@ -43,6 +45,7 @@ export * from './leases/lease-store';
 export * from './releases/release-store';
 export * from './rollouts/rollout-store';
 export * from './runs/run-store';
+export * from './step-waits/step-wait-store';
 export { Actor, SYSTEM_ACTOR } from './fields';
 
 export interface RegistryStore
@@ -53,7 +56,8 @@ export interface RegistryStore
     BackupStore,
     AuditStore,
     RolloutStore,
-    ComplianceCheckStore {
+    ComplianceCheckStore,
+    StepWaitStore {
   /** Apply pending migrations (idempotent, safe to call concurrently). */
   migrate(): Promise<MigrateResult>;
 }

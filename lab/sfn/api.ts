@@ -15,6 +15,7 @@
  *   shaped so Retry/Catch match them as on AWS.
  */
 import { AwsServiceError } from '../aws-json';
+import { REAL_TIME, type LabClock } from '../clock';
 import type { LabTemplate } from '../template';
 import { statesTimeoutError } from './errors';
 import {
@@ -24,8 +25,10 @@ import {
   roleArnOf,
   type DescribedExecution,
   type ExecutionStatus,
+  type ExecutionStatusChange,
 } from './execution-lifecycle';
 import { stripData } from './history';
+import { executionMetrics, type ExecutionMetrics } from './limits';
 import { ServiceIntegrations, type PublishedMessage, type SdkIntegrationHandler } from './integrations';
 import type { LambdaRuntime } from './lambda-runtime';
 import { TaskRunner } from './task-runner';
@@ -34,10 +37,8 @@ import { TaskTokens } from './task-tokens';
 export interface EngineOptions {
   template: LabTemplate;
   lambda: LambdaRuntime;
-  /** Multiplies every Wait state's duration (0.01: a 60 s wait lasts 0.6 s). Default 1. */
-  waitScale?: number;
-  /** Multiplies Retry intervals (backoff kept). Default 1. */
-  retryScale?: number;
+  /** The lab's one time scale (lab/clock.ts): Wait states, Retry intervals, Task, heartbeat and execution timeouts. Default unscaled. */
+  clock?: LabClock;
   /** Closed executions (and started ones) are written here as JSON and reloaded on start. */
   historyDir?: string;
   /** Validate each definition with the library's ASL validator at start. Default true. */
@@ -50,7 +51,7 @@ export class StepFunctionsEngine {
   private readonly lifecycle: ExecutionLifecycle;
 
   constructor(options: EngineOptions) {
-    const waitScale = options.waitScale ?? 1;
+    const clock = options.clock ?? REAL_TIME;
     this.integrations = new ServiceIntegrations({
       template: options.template,
       lambda: options.lambda,
@@ -63,11 +64,10 @@ export class StepFunctionsEngine {
     });
     this.lifecycle = new ExecutionLifecycle({
       template: options.template,
-      waitScale,
-      retryScale: options.retryScale ?? 1,
+      clock,
       historyDir: options.historyDir,
       validate: options.validate !== false,
-      tasks: new TaskRunner({ waitScale, integrations: this.integrations, tokens: this.tokens }),
+      tasks: new TaskRunner({ clock, integrations: this.integrations, tokens: this.tokens }),
       tokens: this.tokens,
     });
   }
@@ -81,12 +81,22 @@ export class StepFunctionsEngine {
     this.integrations.registerSdkIntegration(resource, handler);
   }
 
+  /** Every execution that closes from now on, as Step Functions reports it to EventBridge. */
+  onExecutionStatusChange(listener: (change: ExecutionStatusChange) => void): void {
+    this.lifecycle.statusListeners.push(listener);
+  }
+
   publishedMessages(): PublishedMessage[] {
     return this.integrations.publishedMessages();
   }
 
   startExecution(input: { stateMachineArn: string; name?: string; input?: string }): { executionArn: string; startDate: number } {
     return this.lifecycle.start(input);
+  }
+
+  /** State transitions and history events of one execution so far (limits.ts). */
+  executionMetrics(executionArn: string): ExecutionMetrics {
+    return executionMetrics(this.lifecycle.execution(executionArn));
   }
 
   describeExecution(executionArn: string): DescribedExecution {

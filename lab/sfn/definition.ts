@@ -8,15 +8,23 @@
  *   the library defaults to 60 s, Step Functions to 99999999 s (no timeout).
  * - `$$.State.Name` in payload templates becomes the literal state name: the
  *   library's context object has no per-state fields.
- * - Wait states are scaled by `waitScale` (fast labs): a fixed `Seconds`
- *   through the library's `waitTimeOverrides`; `SecondsPath`, `Timestamp` and
- *   `TimestampPath` depend on the input, which the override cannot see, so the
- *   state runs as a lab task that computes the scaled pause (history still
- *   shows a Wait state).
+ * - Every duration follows the lab's one time scale (lab/clock.ts): Wait
+ *   states and Retry intervals are pauses (`clock.real`), Task
+ *   `TimeoutSeconds` and the execution's `TimeoutSeconds` are limits
+ *   (`clock.limit`; `HeartbeatSeconds` is scaled where the token waits,
+ *   task-runner.ts). A Wait's fixed `Seconds` goes through the library's
+ *   `waitTimeOverrides`; `SecondsPath`, `Timestamp` and `TimestampPath`
+ *   depend on the input, which the override cannot see, so the state runs as
+ *   a lab task that computes the scaled pause (history still shows a Wait
+ *   state). `TimeoutSecondsPath` is evaluated by the library unscaled (no
+ *   synthesized machine uses it).
+ * - An inline Map's ItemProcessor is marked so that at most 40 of its
+ *   iterations run at once, as on AWS (map-concurrency.ts).
  * - A Pass state whose `Result` is falsy (0, false, "", null) outputs its input
  *   in the library; it runs as a lab task returning the `Result`.
- * - Retry intervals are multiplied by `retryScale` (backoff kept).
  */
+import type { LabClock } from '../clock';
+import { markInlineMap } from './map-concurrency';
 
 /** Largest setTimeout delay Node accepts (2^31-1 ms), in whole seconds. */
 export const MAX_TIMER_SECONDS = 2_147_483;
@@ -44,8 +52,7 @@ export interface PreparedDefinition {
 }
 
 export interface PrepareOptions {
-  waitScale: number;
-  retryScale: number;
+  clock: LabClock;
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
@@ -62,13 +69,17 @@ function staticStateName(template: unknown, name: string): unknown {
   return out;
 }
 
-function scaleRetry(state: StateDef, scale: number): void {
-  if (scale === 1 || !Array.isArray(state.Retry)) return;
+/** Retry intervals are pauses (backoff kept). */
+function scaleRetry(state: StateDef, clock: LabClock): void {
+  if (clock.scale === 1 || !Array.isArray(state.Retry)) return;
   for (const r of state.Retry as Array<Record<string, unknown>>) {
-    r.IntervalSeconds = Number(r.IntervalSeconds ?? 1) * scale;
-    if (typeof r.MaxDelaySeconds === 'number') r.MaxDelaySeconds = r.MaxDelaySeconds * scale;
+    r.IntervalSeconds = clock.real(Number(r.IntervalSeconds ?? 1) * 1000) / 1000;
+    if (typeof r.MaxDelaySeconds === 'number') r.MaxDelaySeconds = clock.real(r.MaxDelaySeconds * 1000) / 1000;
   }
 }
+
+/** A limit in seconds, scaled (with the clock's floor). */
+const limitSeconds = (clock: LabClock, seconds: number): number => clock.limit(seconds * 1000) / 1000;
 
 function carry(state: StateDef, keys: string[]): StateDef {
   const out: StateDef = {};
@@ -84,6 +95,8 @@ export function prepareDefinition(definition: Record<string, unknown>, options: 
     substituted: new Map(),
     waitOverridesMs: {},
   };
+  const top = (definition as { TimeoutSeconds?: unknown }).TimeoutSeconds;
+  if (typeof top === 'number') prepared.runtime.TimeoutSeconds = limitSeconds(options.clock, top);
   walk(prepared.runtime, definition as StatesScope, options, prepared);
   return prepared;
 }
@@ -100,23 +113,27 @@ function walk(scope: StatesScope, original: StatesScope, options: PrepareOptions
         out.tasks.set(name, orig);
         if (state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
           state.TimeoutSeconds = MAX_TIMER_SECONDS;
+        } else if (typeof state.TimeoutSeconds === 'number') {
+          state.TimeoutSeconds = limitSeconds(options.clock, state.TimeoutSeconds);
         }
-        scaleRetry(state, options.retryScale);
+        scaleRetry(state, options.clock);
         break;
       case 'Parallel':
-        scaleRetry(state, options.retryScale);
+        scaleRetry(state, options.clock);
         (state.Branches as StatesScope[]).forEach((b, i) => walk(b, (orig.Branches as StatesScope[])[i]!, options, out));
         break;
       case 'Map': {
-        scaleRetry(state, options.retryScale);
+        scaleRetry(state, options.clock);
         const key = state.ItemProcessor ? 'ItemProcessor' : 'Iterator';
         if (state[key]) walk(state[key] as StatesScope, orig[key] as StatesScope, options, out);
+        // at most 40 iterations at once (map-concurrency.ts)
+        if (state[key] && state[key].ProcessorConfig?.Mode !== 'DISTRIBUTED') markInlineMap(state[key] as object);
         break;
       }
       case 'Wait': {
-        if (options.waitScale === 1) break;
+        if (options.clock.scale === 1) break;
         if (typeof state.Seconds === 'number') {
-          out.waitOverridesMs[name] = Math.max(0, state.Seconds * 1000 * options.waitScale);
+          out.waitOverridesMs[name] = options.clock.real(state.Seconds * 1000);
           break;
         }
         scope.States[name] = {

@@ -10,6 +10,7 @@ import './polyfill';
 import { randomUUID } from 'node:crypto';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import { AwsServiceError } from '../aws-json';
+import type { LabClock } from '../clock';
 import type { LabStateMachine, LabTemplate } from '../template';
 import { prepareDefinition, type Json, type PreparedDefinition } from './definition';
 import {
@@ -21,6 +22,7 @@ import {
   toJson,
   type HistoryEvent,
 } from './history';
+import { limitOutcome, MAX_PAYLOAD_BYTES } from './limits';
 import type { TaskTokens } from './task-tokens';
 import { CTX, type TaskRunner } from './task-runner';
 
@@ -83,6 +85,10 @@ export interface Execution {
   closed: AbortController;
   abortRun?: () => void;
   stopRequest?: { error?: string; cause?: string };
+  /** Set when a Step Functions quota ended the execution (limits.ts): its terminal error. */
+  limitFailure?: { error: string; cause: string };
+  /** States entered and retried so far (limits.ts `executionMetrics`). */
+  stateTransitions: number;
   attemptsByState: Map<string, number>;
   openAttempts: Attempt[];
   syncChildren: Set<string>;
@@ -91,8 +97,8 @@ export interface Execution {
 
 type Outcome = Pick<Execution, 'status' | 'output' | 'error' | 'cause'>;
 
-/** Step Functions' limit for execution input and task output. */
-export const MAX_PAYLOAD = 256 * 1024;
+/** Step Functions' limit for execution input and task output (limits.ts). */
+export const MAX_PAYLOAD = MAX_PAYLOAD_BYTES;
 const NAME_PATTERN = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/;
 
 export const roleArnOf = (lab: LabStateMachine): string => lab.roleArn ?? `arn:aws:iam::000000000000:role/${lab.name}-role`;
@@ -110,15 +116,19 @@ export function executionSummary(e: Execution): ExecutionSummary {
 
 export interface LifecycleOptions {
   template: LabTemplate;
-  waitScale: number;
-  retryScale: number;
+  clock: LabClock;
   historyDir: string | undefined;
   validate: boolean;
   tasks: TaskRunner;
   tokens: TaskTokens;
 }
 
+/** What Step Functions sends EventBridge when an execution closes ("Step Functions Execution Status Change"). */
+export type ExecutionStatusChange = Pick<Execution, 'executionArn' | 'stateMachineArn' | 'name' | 'status' | 'startDate' | 'stopDate' | 'input' | 'output' | 'error' | 'cause'>;
+
 export class ExecutionLifecycle {
+  /** Told of every execution that closes (lab/events.ts turns them into EventBridge events). */
+  readonly statusListeners: ((change: ExecutionStatusChange) => void)[] = [];
   readonly machines = new Map<string, MachineEntry>();
   readonly executions = new Map<string, Execution>();
   private seq = 0;
@@ -134,7 +144,7 @@ export class ExecutionLifecycle {
           throw new Error(`state machine ${lab.name} (${lab.logicalId}) has an invalid definition: ${(err as Error).message}`);
         }
       }
-      const prepared = prepareDefinition(lab.definition, { waitScale: options.waitScale, retryScale: options.retryScale });
+      const prepared = prepareDefinition(lab.definition, { clock: options.clock });
       const machine = new StateMachine(prepared.runtime as never, { validationOptions: { noValidate: true } });
       this.machines.set(lab.arn, { lab, prepared, machine, creationDate: now });
     }
@@ -229,6 +239,7 @@ export class ExecutionLifecycle {
       status: 'RUNNING',
       startDate,
       events: [],
+      stateTransitions: 0,
       closed: new AbortController(),
       attemptsByState: new Map(),
       openAttempts: [],
@@ -270,6 +281,7 @@ export class ExecutionLifecycle {
         outcome = failureOutcome(exec, err);
       }
       await consumed;
+      outcome = limitOutcome(exec) ?? outcome;
       this.finalize(exec, outcome);
       finish();
     })();
@@ -296,6 +308,8 @@ export class ExecutionLifecycle {
       }
     }
     this.persist(exec);
+    const { executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause } = exec;
+    for (const listener of this.statusListeners) listener({ executionArn, stateMachineArn, name, status, startDate, stopDate, input, output, error, cause });
   }
 
   private persist(exec: Execution): void {
@@ -322,6 +336,7 @@ export class ExecutionLifecycle {
         error: d.error,
         cause: d.cause,
         events: stored.events,
+        stateTransitions: stored.events.filter((ev) => ev.type.endsWith('StateEntered')).length,
         closed: new AbortController(),
         attemptsByState: new Map(),
         openAttempts: [],

@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import { epochSeconds } from '../aws-json';
 import type { Attempt, DescribedExecution, Execution } from './execution-lifecycle';
+import { admitEvent, admitPayload, type LimitedExecution } from './limits';
 
 /** One event of GetExecutionHistory, in the API's shape (timestamps in epoch seconds). */
 export interface HistoryEvent {
@@ -27,7 +28,9 @@ export interface HistoryEvent {
 /** What history (and Step Functions) shows for a value: JSON text, `null` for undefined. */
 export const toJson = (v: unknown): string => JSON.stringify(v === undefined ? null : v);
 
-export function recordEvent(e: Pick<Execution, 'events'>, type: string, details?: Record<string, unknown>, at = Date.now()): void {
+export function recordEvent(e: LimitedExecution, type: string, details?: Record<string, unknown>, at = Date.now()): void {
+  // The history quota (limits.ts): past it the execution fails and only its closing event is recorded.
+  if (!admitEvent(e, type)) return;
   const id = e.events.length + 1;
   // Library events carry their own time; keep the history monotonic anyway.
   const previous = e.events.at(-1)?.timestamp;
@@ -47,7 +50,7 @@ export function recordEvent(e: Pick<Execution, 'events'>, type: string, details?
  * the resource first.
  */
 export function recordTaskEvent(
-  exec: Pick<Execution, 'events'>,
+  exec: LimitedExecution,
   attempt: Pick<Attempt, 'lambdaDirect' | 'resourceType' | 'resource'>,
   phase: 'Started' | 'Succeeded' | 'Failed' | 'TimedOut',
   details?: Record<string, unknown>,
@@ -100,14 +103,19 @@ export async function recordLibraryEvents(
         case 'StateEntered': {
           const type = typeOf(ev.state.name);
           hooks.stateEntered(ev.state.name);
-          recordEvent(exec, `${type}StateEntered`, { name: ev.state.name, input: toJson(ev.state.input), inputDetails: { truncated: false } }, ev.timestamp);
+          exec.stateTransitions += 1;
+          const input = toJson(ev.state.input);
+          admitPayload(exec, input, `the input of state ${ev.state.name}`);
+          recordEvent(exec, `${type}StateEntered`, { name: ev.state.name, input, inputDetails: { truncated: false } }, ev.timestamp);
           if (type === 'Map' || type === 'Parallel') recordEvent(exec, `${type}StateStarted`);
           break;
         }
         case 'StateExited': {
           const type = typeOf(ev.state.name);
+          const output = toJson(ev.state.output);
+          admitPayload(exec, output, `the output of state ${ev.state.name}`);
           if (type === 'Map' || type === 'Parallel') recordEvent(exec, `${type}StateSucceeded`);
-          recordEvent(exec, `${type}StateExited`, { name: ev.state.name, output: toJson(ev.state.output), outputDetails: { truncated: false } }, ev.timestamp);
+          recordEvent(exec, `${type}StateExited`, { name: ev.state.name, output, outputDetails: { truncated: false } }, ev.timestamp);
           break;
         }
         case 'StateFailed': {
@@ -116,6 +124,9 @@ export async function recordLibraryEvents(
           if (type === 'Task' && ev.Error === 'States.Timeout') hooks.taskTimedOut(ev.state.name);
           break;
         }
+        case 'StateRetried':
+          exec.stateTransitions += 1; // a retry runs the state again: another transition
+          break;
         case 'MapIterationStarted':
         case 'MapIterationSucceeded':
         case 'MapIterationFailed':

@@ -6,9 +6,16 @@
  *
  * Fidelity kept on purpose:
  * - init once per environment; module-level SDK clients and pools are reused;
- * - the function's `Timeout` is enforced; a timed-out environment is discarded
+ * - the function's `Timeout` is enforced, compressed by the lab's time scale
+ *   (`clock.limit`, lab/clock.ts); a timed-out environment is discarded
  *   (Lambda resets the sandbox) and the invocation fails with
  *   `Sandbox.Timedout`, the error type current Lambda runtimes report;
+ * - the Init phase (loading the handler module) is not part of the timeout
+ *   while it stays within Lambda's 10 seconds (scaled too); past them the
+ *   rest of the Init counts against the invocation's timeout, as Lambda
+ *   retries the Init "at the time of the first function invocation with the
+ *   configured function timeout"
+ *   (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html);
  * - errors come back as `{errorType, errorMessage, trace}`, errorType being the
  *   thrown error's `name` (what Step Functions matches in Retry/Catch);
  * - a throttle fault makes the next invocations fail with
@@ -18,6 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { REAL_TIME, type LabClock } from '../clock';
 import type { LabFunction } from '../template';
 
 export interface LambdaFunctionError {
@@ -59,6 +67,8 @@ export interface LambdaRuntimeOptions {
   maxWorkersPerFunction?: number;
   /** Where externals like `@aws-sdk/*` resolve from. Default: this repository's node_modules. */
   nodePaths?: string[];
+  /** The lab's one time scale (lab/clock.ts): function timeouts are limits. Default unscaled. */
+  clock?: LabClock;
   /** Receives the functions' stdout/stderr lines; default: they go to this process's stdout/stderr. */
   onLog?: (functionName: string, stream: 'stdout' | 'stderr', line: string) => void;
 }
@@ -86,6 +96,8 @@ interface Pending {
 
 interface Environment {
   worker: Worker;
+  /** Resolves when the Init phase is over (the handler module loaded, or failed to). */
+  initialized: Promise<void>;
   busy: boolean;
   current: Pending | undefined;
   dead: boolean;
@@ -98,6 +110,9 @@ interface FunctionPool {
   throttleRemaining: number;
   stats: FunctionStats;
 }
+
+/** Lambda's Init phase limit for on-demand functions (runtimes-context / lambda-runtime-environment). */
+export const INIT_PHASE_LIMIT_MS = 10_000;
 
 const WORKER_FILE = fileURLToPath(new URL('./lambda-worker.cjs', import.meta.url));
 const REPO_NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
@@ -113,6 +128,7 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
   const list = Array.isArray(options.functions) ? options.functions : Object.values(options.functions);
   const maxWorkers = Math.max(1, options.maxWorkersPerFunction ?? 4);
   const nodePaths = options.nodePaths ?? [REPO_NODE_MODULES];
+  const clock = options.clock ?? REAL_TIME;
   const pools = new Map<string, FunctionPool>();
   for (const fn of list) {
     pools.set(fn.functionName, {
@@ -200,15 +216,19 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
     });
     pipeLines(fn, 'stdout', worker.stdout);
     pipeLines(fn, 'stderr', worker.stderr);
-    const env: Environment = { worker, busy: true, current: undefined, dead: false };
+    let initDone!: () => void;
+    const initialized = new Promise<void>((r) => (initDone = r));
+    const env: Environment = { worker, initialized, busy: true, current: undefined, dead: false };
     const crash = (err: unknown) => {
       if (env.dead) return;
       const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       env.current?.resolve({ error: { errorType: 'Runtime.ExitError', errorMessage: `RequestId: environment exited: ${message}`, trace: [] } });
       env.current = undefined;
+      initDone();
       discard(pool, env);
     };
     worker.on('message', (msg: { type: string; payload?: string; error?: LambdaFunctionError }) => {
+      if (msg.type === 'initialized') return initDone();
       const pending = env.current;
       if (!pending) return;
       env.current = undefined;
@@ -243,10 +263,16 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
     const started = Date.now();
     const { fn } = pool;
     const env = await acquire(pool);
-    const timeoutMs = fn.timeoutSeconds * 1000;
-    const deadline = Date.now() + timeoutMs;
+    const timeoutMs = clock.limit(fn.timeoutSeconds * 1000);
     const outcome = await new Promise<{ payload?: string; error?: LambdaFunctionError }>((resolve) => {
-      const timer = setTimeout(() => {
+      let timer: NodeJS.Timeout | undefined;
+      let initTimer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        if (timer || !env.current) return;
+        clearTimeout(initTimer);
+        timer = setTimeout(onTimeout, timeoutMs);
+      };
+      const onTimeout = () => {
         if (env.current) {
           env.current = undefined;
           pool.stats.timeouts++;
@@ -259,13 +285,18 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
             },
           });
         }
-      }, timeoutMs);
+      };
       env.current = {
         resolve: (r) => {
           clearTimeout(timer);
+          clearTimeout(initTimer);
           resolve(r);
         },
       };
+      // The timeout runs from the end of the Init phase, or from its 10 s limit if it takes longer.
+      initTimer = setTimeout(arm, clock.limit(INIT_PHASE_LIMIT_MS));
+      void env.initialized.then(arm);
+      const deadline = Date.now() + timeoutMs;
       env.worker.postMessage({ type: 'invoke', id: requestId, requestId, event: JSON.stringify(event ?? null), deadline });
     });
     release(pool, env);

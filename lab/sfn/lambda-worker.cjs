@@ -6,7 +6,8 @@
  * loaded by `new Worker(file)` outside any TypeScript loader.
  *
  * Messages in:  {type: 'invoke', id, requestId, event (JSON text), deadline (epoch ms)}
- * Messages out: {type: 'result', id, payload (JSON text | undefined)}
+ * Messages out: {type: 'initialized'} once, when the handler module is loaded (or failed to)
+ *               {type: 'result', id, payload (JSON text | undefined)}
  *               {type: 'error', id, error: {errorType, errorMessage, trace}}
  */
 'use strict';
@@ -73,6 +74,9 @@ function callHandler(event, context) {
   }
   return Promise.resolve().then(() => fn(event, context));
 }
+
+// The Init phase is over: the runtime starts the invocation's timeout now.
+port.postMessage({ type: 'initialized' });
 
 port.on('message', async (msg) => {
   if (!msg || msg.type !== 'invoke') return;

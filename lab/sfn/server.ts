@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { AwsServiceError, startAwsJsonServer, type OperationHandler } from '../aws-json';
+import type { LabClock } from '../clock';
 import type { LabTemplate } from '../template';
 import { StepFunctionsEngine } from './api';
 import type { SdkIntegrationHandler } from './integrations';
@@ -16,10 +17,8 @@ export interface StartStepFunctionsOptions {
   template: LabTemplate;
   lambda: LambdaRuntime;
   port?: number;
-  /** Multiplies Wait state durations, e.g. 0.01 for fast labs and tests. */
-  waitScale?: number;
-  /** Multiplies Retry intervals, e.g. 0.01 for fast labs and tests. */
-  retryScale?: number;
+  /** The lab's one time scale (lab/clock.ts); default unscaled. */
+  clock?: LabClock;
   historyDir?: string;
   validate?: boolean;
 }
@@ -94,8 +93,7 @@ export async function startStepFunctions(options: StartStepFunctionsOptions): Pr
   const engine = new StepFunctionsEngine({
     template: options.template,
     lambda: options.lambda,
-    ...(options.waitScale !== undefined ? { waitScale: options.waitScale } : {}),
-    ...(options.retryScale !== undefined ? { retryScale: options.retryScale } : {}),
+    ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.historyDir !== undefined ? { historyDir: options.historyDir } : {}),
     ...(options.validate !== undefined ? { validate: options.validate } : {}),
   });

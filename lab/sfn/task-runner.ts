@@ -8,10 +8,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import type { LabClock } from '../clock';
 import { waitMillis, type Json, type PreparedDefinition, type StateDef } from './definition';
 import { ExecutionClosedError, StatesRuntimeError, TaskError } from './errors';
 import type { Attempt, Execution } from './execution-lifecycle';
 import { recordEvent, recordTaskEvent, toJson } from './history';
+import { admitPayload } from './limits';
 import { parseResource, type ServiceIntegrations } from './integrations';
 import { newTaskToken, type TaskTokens } from './task-tokens';
 
@@ -44,8 +46,8 @@ function fillContext(value: unknown, values: { token?: string; stateName: string
 }
 
 export interface TaskRunnerOptions {
-  /** Multiplies substituted Wait states' pauses (see definition.ts). */
-  waitScale: number;
+  /** The lab's time scale: substituted Wait states' pauses, HeartbeatSeconds (see definition.ts). */
+  clock: LabClock;
   integrations: ServiceIntegrations;
   tokens: TaskTokens;
 }
@@ -62,7 +64,7 @@ export class TaskRunner {
       const original = prepared.substituted.get(stateName)!;
       let ms: number;
       try {
-        ms = waitMillis(original, rawInput, this.options.waitScale);
+        ms = waitMillis(original, rawInput, this.options.clock.scale);
       } catch (err) {
         throw new StatesRuntimeError((err as Error).message);
       }
@@ -109,8 +111,11 @@ export class TaskRunner {
     if (token) this.options.tokens.open(token, exec.executionArn, stateName);
 
     try {
+      // States.DataLimitExceeded (limits.ts) is terminal: the execution fails, no Retry or Catch runs.
+      if (!admitPayload(exec, toJson(input), `the input of task state ${stateName} after Parameters`)) throw new ExecutionClosedError('payload too large');
       let result = await this.options.integrations.dispatch(exec, stateName, parsed, input, signal);
-      if (token) result = await this.options.tokens.wait(token, heartbeatInSeconds, signal, (cause) => this.timeOut(exec, attempt, cause));
+      if (token) result = await this.options.tokens.wait(token, heartbeatInSeconds, this.options.clock, signal, (cause) => this.timeOut(exec, attempt, cause));
+      if (!admitPayload(exec, toJson(result), `the output of task state ${stateName}`)) throw new ExecutionClosedError('payload too large');
       if (!attempt.closed) recordTaskEvent(exec, attempt, 'Succeeded', { output: toJson(result), outputDetails: { truncated: false } });
       return result;
     } catch (err) {

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { AwsServiceError } from '../aws-json';
+import type { LabClock } from '../clock';
 import type { Json } from './definition';
 import { ExecutionClosedError, statesTimeoutError, TaskError } from './errors';
 
@@ -39,7 +40,7 @@ export class TaskTokens {
    * SendTaskFailure gave. Without a heartbeat within `heartbeatSeconds` it
    * throws the library's States.Timeout and calls `onHeartbeatTimeout`.
    */
-  async wait(token: string, heartbeatSeconds: number | undefined, signal: AbortSignal, onHeartbeatTimeout: (cause: string) => void): Promise<Json> {
+  async wait(token: string, heartbeatSeconds: number | undefined, clock: LabClock, signal: AbortSignal, onHeartbeatTimeout: (cause: string) => void): Promise<Json> {
     const entry = this.tokens.get(token)!;
     const TimeoutError = await statesTimeoutError();
     const outcome = await new Promise<TokenOutcome>((resolve, reject) => {
@@ -53,7 +54,7 @@ export class TaskTokens {
           e.message = 'States.Timeout';
           reject(e); // before the attempt's timeout aborts the signal, which would reject as "closed"
           onHeartbeatTimeout(`no heartbeat within HeartbeatSeconds (${heartbeatSeconds})`);
-        }, heartbeatSeconds * 1000);
+        }, clock.limit(heartbeatSeconds * 1000));
       };
       const done = (o: TokenOutcome) => {
         clearTimeout(timer);

@@ -45,6 +45,8 @@ export interface RunStepOptions {
   /** `<hostRoot>/ssm/orchestration/<commandId>` */
   orchestrationDir: string;
   step: RenderedStep;
+  /** The step's execution timeout in real milliseconds (its `timeoutSeconds` on the lab's clock). */
+  timeoutMs: number;
   /** The agent's own working directory, used when the step names none. */
   agentWorkingDirectory: string;
   /** The agent process's environment (what os.Environ() returns on the host). */
@@ -124,7 +126,7 @@ export function runShellStep(options: RunStepOptions): RunningStep {
       // The group is already gone.
     }
   };
-  const timer = setTimeout(() => killGroup('timeout'), options.step.timeoutSeconds * 1000);
+  const timer = setTimeout(() => killGroup('timeout'), options.timeoutMs);
 
   const result = new Promise<StepResult>((resolve) => {
     let spawnError: Error | undefined;

@@ -8,6 +8,7 @@
  */
 import { STOPPED_PREEMPTIVELY_EXIT_CODE, type RunningStep, type StepResult } from './agent';
 import type { RenderedStep } from './document';
+import { maxErrorsCount } from './rate-control';
 
 /** GetCommandInvocation inlines the first 24,000 characters of stdout and 8,000 of stderr. */
 export const STDOUT_INLINE_LIMIT = 24_000;
@@ -46,6 +47,10 @@ export interface InvocationState {
   running: RunningStep | null;
   deliveryTimer: NodeJS.Timeout | null;
   cancelRequested: boolean;
+  /** Told of every status change (SSM sends each to EventBridge: lab/events.ts). */
+  onStatusChange?: (invocation: InvocationState) => void;
+  /** Rate control sent it to the node (rate-control.ts); until then it waits, Pending. */
+  sent: boolean;
 }
 
 export interface CommandState {
@@ -134,6 +139,7 @@ export function statusForExit(result: StepResult): { status: InvocationStatus; d
  * Cancelling invocation must read that way there too.
  */
 export function setInvocationStatus(invocation: InvocationState, status: InvocationStatus, details: string): void {
+  const changed = invocation.status !== status;
   invocation.status = status;
   invocation.statusDetails = details;
   for (const plugin of invocation.plugins) {
@@ -146,6 +152,7 @@ export function setInvocationStatus(invocation: InvocationState, status: Invocat
     clearTimeout(invocation.deliveryTimer);
     invocation.deliveryTimer = null;
   }
+  if (changed) invocation.onStatusChange?.(invocation);
 }
 
 /** An invocation whose steps all ran ends with the most severe plugin status. */
@@ -195,11 +202,4 @@ export function commandStatus(command: CommandState): {
   if (succeeded + undeliverable === invocations.length) return { status: 'Success', details: 'Success', ...base };
   if (cancelled > 0 && cancelled + succeeded + undeliverable === invocations.length) return { status: 'Cancelled', details: 'Cancelled', ...base };
   return { status: 'Failed', details: 'Incomplete', ...base };
-}
-
-function maxErrorsCount(maxErrors: string, targets: number): number {
-  const percent = /^([0-9]{1,3})%$/.exec(maxErrors);
-  if (percent) return Math.floor((Number(percent[1]) / 100) * targets);
-  const n = Number(maxErrors);
-  return Number.isFinite(n) ? n : 0;
 }

@@ -16,14 +16,15 @@
  * (the next n requests fail with ThrottlingException).
  */
 import { AwsServiceError, startAwsJsonServer } from '../aws-json';
+import type { LabClock } from '../clock';
 import { ComplianceStore } from './compliance';
 import { ssmOperations } from './operations';
-import { SsmService, type AgentState, type RegisterInstanceInput, type SsmServiceOptions } from './service';
+import { SsmService, type AgentState, type InvocationStatusChange, type RegisterInstanceInput, type SsmServiceOptions } from './service';
 
 export { InvalidDocumentContentError, InvalidParametersError, parseCommandDocument } from './document';
 export { STOPPED_PREEMPTIVELY_EXIT_CODE } from './agent';
 export { PLUGIN_OUTPUT_LIMIT, STDERR_INLINE_LIMIT, STDOUT_INLINE_LIMIT } from './commands';
-export { AGENT_COMMAND_WORKERS, type AgentState, type RegisterInstanceInput } from './service';
+export { AGENT_COMMAND_WORKERS, type AgentState, type InvocationStatusChange, type RegisterInstanceInput } from './service';
 
 export interface StartSsmOptions {
   port?: number;
@@ -32,11 +33,11 @@ export interface StartSsmOptions {
   /** Where `OutputS3BucketName` output goes (the lab's s3rver). */
   s3?: { endpoint: string };
   region?: string;
+  /** The lab's one time scale (lab/clock.ts): delivery and execution timeouts. Default unscaled. */
+  clock?: LabClock;
   options?: {
     /** InvocationDoesNotExist window after SendCommand. Default 300 ms. */
     invocationVisibilityDelayMs?: number;
-    /** Lab cap on the delivery timeout (TimeoutSeconds). Default 3000 ms. */
-    deliveryTimeoutMs?: number;
     /** Concurrent documents per agent. Default 5. */
     agentWorkers?: number;
     log?: (message: string) => void;
@@ -57,6 +58,8 @@ export interface LabSsm {
   throttle(n: number): void;
   /** Every SendCommand the endpoint accepted, oldest first (for assertions). */
   sentCommands(): { commandId: string; documentName: string; documentVersion: string; instanceIds: string[]; parameters: Record<string, string[]> }[];
+  /** Every invocation status change from now on, as SSM sends it to EventBridge. */
+  onInvocationStatusChange(listener: (change: InvocationStatusChange) => void): void;
   /** Kills running scripts and stops the endpoint. */
   close(): Promise<void>;
 }
@@ -82,6 +85,7 @@ export async function startSsm(options: StartSsmOptions): Promise<LabSsm> {
     documents: options.documents,
     ...(options.s3 ? { s3: options.s3 } : {}),
     ...(options.region ? { region: options.region } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     ...options.options,
   };
   const service = new SsmService(serviceOptions);
@@ -101,6 +105,9 @@ export async function startSsm(options: StartSsmOptions): Promise<LabSsm> {
     setAgentVersion: (instanceId, version) => service.setAgentVersion(instanceId, version),
     registerDocument: (name, content) => service.registerDocument(name, content),
     throttle: throttle.set,
+    onInvocationStatusChange: (listener) => {
+      service.statusListeners.push(listener);
+    },
     sentCommands: () =>
       [...service.commands.values()]
         .sort((a, b) => a.requestedAt - b.requestedAt)

@@ -1,18 +1,21 @@
 /**
  * The lab's SSM Run Command service: the command store, delivery to the
- * per-instance agents (with the agent's worker limit), running each step and
+ * per-instance agents (with Run Command's rate control, rate-control.ts, and
+ * the agent's worker limit), running each step and
  * uploading its output to S3 in the agent's layout, cancel and close. The
  * records and status rules it applies are commands.ts; the API side is
  * operations.ts.
  *
- * Time is compressed where the real service would make a lab wait minutes:
- * the delivery timeout is `min(TimeoutSeconds, options.deliveryTimeoutMs)`.
- * Everything else (execution timeouts, exit codes, limits) is as on AWS.
+ * Time follows the lab's one time scale (lab/clock.ts): the delivery timeout
+ * (SendCommand `TimeoutSeconds`) and each step's execution timeout
+ * (`timeoutSeconds`) are limits, `clock.limit`. Everything else (exit codes,
+ * limits) is as on AWS.
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { REAL_TIME, type LabClock } from '../clock';
 import { labS3Client } from '../s3';
 import { runShellStep, type RunningStep, type RunStepOptions, type StepResult } from './agent';
 import {
@@ -31,6 +34,7 @@ import {
 import { agentHonoursEnvVar } from '../../core/host-steps/agent-version';
 import { renderSteps, resolveParameters, type RenderedStep } from './document';
 import { DocumentStore } from './document-store';
+import { nextToSend } from './rate-control';
 
 /** appconfig.DefaultCommandWorkersLimit: documents one agent runs at a time. */
 export const AGENT_COMMAND_WORKERS = 5;
@@ -72,13 +76,22 @@ export interface SsmServiceOptions {
   region?: string;
   /** How long an invocation stays invisible (InvocationDoesNotExist) after SendCommand. Default 300 ms. */
   invocationVisibilityDelayMs?: number;
-  /** Upper bound of the delivery timeout in the lab. Default 3000 ms. */
-  deliveryTimeoutMs?: number;
+  /** The lab's one time scale: delivery and execution timeouts are limits. Default unscaled. */
+  clock?: LabClock;
   /** Concurrent documents per agent. Default 5, as the real agent. */
   agentWorkers?: number;
   /** The agent version of an instance registered without one. Default 3.3.2746.0. */
   agentVersion?: string;
   log?: (message: string) => void;
+}
+
+/** An invocation's status change, as SSM reports it to EventBridge ("EC2 Command Invocation Status-change Notification"). */
+export interface InvocationStatusChange {
+  commandId: string;
+  instanceId: string;
+  documentName: string;
+  status: string;
+  requestedAt: number;
 }
 
 export interface InstanceState extends Required<Omit<RegisterInstanceInput, 'online' | 'env' | 'runStep'>> {
@@ -95,13 +108,15 @@ export class SsmService {
   /** Every document with its versions (document-store.ts). */
   readonly documents = new DocumentStore();
   readonly instances = new Map<string, InstanceState>();
+  /** Receive every invocation status change (the lab's EventBridge). */
+  readonly statusListeners: ((change: InvocationStatusChange) => void)[] = [];
   readonly commands = new Map<string, CommandState>();
   readonly region: string;
   private readonly s3: S3Client | undefined;
   private readonly ownsS3Client: boolean;
   private readonly s3Endpoint: string | undefined;
   private readonly visibilityDelayMs: number;
-  private readonly deliveryTimeoutMs: number;
+  private readonly clock: LabClock;
   private readonly workers: number;
   readonly agentVersion: string;
   private readonly log: (message: string) => void;
@@ -115,7 +130,7 @@ export class SsmService {
     this.ownsS3Client = options.s3 !== undefined && options.s3.client === undefined;
     this.s3 = options.s3?.client ?? (options.s3 ? labS3Client(options.s3.endpoint, this.region) : undefined);
     this.visibilityDelayMs = options.invocationVisibilityDelayMs ?? 300;
-    this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 3000;
+    this.clock = options.clock ?? REAL_TIME;
     this.workers = options.agentWorkers ?? AGENT_COMMAND_WORKERS;
     this.agentVersion = options.agentVersion ?? '3.3.2746.0';
     this.log = options.log ?? (() => undefined);
@@ -154,7 +169,7 @@ export class SsmService {
     // A returning agent picks up what was waiting for it; an unreachable one fails it.
     for (const command of this.commands.values()) {
       const invocation = command.invocations.get(instanceId);
-      if (invocation && (invocation.status === 'Delayed' || invocation.status === 'Pending') && invocation.deliveredAt === null) {
+      if (invocation && invocation.sent && (invocation.status === 'Delayed' || invocation.status === 'Pending') && invocation.deliveredAt === null) {
         this.attemptDelivery(command, invocation);
       }
     }
@@ -189,7 +204,6 @@ export class SsmService {
     const now = Date.now();
     const commandId = randomUUID();
     const deliveryTimeoutSeconds = request.TimeoutSeconds ?? 3600;
-    const executionSeconds = steps.reduce((sum, s) => sum + s.timeoutSeconds, 0);
     const command: CommandState = {
       commandId,
       documentName: request.DocumentName,
@@ -199,8 +213,8 @@ export class SsmService {
       instanceIds: [...new Set(request.InstanceIds)],
       parameters: request.Parameters ?? {},
       requestedAt: now,
-      // ExpiresAfter: the delivery timeout plus the document's execution timeouts.
-      expiresAt: now + (deliveryTimeoutSeconds + executionSeconds) * 1000,
+      // ExpiresAfter: the delivery timeout plus the document's execution timeouts (as the lab enforces them).
+      expiresAt: now + this.clock.limit(deliveryTimeoutSeconds * 1000) + steps.reduce((sum, s) => sum + this.clock.limit(s.timeoutSeconds * 1000), 0),
       deliveryTimeoutSeconds,
       outputS3BucketName: request.OutputS3BucketName ?? '',
       outputS3KeyPrefix: request.OutputS3KeyPrefix ?? '',
@@ -229,14 +243,36 @@ export class SsmService {
         running: null,
         deliveryTimer: null,
         cancelRequested: false,
+        onStatusChange: (inv) => {
+          const change = { commandId, instanceId, documentName: command.documentName, status: inv.status, requestedAt: command.requestedAt };
+          for (const listener of this.statusListeners) listener(change);
+        },
+        sent: false,
       };
       command.invocations.set(instanceId, invocation);
-      const deliveryMs = Math.min(deliveryTimeoutSeconds * 1000, this.deliveryTimeoutMs);
+      const deliveryMs = this.clock.limit(deliveryTimeoutSeconds * 1000);
       invocation.deliveryTimer = setTimeout(() => this.deliveryTimedOut(invocation), deliveryMs);
-      setImmediate(() => this.attemptDelivery(command, invocation));
     }
     this.commands.set(commandId, command);
+    setImmediate(() => this.rateControl(command));
     return command;
+  }
+
+  /** Sends the command to as many nodes as MaxConcurrency allows, or stops past MaxErrors (rate-control.ts). */
+  private rateControl(command: CommandState): void {
+    if (this.closed) return;
+    const { send, drop } = nextToSend(command);
+    for (const invocation of drop) setInvocationStatus(invocation, 'Cancelled', 'Cancelled');
+    for (const invocation of send) {
+      invocation.sent = true;
+      this.attemptDelivery(command, invocation);
+    }
+  }
+
+  /** An invocation reached its end: rate control may send the next one. */
+  private settled(invocation: InvocationState): void {
+    const command = this.commands.get(invocation.commandId);
+    if (command) this.rateControl(command);
   }
 
   private newPlugin(command: CommandState, instanceId: string, step: RenderedStep): PluginState {
@@ -266,6 +302,7 @@ export class SsmService {
     const instance = this.requireInstance(invocation.instanceId);
     if (instance.state === 'undeliverable') {
       setInvocationStatus(invocation, 'Failed', 'Undeliverable');
+      setImmediate(() => this.settled(invocation));
       return;
     }
     if (instance.state === 'offline') {
@@ -281,6 +318,7 @@ export class SsmService {
       this.log(`ssm: invocation ${command.commandId}/${invocation.instanceId} crashed: ${(err as Error).stack ?? String(err)}`);
       setInvocationStatus(invocation, 'Failed', 'Failed');
     });
+    void work.then(() => this.settled(invocation));
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }
@@ -289,6 +327,7 @@ export class SsmService {
     invocation.deliveryTimer = null;
     if (invocation.deliveredAt !== null || TERMINAL.has(invocation.status)) return;
     setInvocationStatus(invocation, 'TimedOut', 'DeliveryTimedOut');
+    this.settled(invocation);
   }
 
   private async acquireWorker(instance: InstanceState): Promise<void> {
@@ -329,6 +368,7 @@ export class SsmService {
           // SSM_<Name> variables are not set (Systems Manager user guide,
           // parameter-troubleshooting.html, "Environment variables not available").
           step: agentHonoursEnvVar(instance.agentVersion) ? step : { ...step, env: {} },
+          timeoutMs: this.clock.limit(step.timeoutSeconds * 1000),
           agentWorkingDirectory: instance.workingDirectory,
           agentEnv: instance.env,
           extraEnv: {
@@ -400,6 +440,7 @@ export class SsmService {
       }
     }
     if (!instanceIds || instanceIds.length === 0) command.cancelled = true;
+    this.rateControl(command);
   }
 
   /** Kills every running script and stops all timers; the state stays readable. */

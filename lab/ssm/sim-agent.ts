@@ -55,8 +55,11 @@ function decodeUrl(value: string): string {
   return Buffer.from(value.trim(), 'base64url').toString('utf8');
 }
 
+const b64sha = (b: Buffer) => createHash('sha256').update(b).digest('base64');
+
+/** A PUT with its x-amz-checksum-sha256, as the backup script sends each part and the config. */
 async function put(url: string, body: Buffer): Promise<string> {
-  const res = await fetch(url, { method: 'PUT', body, headers: { 'content-length': String(body.length) } });
+  const res = await fetch(url, { method: 'PUT', body, headers: { 'content-length': String(body.length), 'x-amz-checksum-sha256': b64sha(body) } });
   if (!res.ok) throw new Error(`PUT ${new URL(url).pathname} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
   return (res.headers.get('etag') ?? '').replace(/"/g, '');
 }
@@ -100,8 +103,16 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
           servicesStopped: mode === 'embedded',
           snapshotAt,
           finishedAt: Date.now(),
-          data: { bytes: data.length, sha256: sha(data), format: mode === 'external' ? 'pgdump' : 'tar.gz', entries: 1, parts: [{ partNumber: 1, etag, bytes: data.length }] },
-          config: { bytes: config.length, sha256: sha(config), entries: 1 },
+          data: {
+            bytes: data.length,
+            sha256: sha(data),
+            // S3's composite checksum: base64(SHA-256 of the parts' digests)-<parts>
+            checksumSha256: `${createHash('sha256').update(createHash('sha256').update(data).digest()).digest('base64')}-1`,
+            format: mode === 'external' ? 'pgdump' : 'tar.gz',
+            entries: 1,
+            parts: [{ partNumber: 1, etag, bytes: data.length, checksumSha256: b64sha(data) }],
+          },
+          config: { bytes: config.length, sha256: sha(config), checksumSha256: b64sha(config), entries: 1 },
         };
       }
       case 'pull-images': {
@@ -122,8 +133,9 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
       case 'health-check':
         return { step, ok: true, healthy: true, passes: Number(env.SSM_Passes ?? 1), versions: perService(() => h.running), logVersion: h.running };
       case 'restore': {
-        await get(decodeUrl(env.SSM_DataUrl ?? ''));
-        await get(decodeUrl(env.SSM_ConfigUrl ?? ''));
+        // older documents name presigned URLs; current ones name the keys the host reads with its own role
+        if (env.SSM_DataUrl) await get(decodeUrl(env.SSM_DataUrl));
+        if (env.SSM_ConfigUrl) await get(decodeUrl(env.SSM_ConfigUrl));
         return { step, ok: true, restored: true, mode, version: h.running };
       }
       case 'inventory':

@@ -79,6 +79,15 @@ export interface LabSchedule {
   targets: Array<{ arn: string; roleArn: string | undefined; input: string | undefined }>;
 }
 
+/** An EventBridge rule on the default bus that matches events (EventPattern); schedule rules are `schedules`. */
+export interface LabEventRule {
+  logicalId: string;
+  name: string;
+  eventPattern: Record<string, unknown>;
+  state: string | undefined;
+  targets: Array<{ arn: string; input: string | undefined }>;
+}
+
 /**
  * A custom resource made with aws-cdk-lib's AwsCustomResource: one SDK call
  * (`{service, action, parameters, physicalResourceId, outputPaths}`, JSON)
@@ -105,6 +114,7 @@ export interface LabTemplate {
   secrets: Record<string, LabSecret>;
   documents: Record<string, LabDocument>;
   schedules: Record<string, LabSchedule>;
+  eventRules: Record<string, LabEventRule>;
   customResources: Record<string, LabCustomResource>;
   outputs: Record<string, string>;
 }
@@ -123,6 +133,7 @@ export function emptyLabTemplate(assemblyDir: string, stackNames: string[]): Lab
     secrets: {},
     documents: {},
     schedules: {},
+    eventRules: {},
     customResources: {},
     outputs: {},
   };
@@ -355,8 +366,18 @@ export function addResource(lab: LabTemplate, r: TemplateResource, ctx: Intrinsi
     }
     case 'AWS::Events::Rule': {
       const expr = resolveProp('ScheduleExpression') as string | undefined;
-      if (!expr) break;
       const targets = (resolveProp('Targets') as Array<{ Arn: string; RoleArn?: string; Input?: string }> | undefined) ?? [];
+      const pattern = resolveProp('EventPattern') as Record<string, unknown> | undefined;
+      if (pattern) {
+        lab.eventRules[logicalId] = {
+          logicalId,
+          name: value.ref,
+          eventPattern: pattern,
+          state: resolveProp('State') as string | undefined,
+          targets: targets.map((t) => ({ arn: t.Arn, input: t.Input })),
+        };
+      }
+      if (!expr) break;
       lab.schedules[logicalId] = {
         logicalId,
         kind: 'events-rule',

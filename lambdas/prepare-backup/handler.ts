@@ -1,8 +1,7 @@
 /**
  * prepare-backup task. `{run, estimatedBytes, backupId?}` → BackupUpload:
- * the multipart upload is created and sized, with no URLs (send-step
- * presigns them right before sending, so they never enter execution
- * history). backupId defaults to the run id: one run, one backup key.
+ * the multipart upload is created (ChecksumAlgorithm SHA256, COMPOSITE) and
+ * sized. It grants nothing: the host uploads with its own role. backupId defaults to the run id: one run, one backup key.
  * BackupTooLargeError (nothing created) when 5 GiB × MAX_PARTS cannot hold it.
  */
 import { z } from 'zod';

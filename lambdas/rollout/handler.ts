@@ -19,10 +19,10 @@ import {
   evaluateWave,
   finishRollout,
   nextBatch,
-  planRollout,
   recordHost,
   type RolloutDeps,
 } from '../../core/rollout';
+import { planRollout } from '../../core/rollout-plan';
 import { RolloutTaskEvent } from '../../core/rollout-event';
 import { nextRollbackBatch, planRolloutRollback } from '../../core/rollout-rollback';
 import { RolloutEnv } from '../shared/env';

@@ -1,10 +1,15 @@
 /**
- * send-step task. Event `{run, step, extra?, attempt?}` → SentCommand.
+ * send-step task. Event `{run, step, extra?, attempt?, taskToken?}` → SentCommand.
+ * With `taskToken` (the host step's `.waitForTaskToken` task,
+ * state-machines/host-step.ts) the token is recorded against the command in
+ * the registry (step_waits) once it is sent; run-events answers it when the
+ * command ends. A retried attempt records its own token for the same command.
  * `extra` per step: preflight `{targetVersion?, minFreeMb?}`; pull-images /
  * pin-tags `{version?}`; health-check `{version?, passes?, intervalSeconds?,
  * timeoutSeconds?}`; watch-schema `{timeoutSeconds?, pollSeconds?}`; backup
- * `{target}` (prepare-backup's output: URLs are presigned here); restore
- * `{backup}` (begin-run's restore source: GETs are presigned here).
+ * `{target}` (prepare-backup's output); restore `{backup}` (begin-run's
+ * restore source): keys only; the bucket and region are added here and the
+ * host signs its own requests with its own role (nothing presigned).
  * Errors by name: InvalidTaskInputError / InvalidStepInputError (refused,
  * nothing sent), AgentTooOldError (preflight: the host's SSM Agent is older
  * than 3.3.2746.0; nothing sent), DocumentVersionUnknownError (DOCUMENT_VERSIONS
@@ -13,12 +18,13 @@
  * earlier command by its comment).
  */
 import { z } from 'zod';
-import { S3BackupStorage } from '../../core/backup-storage';
 import { asTransient } from '../../core/errors';
-import { Attempt, sendStep, SsmCommandRunner, type SendStepDeps } from '../../core/host-steps';
+import { Attempt, recordStepWait, sendStep, SsmCommandRunner, type SendStepDeps } from '../../core/host-steps';
+import { StepTaskToken, type StepWaitStore } from '../../core/registry/store';
 import { HostRunContext, HostStep } from '../../core/models';
-import { s3Client, ssmClient, ssmSendClient } from '../shared/clients';
+import { lambdaRegion, ssmClient, ssmSendClient } from '../shared/clients';
 import { SendStepEnv } from '../shared/env';
+import { openRegistry } from '../shared/registry';
 import { defineTask } from '../shared/task';
 
 export const SendStepEvent = z.object({
@@ -27,16 +33,29 @@ export const SendStepEvent = z.object({
   /** Checked field by field in the core (StepExtra) so errors name the field. */
   extra: z.unknown().optional(),
   attempt: Attempt.optional(),
+  /** `$$.Task.Token` of the waiting task; never logged. */
+  taskToken: StepTaskToken.optional(),
 });
 export type SendStepEvent = z.input<typeof SendStepEvent>;
+
+function lazy<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined;
+  return () =>
+    (made ??= make().catch((err: unknown) => {
+      made = undefined; // the next invocation tries again
+      throw err;
+    }));
+}
 
 export const { handler, createHandler } = defineTask({
   name: 'send-step',
   event: SendStepEvent,
   env: SendStepEnv,
-  deps: (env): SendStepDeps => ({
+  deps: (env, log): SendStepDeps & { waits?: () => Promise<StepWaitStore> } => ({
+    // opened on the first waiting step only
+    waits: lazy(async () => (await openRegistry(env, log)).store),
     runner: new SsmCommandRunner(ssmClient(), ssmSendClient(), env.DOCUMENT_VERSIONS),
-    presigner: new S3BackupStorage(s3Client(), { bucket: env.BACKUP_BUCKET, presignSeconds: env.PRESIGN_SECONDS }),
+    transfers: { bucket: env.BACKUP_BUCKET, region: lambdaRegion() },
     documentPrefix: env.DOCUMENT_PREFIX,
     outputBucket: env.OUTPUT_BUCKET,
     deliveryTimeoutSeconds: env.DELIVERY_TIMEOUT_SECONDS,
@@ -46,6 +65,10 @@ export const { handler, createHandler } = defineTask({
     const ids = { runId: input.run.runId, hostId: input.run.hostId, step: input.step };
     try {
       const sent = await sendStep(input, deps);
+      if (input.taskToken) {
+        if (!deps.waits) throw new Error('send-step got a task token but has no registry to record it in');
+        await recordStepWait(await deps.waits(), input.taskToken, input.run, sent);
+      }
       log.info('step command', { ...ids, commandId: sent.commandId, documentName: sent.documentName, deadline: sent.deadline });
       return sent;
     } catch (err) {

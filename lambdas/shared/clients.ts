@@ -21,6 +21,12 @@ let secrets: SecretsManagerClient | undefined;
 let sfn: SFNClient | undefined;
 
 const region = () => process.env.AWS_REGION;
+/** The function's region (Lambda sets AWS_REGION); the bucket's, which host commands name. */
+export function lambdaRegion(): string {
+  const r = region();
+  if (!r) throw new Error('AWS_REGION is not set: Lambda sets it; the lab and tests must too');
+  return r;
+}
 
 /** SSM with the SDK's standard retries, for reads (ListCommands, GetCommandInvocation). */
 export function ssmClient(): SSMClient {
@@ -38,9 +44,10 @@ export function ssmSendClient(): SSMClient {
 }
 
 /**
- * S3 for presigning and verification. `requestChecksumCalculation:
- * WHEN_REQUIRED` keeps the SDK from signing a CRC32 of an empty body into
- * presigned UploadPart/PutObject URLs (S3 would refuse the host's bytes).
+ * S3 for creating, completing and verifying uploads. `requestChecksumCalculation:
+ * WHEN_REQUIRED`: the SHA-256 checksums are the host's, named explicitly
+ * (CreateMultipartUpload ChecksumAlgorithm, CompleteMultipartUpload parts);
+ * the SDK adds no CRC32 of its own.
  */
 export function s3Client(): S3Client {
   return (s3 ??= new S3Client({

@@ -76,8 +76,8 @@ export const FinishRunEnv = RegistryEnv.extend({ ALERT_TOPIC_ARN: z.string().min
 export const RolloutEnv = FinishRunEnv;
 
 // ── host-step tasks ─────────────────────────────────────────────────────────
-export const SendStepEnv = z.object({
-  ...Common,
+/** send-step records each step's task token in the registry (step_waits), hence the registry variables. */
+export const SendStepEnv = RegistryEnv.extend({
   ...S3Style,
   /** Document name prefix, e.g. `Fleetwave-`: documents are `<prefix><PascalStep>`. */
   DOCUMENT_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1-64 of A-Z a-z 0-9 _ . -' }),
@@ -87,15 +87,14 @@ export const SendStepEnv = z.object({
   DELIVERY_TIMEOUT_SECONDS: intVar(30, 2_592_000, 120),
   /** Added to delivery + execution timeouts to get poll-step's deadline. */
   DEADLINE_GRACE_SECONDS: intVar(0, 86_400, 120),
-  /** send-step presigns the backup part PUTs and restore GETs right before sending. */
+  /** The bucket backup and restore commands name; hosts sign their own requests to it. */
   BACKUP_BUCKET: BucketName,
-  /** Lifetime of presigned URLs: short, at most one hour (later parts get their transfer time on top, capped at one hour). */
-  PRESIGN_SECONDS: intVar(60, 3600, 900),
   /** The deployed version of every host document; SendCommand names it. */
   DOCUMENT_VERSIONS: DocumentVersions,
 });
 
-export const PollStepEnv = z.object({ ...Common, ...S3Style, OUTPUT_BUCKET: BucketName });
+/** run-events: answers host steps' task tokens (it reads command output as poll-step does) and finishes runs whose execution ended. */
+export const RunEventsEnv = FinishRunEnv.extend({ ...S3Style, OUTPUT_BUCKET: BucketName });
 
 export const PrepareBackupEnv = z.object({
   ...Common,
@@ -144,7 +143,7 @@ export const ComplianceFinishEnv = RegistryEnv.extend({
 export type RegistryEnv = z.output<typeof RegistryEnv>;
 export type FinishRunEnv = z.output<typeof FinishRunEnv>;
 export type SendStepEnv = z.output<typeof SendStepEnv>;
-export type PollStepEnv = z.output<typeof PollStepEnv>;
+export type RunEventsEnv = z.output<typeof RunEventsEnv>;
 export type PrepareBackupEnv = z.output<typeof PrepareBackupEnv>;
 export type CompleteBackupEnv = z.output<typeof CompleteBackupEnv>;
 

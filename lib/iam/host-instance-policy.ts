@@ -13,8 +13,15 @@
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-instance-permissions.html
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms
  *
- * Backups and restores themselves need nothing here: the tasks hand the host
- * presigned requests for exactly its own objects.
+ * Backups and restores: the host signs its S3 requests with this role
+ * (ssm-documents/scripts/s3.sh; docs/decisions/backup-transfers.md), so it
+ * may upload parts and the config archive (s3:PutObject covers UploadPart)
+ * and read backups and their versions under `backups/`, never delete, and
+ * never write an object except as a conditional create (`If-None-Match: *`,
+ * the same rule the bucket policy holds the orchestrator to:
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html).
+ * Open (docs/decisions/backup-transfers.md): the prefix is not yet the one
+ * host's own; the lab already keeps each host's session to `backups/<hostId>/`.
  */
 import { Effect, ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
@@ -29,8 +36,17 @@ export function hostInstancePolicy(scope: Construct, id: string, bucket: IBucket
       objectAccess('WriteCommandOutput', ['s3:PutObject'], bucket, commandOutputPrefix),
       new PolicyStatement({ sid: 'ReadBucketEncryption', effect: Effect.ALLOW, actions: ['s3:GetEncryptionConfiguration'], resources: [bucket.bucketArn] }),
       new PolicyStatement({ sid: 'EncryptCommandOutput', effect: Effect.ALLOW, actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [key.keyArn] }),
+      objectAccess('TransferBackups', ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion'], bucket, 'backups'),
+      new PolicyStatement({
+        sid: 'NeverReplaceABackup',
+        effect: Effect.DENY,
+        actions: ['s3:PutObject'],
+        resources: [bucket.arnForObjects('backups/*')],
+        conditions: { StringNotEquals: { 's3:if-none-match': '*' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+      }),
     ],
   });
   acknowledgePrefix(policy, bucket, commandOutputPrefix, `The agent writes command output under ${commandOutputPrefix}/, with keys SSM makes per command id and instance.`);
+  acknowledgePrefix(policy, bucket, 'backups', 'The host uploads and reads its backups under backups/, keys made per host and run at run time; writes are conditional creates only, delete is never granted.');
   return policy;
 }

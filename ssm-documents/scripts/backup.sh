@@ -9,56 +9,34 @@
 # external: pg_dump -Fc of the DATABASE_URL read from semaphor.env; the services
 #   keep serving. The result line carries the host's clock (epoch ms) at the
 #   data's snapshot and at the end, from which the run reports its write window.
-# The uploader buffers one part at a time in a temp dir and PUTs it to its
-# presigned UploadPart URL; the orchestrator completes the upload only after
-# this step reported success. pipefail turns any producer failure (disk full)
-# into backup-failed; a listing that fails or is empty is verify-failed.
+# The uploader buffers one part at a time in a temp dir and uploads it with the
+# node's own credentials (s3.sh) as UploadPart with x-amz-checksum-sha256, so S3
+# refuses a part that arrives different; the result lists every part's ETag and
+# checksum and the composite checksum (SHA-256 of the parts' digests, "-N"), which
+# complete-backup compares with the one S3 computes when it completes the upload
+# (only after this step reported success). pipefail turns any producer failure
+# (disk full) into backup-failed; a listing that fails or is empty is verify-failed.
 FW_STEP=backup
 FW_DEFAULT_ERROR=backup-failed
 fw_param ComposeDir "$FW_RE_COMPOSE_DIR"
+fw_param Bucket "$FW_RE_BUCKET"
+fw_param Region "$FW_RE_REGION"
+fw_param DataKey "$FW_RE_S3_KEY"
+fw_param ConfigKey "$FW_RE_S3_KEY"
+fw_param UploadId "$FW_RE_S3_ID"
 fw_param PartSizeMb "$FW_RE_COUNT" 64
-fw_param ConfigUrl b64url
-[ "$P_PartSizeMb" -ge 1 ] && [ "$P_PartSizeMb" -le 5120 ] || fw_fail invalid-parameter "PartSizeMb must be 1..5120"
-
-# DataPartUrls is a StringList: accept it comma-, space- or JSON-array-separated, each item base64url.
-raw_parts="${SSM_DataPartUrls-}"
-[[ "$raw_parts" =~ ^[][A-Za-z0-9_,\"[:space:]-]+$ ]] || fw_fail invalid-parameter "parameter DataPartUrls does not match its allowed pattern"
-PART_URLS=()
-for token in $(printf '%s' "$raw_parts" | tr -c 'A-Za-z0-9_-' ' '); do
-  url=$(fw_decode_url "$token") || fw_fail invalid-parameter "DataPartUrls item ${#PART_URLS[@]} is not a base64url-encoded https URL"
-  PART_URLS+=("$url")
-done
-[ "${#PART_URLS[@]}" -ge 1 ] && [ "${#PART_URLS[@]}" -le 10000 ] || fw_fail invalid-parameter "DataPartUrls must hold 1..10000 URLs"
-CONFIG_URL=$(fw_decode_url "$P_ConfigUrl") || fw_fail invalid-parameter "ConfigUrl is not a base64url-encoded https URL"
+fw_param PartCount "$FW_RE_COUNT"
+[ "$P_PartSizeMb" -ge 5 ] && [ "$P_PartSizeMb" -le 5120 ] || fw_fail invalid-parameter "PartSizeMb must be 5..5120 (S3's part sizes)"
+[ "$P_PartCount" -ge 1 ] && [ "$P_PartCount" -le 10000 ] || fw_fail invalid-parameter "PartCount must be 1..10000 (S3's most parts)"
+[[ "$P_DataKey" == */data.* ]] && [ "${P_DataKey%/data.*}" = "${P_ConfigKey%/config.tar.gz}" ] && [[ "$P_ConfigKey" == */config.tar.gz ]] \
+  || fw_fail invalid-parameter "DataKey and ConfigKey must be the data and config keys of one backup"
+fw_s3_target "$P_Bucket" "$P_Region"
 
 fw_set_compose_dir "$P_ComposeDir"
 fw_detect_compose
 mode=$(fw_mode)
 version=$(fw_pinned_version)
 fw_tmpdir
-
-# PUT FILE to URL with Content-MD5; prints the ETag (quotes stripped).
-fw_put() {
-  local file="$1" url="$2" md5
-  md5=$(fw_content_md5 "$file")
-  curl -sS --fail --retry 3 --max-time 1800 -H 'Expect:' -H "Content-MD5: $md5" -T "$file" \
-    -D "$FW_TMP/headers" -o /dev/null "$url" 2>>"$FW_TMP/upload.err" || return 1
-  grep -i '^etag:' "$FW_TMP/headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '\r"'
-}
-
-# PUT FILE to URL as a conditional create (If-None-Match: *, signed into the URL: the bucket
-# refuses any write that could replace a backup). 412 means the key already holds an object,
-# e.g. a retried PUT whose first try landed: complete-backup's sha256 check decides if it is ours.
-fw_put_new() {
-  local file="$1" url="$2" md5 code
-  md5=$(fw_content_md5 "$file")
-  code=$(curl -sS --retry 3 --max-time 1800 -H 'Expect:' -H 'If-None-Match: *' -H "Content-MD5: $md5" -T "$file" \
-    -o /dev/null -w '%{http_code}' "$url" 2>>"$FW_TMP/upload.err") || return 1
-  case "$code" in
-    2??|412) return 0 ;;
-    *) echo "HTTP $code" >>"$FW_TMP/upload.err"; return 1 ;;
-  esac
-}
 
 # ---- configuration
 cfg_files=(semaphor.env "$(basename "$FW_COMPOSE_FILE")")
@@ -74,7 +52,12 @@ config_entries=$(tar -tzf "$FW_TMP/config.tar.gz" | sed '/^$/d' | wc -l)
 [ "$config_entries" -eq "${#cfg_files[@]}" ] || fw_fail verify-failed "config archive lists $config_entries entries, expected ${#cfg_files[@]}"
 config_sha=$(fw_sha256_file "$FW_TMP/config.tar.gz")
 config_bytes=$(stat -c %s "$FW_TMP/config.tar.gz")
-fw_put_new "$FW_TMP/config.tar.gz" "$CONFIG_URL" || fw_fail backup-failed "config upload failed: $(tail -n 1 "$FW_TMP/upload.err" 2>/dev/null)"
+# a conditional create (If-None-Match: *): the bucket refuses any write that could replace a backup.
+# 412: the key already holds an object, e.g. a retried PUT whose first try landed; complete-backup's
+# checksum comparison decides whether it is ours.
+put_rc=0
+fw_s3_put "$FW_TMP/config.tar.gz" "$P_ConfigKey" "" -H 'If-None-Match: *' || put_rc=$?
+[ "$put_rc" = 0 ] || [ "$put_rc" = 12 ] || fw_fail backup-failed "config upload failed: $(tail -n 1 "$FW_TMP/upload.err" 2>/dev/null)"
 fw_log "config archive uploaded ($config_bytes bytes, ${config_entries} files)"
 
 # ---- data
@@ -116,20 +99,22 @@ fw_listing() {
   echo "$rc" >"$FW_TMP/list.rc.tmp" && mv "$FW_TMP/list.rc.tmp" "$FW_TMP/list.rc"
 }
 fw_upload_parts() {
-  local n=0 size etag part="$FW_TMP/part" part_bytes=$(( P_PartSizeMb * 1024 * 1024 ))
+  local n=0 size etag sum part="$FW_TMP/part" part_bytes=$(( P_PartSizeMb * 1024 * 1024 ))
   : >"$FW_TMP/parts"
   while :; do
     head -c "$part_bytes" >"$part"
     size=$(stat -c %s "$part")
     [ "$size" -gt 0 ] || break
     n=$((n + 1))
-    if [ "$n" -gt "${#PART_URLS[@]}" ]; then
-      echo "data exceeds ${#PART_URLS[@]} part(s) of ${P_PartSizeMb} MiB" >>"$FW_TMP/upload.err"
+    if [ "$n" -gt "$P_PartCount" ]; then
+      echo "data exceeds $P_PartCount part(s) of ${P_PartSizeMb} MiB" >>"$FW_TMP/upload.err"
       return 3
     fi
-    etag=$(fw_put "$part" "${PART_URLS[$((n - 1))]}") || return 4
+    fw_s3_put "$part" "$P_DataKey" "partNumber=$n&uploadId=$P_UploadId" || return 4
+    etag=$(grep -i '^etag:' "$FW_TMP/put.headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '\r"')
     [[ "$etag" =~ ^[A-Za-z0-9-]{1,128}$ ]] || { echo "no usable ETag returned for part $n" >>"$FW_TMP/upload.err"; return 4; }
-    printf '%s %s %s\n' "$n" "$etag" "$size" >>"$FW_TMP/parts"
+    sum=$(fw_sha256_b64 "$part")
+    printf '%s %s %s %s\n' "$n" "$etag" "$size" "$sum" >>"$FW_TMP/parts"
     rm -f -- "$part"
     [ "$size" -eq "$part_bytes" ] || break
   done
@@ -166,10 +151,13 @@ fi
 data_sha=$(cat "$FW_TMP/data.sha")
 data_bytes=$(awk '{ s += $3 } END { printf "%d", s }' "$FW_TMP/parts")
 [ "$data_bytes" -gt 0 ] || fw_fail verify-failed "backup is empty"
-parts_json=$(awk '{ printf "%s{\"partNumber\":%d,\"etag\":\"%s\",\"bytes\":%d}", (NR > 1 ? "," : ""), $1, $2, $3 }' "$FW_TMP/parts")
+parts_json=$(awk '{ printf "%s{\"partNumber\":%d,\"etag\":\"%s\",\"bytes\":%d,\"checksumSha256\":\"%s\"}", (NR > 1 ? "," : ""), $1, $2, $3, $4 }' "$FW_TMP/parts")
+# the composite checksum S3 computes at completion: SHA-256 over the parts' binary digests, "-<parts>"
+composite="$(awk '{ print $4 }' "$FW_TMP/parts" | while IFS= read -r c; do printf '%s' "$c" | base64 -d; done | sha256sum | awk '{print $1}' | sed 's/../\\x&/g')"
+composite="$(printf "$composite" | base64)-$(wc -l <"$FW_TMP/parts")"
 fw_log "backup done: $data_bytes bytes in $(wc -l <"$FW_TMP/parts") part(s), $entries entries"
 # Done: services this step stopped stay stopped until the restart starts them on the new tags.
 services_stopped=$FW_STOPPED
 FW_STOPPED=0
 [ "$services_stopped" = 1 ] && fw_log "services left stopped until the restart: no write can reach data the backup does not hold"
-fw_ok "\"servicesStopped\":$(fw_bool "$services_stopped"),\"snapshotAt\":$snapshot_at,\"finishedAt\":$(fw_now_ms),\"mode\":$(fw_str "$mode"),\"version\":$(fw_str_or_null "$version"),\"data\":{\"bytes\":$data_bytes,\"sha256\":$(fw_str "$data_sha"),\"format\":$(fw_str "$format"),\"entries\":$entries,\"parts\":[$parts_json]},\"config\":{\"bytes\":$config_bytes,\"sha256\":$(fw_str "$config_sha"),\"entries\":$config_entries}"
+fw_ok "\"servicesStopped\":$(fw_bool "$services_stopped"),\"snapshotAt\":$snapshot_at,\"finishedAt\":$(fw_now_ms),\"mode\":$(fw_str "$mode"),\"version\":$(fw_str_or_null "$version"),\"data\":{\"bytes\":$data_bytes,\"sha256\":$(fw_str "$data_sha"),\"format\":$(fw_str "$format"),\"entries\":$entries,\"checksumSha256\":$(fw_str "$composite"),\"parts\":[$parts_json]},\"config\":{\"bytes\":$config_bytes,\"sha256\":$(fw_str "$config_sha"),\"checksumSha256\":$(fw_str "$(fw_sha256_b64 "$FW_TMP/config.tar.gz")"),\"entries\":$config_entries}"

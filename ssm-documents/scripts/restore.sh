@@ -10,20 +10,25 @@ FW_STEP=restore
 FW_DEFAULT_ERROR=restore-failed
 fw_param ComposeDir "$FW_RE_COMPOSE_DIR"
 fw_param Mode '^(embedded|external)$'
-fw_param DataUrl b64url
+fw_param Bucket "$FW_RE_BUCKET"
+fw_param Region "$FW_RE_REGION"
+fw_param DataKey "$FW_RE_S3_KEY"
+fw_param DataVersionId '^(-|[A-Za-z0-9_][A-Za-z0-9._-]{0,1023})$' -
 fw_param DataSha256 "$FW_RE_SHA256"
-fw_param ConfigUrl b64url
+fw_param ConfigKey "$FW_RE_S3_KEY"
+fw_param ConfigVersionId '^(-|[A-Za-z0-9_][A-Za-z0-9._-]{0,1023})$' -
 fw_param ConfigSha256 "$FW_RE_SHA256"
-DATA_URL=$(fw_decode_url "$P_DataUrl") || fw_fail invalid-parameter "DataUrl is not a base64url-encoded https URL"
-CONFIG_URL=$(fw_decode_url "$P_ConfigUrl") || fw_fail invalid-parameter "ConfigUrl is not a base64url-encoded https URL"
+fw_s3_target "$P_Bucket" "$P_Region"
 
 fw_set_compose_dir "$P_ComposeDir"
 fw_detect_compose
 fw_tmpdir
-fw_get() { curl -sS --fail --retry 3 --max-time 3600 "$1" 2>>"$FW_TMP/download.err"; }
+# downloads with the node's own credentials (s3.sh), of the versions the backup's verification recorded
+fw_get_config() { fw_s3_get "$P_ConfigKey" "$P_ConfigVersionId"; }
+fw_get_data() { fw_s3_get "$P_DataKey" "$P_DataVersionId"; }
 
 # ---- 1. verify the configuration archive
-fw_get "$CONFIG_URL" >"$FW_TMP/config.tar.gz" || fw_fail verify-failed "could not download the config archive: $(tail -n 1 "$FW_TMP/download.err")"
+fw_get_config >"$FW_TMP/config.tar.gz" || fw_fail verify-failed "could not download the config archive: $(tail -n 1 "$FW_TMP/download.err")"
 [ "$(fw_sha256_file "$FW_TMP/config.tar.gz")" = "$P_ConfigSha256" ] || fw_fail verify-failed "config archive sha256 does not match"
 cfg_list=$(tar -tzf "$FW_TMP/config.tar.gz" 2>/dev/null) || fw_fail verify-failed "config archive does not list"
 cfg_files=()
@@ -62,7 +67,7 @@ fw_listing() {
   return "$rc"
 }
 set +e
-fw_get "$DATA_URL" | tee >(fw_digest "$FW_TMP/verify.sha") | fw_listing >"$FW_TMP/list.out" 2>"$FW_TMP/list.err"
+fw_get_data | tee >(fw_digest "$FW_TMP/verify.sha") | fw_listing >"$FW_TMP/list.out" 2>"$FW_TMP/list.err"
 st=("${PIPESTATUS[@]}")
 set -e
 [ "${st[0]}" = 0 ] || fw_fail verify-failed "could not download the data backup: $(tail -n 1 "$FW_TMP/download.err")"
@@ -135,7 +140,7 @@ else
   }
 fi
 set +e
-fw_get "$DATA_URL" | tee >(fw_digest "$FW_TMP/apply.sha") | fw_apply 2>"$FW_TMP/apply.err"
+fw_get_data | tee >(fw_digest "$FW_TMP/apply.sha") | fw_apply 2>"$FW_TMP/apply.err"
 st=("${PIPESTATUS[@]}")
 set -e
 fw_redact <"$FW_TMP/apply.err" >&2 || true

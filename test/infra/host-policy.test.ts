@@ -15,7 +15,7 @@ beforeAll(() => {
 const ofType = (type: string) => Object.entries(s.json.Resources).filter(([, r]) => r.Type === type);
 
 describe('host instance policy', () => {
-  it('lets a host write command output under command-output/ encrypted with the bucket key, and nothing else', () => {
+  it('lets a host write command output, and transfer backups it signs itself, encrypted with the bucket key, and nothing else', () => {
     const policies = ofType('AWS::IAM::ManagedPolicy').filter(([id]) => id.startsWith('HostInstancePolicy'));
     expect(policies).toHaveLength(1);
     const [id, policy] = policies[0]!;
@@ -24,7 +24,11 @@ describe('host instance policy', () => {
       ['WriteCommandOutput', 'Allow', ['s3:PutObject']],
       ['ReadBucketEncryption', 'Allow', ['s3:GetEncryptionConfiguration']],
       ['EncryptCommandOutput', 'Allow', ['kms:Decrypt', 'kms:GenerateDataKey']],
+      ['TransferBackups', 'Allow', ['s3:GetObject', 's3:GetObjectVersion', 's3:PutObject']],
+      ['NeverReplaceABackup', 'Deny', ['s3:PutObject']],
     ]);
+    expect(JSON.stringify(statements[3]!.Resource)).toContain('/backups/*');
+    expect((statements[4] as unknown as { Condition: unknown }).Condition).toEqual({ StringNotEquals: { 's3:if-none-match': '*' }, Bool: { 's3:ObjectCreationOperation': 'true' } });
     const bucket = Object.keys(s.json.Resources).find((k) => k.startsWith('BackupsBucket') && s.json.Resources[k]!.Type === 'AWS::S3::Bucket')!;
     const key = Object.keys(s.json.Resources).find((k) => k.startsWith('BackupsKey') && s.json.Resources[k]!.Type === 'AWS::KMS::Key')!;
     expect(JSON.stringify(statements[0]!.Resource)).toContain(bucket);

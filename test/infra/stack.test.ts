@@ -52,7 +52,12 @@ describe('backup bucket', () => {
     const denyDeletes = statements.find((st) => st.Sid === 'BackupsCannotBeDeletedByTheOrchestrator')!;
     expect(denyDeletes.Effect).toBe('Deny');
     expect(denyDeletes.Action).toEqual(expect.arrayContaining(['s3:DeleteObject', 's3:DeleteObjectVersion']));
-    expect(denyDeletes.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(4);
+    // prepare-backup, complete-backup: send-step has no S3 access (hosts sign their own transfers)
+    expect(denyDeletes.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(2);
+    // run-events reads command output from the same bucket: denied the same
+    const runEvents = statements.find((st) => st.Sid === 'BackupsCannotBeDeletedByRunEvents')!;
+    expect(runEvents.Effect).toBe('Deny');
+    expect(runEvents.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(1);
   });
 
   it('refuses to let the orchestrator roles overwrite a backup object: only conditional creates pass', () => {
@@ -66,7 +71,15 @@ describe('backup bucket', () => {
     // conditional header, so only object-creating requests (PutObject, CompleteMultipartUpload) are held to it
     expect(deny!.Condition.StringNotEquals).toEqual({ 's3:if-none-match': '*' });
     expect(deny!.Condition.Bool).toEqual({ 's3:ObjectCreationOperation': 'true' });
-    expect(deny!.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(4);
+    expect(deny!.Condition.ArnEquals['aws:PrincipalArn']).toHaveLength(2);
+    expect(statements.find((st) => st.Sid === 'BackupsCannotBeOverwrittenByRunEvents')?.Effect).toBe('Deny');
+  });
+
+  it('gives send-step no S3 or KMS access: backup and restore commands name keys, the host signs with its own role', () => {
+    const sendStepPolicies = resourcesOfType('AWS::IAM::Policy').filter(([id]) => id.startsWith('TasksSendStep'));
+    expect(sendStepPolicies.length).toBeGreaterThan(0);
+    const actions = sendStepPolicies.flatMap(([, p]) => (p.Properties.PolicyDocument.Statement as Record<string, any>[]).flatMap((st) => ([] as string[]).concat(st.Action)));
+    expect(actions.filter((a) => /^(s3|kms):/.test(a))).toEqual([]);
   });
 
   it('grants no task role any S3 delete', () => {
@@ -109,13 +122,13 @@ describe('IAM scope of SendCommand', () => {
     expect(instances.Condition).toEqual({ StringLike: { 'ssm:resourceTag/fleetwave:fleet': '*' } });
   });
 
-  it('grants CancelCommand alone, only to the two roles that watch commands run out their deadline', () => {
+  it('grants CancelCommand alone, only to the two roles that watch commands run out their deadline (run-events for host steps)', () => {
     const cancelling = resourcesOfType('AWS::IAM::Policy').flatMap(([, p]) =>
       (p.Properties.PolicyDocument.Statement as Record<string, any>[])
         .filter((st) => ([] as string[]).concat(st.Action).includes('ssm:CancelCommand'))
         .map((st) => ({ roles: JSON.stringify(p.Properties.Roles), st })),
     );
-    expect(cancelling.map(({ roles }) => roles.match(/(PollStep|Collect)[A-Za-z]*Role/)?.[1]).sort()).toEqual(['Collect', 'PollStep']);
+    expect(cancelling.map(({ roles }) => roles.match(/(RunEvents|Collect)[A-Za-z]*Role/)?.[1]).sort()).toEqual(['Collect', 'RunEvents']);
     for (const { st } of cancelling) {
       // the Service Authorization Reference lists no resource type for CancelCommand: '*' is the only
       // resource it can match, so it gets a statement of its own and grants nothing else with it
@@ -292,11 +305,15 @@ describe.each([
     }
   });
 
-  it('caps each poll loop with a Wait before every poll', () => {
-    for (const [stateName, st] of Object.entries(def().States).filter(([n]) => n.startsWith('Poll'))) {
-      const waitName = `Wait${stateName.slice(4)}`;
-      expect(def().States[waitName]?.Next, `${waitName} → ${stateName}`).toBe(stateName);
-      expect(st.Type).toBe('Task');
+  it('waits for each host step as one .waitForTaskToken task with a heartbeat, never a poll loop', () => {
+    const waits = Object.values(def().States).filter((st) => st.Type === 'Wait');
+    expect(waits).toEqual([]);
+    const steps = Object.entries(def().States).filter(([n, st]) => n.startsWith('Send') && st.Type === 'Task');
+    expect(steps.length).toBeGreaterThan(0);
+    for (const [stateName, st] of steps) {
+      expect(st.Resource, stateName).toMatch(/:states:::lambda:invoke\.waitForTaskToken$/);
+      expect((st.Parameters as { Payload: Record<string, unknown> }).Payload['taskToken.$'], stateName).toBe('$$.Task.Token');
+      expect(st.HeartbeatSeconds, `${stateName} HeartbeatSeconds`).toBeGreaterThan(0);
     }
   });
 });
@@ -390,8 +407,7 @@ describe('FleetRollout approval and bake', () => {
 
 describe('HostUpgrade flow', () => {
   /**
-   * The success path, walked through the parsed definition: a step's `<X>Done` Choice goes on
-   * once the command is no longer Pending (its Default); a verdict Choice takes the branch whose
+   * The success path, walked through the parsed definition: a verdict Choice takes the branch whose
    * only condition is `$.verdict.ok == true`. Any other Choice shape stops the walk loudly.
    */
   const successPath = (def: AslDefinition): string[] => {
@@ -436,9 +452,12 @@ describe('HostUpgrade flow', () => {
   });
 
   it('starts the services an embedded backup stopped again before any run that ends between backup and restart', () => {
+    expect(upgrade.States.BackupVerified!.Default).toBe('MarkBackupUnverified');
+    expect(upgrade.States.MarkBackupUnverified).toMatchObject({ Parameters: { markUnverified: true, 'target.$': '$.backup' } });
     // where each failure between the backup and the restart goes, and the finish it must reach
     const ends: [string, string][] = [
-      [upgrade.States.BackupVerified!.Default as string, 'FinishBackupUnverified'],
+      // an unverified backup is tagged unverified in S3 first (MarkBackupUnverified), then the same gate
+      [upgrade.States[upgrade.States.BackupVerified!.Default as string]!.Next as string, 'FinishBackupUnverified'],
       [upgrade.States.Pinned!.Default as string, 'FinishPinFailed'],
       [upgrade.States.AbortBackup!.Next as string, 'FinishBackupFailed'],
     ];
@@ -453,7 +472,7 @@ describe('HostUpgrade flow', () => {
       expect(needed.Default, entry).toBe(finish);
       // the restart document on the unchanged configuration, whose verdict is kept aside
       const send = upgrade.States[rule!.Next]!;
-      expect((send.Parameters as { Payload: { step: string } }).Payload.step).toBe('restart');
+      expect(send.Parameters).toMatchObject({ Payload: { step: 'restart' } }); // a token wait: the payload is Parameters.Payload
       const label = rule!.Next.replace(/^Send/, '');
       expect(upgrade.States[`Record${label}`]).toMatchObject({ ResultPath: '$.startedAgain', Next: finish });
     }

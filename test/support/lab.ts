@@ -5,7 +5,7 @@
  * of the app synthesized once per run (test/support/app-setup.ts). One lab
  * per file; hosts per test.
  */
-import { SFNClient } from '@aws-sdk/client-sfn';
+import { GetExecutionHistoryCommand, SFNClient, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,8 @@ export interface TestLab {
   startHosts(specs: LabHostSpec[]): Promise<LabFleetHost[]>;
   upgrade(hostId: string, version: string, extra?: Record<string, unknown>): Promise<ExecutionResult>;
   rollback(input: Record<string, unknown>): Promise<ExecutionResult>;
+  /** An execution's whole history, every page of GetExecutionHistory. */
+  history(executionArn: string): Promise<HistoryEvent[]>;
   close(): Promise<void>;
 }
 
@@ -60,7 +62,7 @@ export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> 
   const prev = process.env.DATABASE_URL;
   if (opts.ownPostgres) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = admin.toString();
-  const lab = await startLab({ dir, assemblyDir, waitScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log, registerReleases: opts.registerReleases });
+  const lab = await startLab({ dir, assemblyDir, timeScale: 0.02, databaseName: `fw_lab_${process.pid}_${counter++}`, log: opts.log, registerReleases: opts.registerReleases });
   if (prev === undefined) delete process.env.DATABASE_URL;
   else process.env.DATABASE_URL = prev;
   for (const [k, v] of Object.entries(lab.env)) process.env[k] = v;
@@ -89,6 +91,16 @@ export async function startTestLab(opts: TestLabOptions = {}): Promise<TestLab> 
     async rollback(input) {
       const { executionArn } = await startExecution(sfn, lab.stateMachines.hostRollback, name([String(input.hostId), 'rollback']), input);
       return waitForExecution(sfn, executionArn, () => undefined, 100);
+    },
+    async history(executionArn) {
+      const events: HistoryEvent[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
+        events.push(...(page.events ?? []));
+        nextToken = page.nextToken;
+      } while (nextToken);
+      return events;
     },
     async close() {
       await stopLabFleet(hosts, lab);

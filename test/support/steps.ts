@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { documentNameFor } from '../../core/host-steps/parameters';
 import { HOST_STEPS, type HostRunContext } from '../../core/models';
 import { labS3Client, startS3 as startLabS3 } from '../../lab/s3';
+import type { LabSts } from '../../lab/sts';
 
 export const RUN: HostRunContext = {
   runId: '7f1c2a9e-3b4d-4c5e-8f60-0123456789ab',
@@ -30,6 +31,8 @@ export const deployedVersions = (prefix = 'Fleetwave-', version = '3'): Record<s
 export interface TestS3 {
   endpoint: string;
   client: S3Client;
+  /** The STS whose sessions the server accepts (a host's own role session comes from here). */
+  sts: LabSts;
   close(): Promise<void>;
 }
 
@@ -41,6 +44,7 @@ export async function startS3(buckets: string[]): Promise<TestS3> {
   return {
     endpoint: server.endpoint,
     client,
+    sts: server.sts,
     async close() {
       client.destroy();
       await server.close();

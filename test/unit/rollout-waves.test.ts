@@ -14,11 +14,11 @@ import {
   claimHost,
   evaluateWave,
   nextBatch,
-  planRollout,
   recordHost,
   type RolloutContext,
   type RolloutDeps,
 } from '../../core/rollout';
+import { planRollout } from '../../core/rollout-plan';
 import { nextRollbackBatch } from '../../core/rollout-rollback';
 import { memoryRegistry, type MemoryRegistry } from '../support/memory-registry';
 

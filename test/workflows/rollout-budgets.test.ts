@@ -7,7 +7,7 @@
  * 10,000-host rollout (test/core/rollout-scale.test.ts plans that one).
  * Independent fleets run concurrently to keep the file affordable.
  */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, ListExecutionsCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rolloutStop, type RolloutDeps } from '../../cli/commands/rollout';
 import { startExecution, waitForExecution, type ExecutionResult } from '../../cli/executions';
@@ -52,16 +52,7 @@ async function startedHosts(rolloutId: string): Promise<string[]> {
   const names = (await listAll(t.lab.stateMachines.hostUpgrade)).map((e) => e.name!).filter((n) => n.startsWith(`${rolloutId}--`));
   return names.map((n) => n.split('--')[1]!).sort();
 }
-async function history(executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await t.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken }));
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events;
-}
+const history = (executionArn: string): Promise<HistoryEvent[]> => t.history(executionArn);
 const results = async (rolloutId: string) => Object.fromEntries((await t.lab.store.listRolloutHosts(rolloutId)).map((h) => [`${h.hostId}#${h.attempt}`, h.result]));
 
 const deps = (): RolloutDeps => ({

@@ -11,6 +11,7 @@ import * as m002 from './002_compliance';
 import * as m003 from './003_rollouts';
 import * as m004 from './004_backup_versions';
 import * as m005 from './005_catalog_and_retired_hosts';
+import * as m006 from './006_step_waits';
 
 export interface Migration {
   /** 1, 2, 3 … contiguous; the order of application. */
@@ -25,4 +26,5 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
   { id: 3, name: m003.name, sql: m003.sql },
   { id: 4, name: m004.name, sql: m004.sql },
   { id: 5, name: m005.name, sql: m005.sql },
+  { id: 6, name: m006.name, sql: m006.sql },
 ]);

@@ -4,7 +4,7 @@
  */
 import { RolloutStatus } from '../../models';
 import { FleetNotFoundError, RolloutConflictError, RolloutNotFoundError } from '../errors';
-import { Actor, asJson, parse } from '../fields';
+import { Actor, asJson, ExecutionArn, parse } from '../fields';
 import type { FleetStore } from '../fleets/fleet-store';
 import {
   RecordRolloutHostInput,
@@ -37,10 +37,12 @@ export class InMemoryRolloutStore implements RolloutStore {
     this.#now = options.now ?? Date.now;
   }
 
-  async startRollout(input: StartRolloutInput): Promise<{ rollout: Rollout; resumed: boolean }> {
+  async startRollout(input: StartRolloutInput): Promise<{ rollout: Rollout; resumed: boolean; previousStatus: RolloutStatus | null }> {
     const r = parse(StartRolloutInput, input, 'rollout');
     const now = this.#now();
     const stored = this.#rollouts.get(r.id);
+    const planned = () =>
+      r.waves.map((w) => ({ ...w, hostIds: [...w.hostIds], rolloutId: r.id, status: 'pending' as const, failed: 0, succeeded: 0 })).sort((a, b) => a.index - b.index);
     if (!stored) {
       await this.#fleets.getFleet(r.fleetId).catch(() => {
         throw new FleetNotFoundError(r.fleetId);
@@ -49,7 +51,7 @@ export class InMemoryRolloutStore implements RolloutStore {
         id: r.id,
         fleetId: r.fleetId,
         targetVersion: r.targetVersion,
-        status: 'running',
+        status: 'created',
         failurePolicy: r.failurePolicy,
         attempt: 1,
         allowDestructive: r.allowDestructive,
@@ -62,9 +64,8 @@ export class InMemoryRolloutStore implements RolloutStore {
         createdAt: now,
         updatedAt: now,
       };
-      const waves = r.waves.map((w) => ({ ...w, hostIds: [...w.hostIds], rolloutId: r.id, status: 'pending' as const, failed: 0, succeeded: 0 }));
-      this.#rollouts.set(r.id, { rollout, waves: waves.sort((a, b) => a.index - b.index), hosts: new Map() });
-      return { rollout: structuredClone(rollout), resumed: false };
+      this.#rollouts.set(r.id, { rollout, waves: planned(), hosts: new Map() });
+      return { rollout: structuredClone(rollout), resumed: false, previousStatus: null };
     }
     const current = stored.rollout;
     if (current.fleetId !== r.fleetId || current.targetVersion !== r.targetVersion) {
@@ -72,17 +73,17 @@ export class InMemoryRolloutStore implements RolloutStore {
         `rollout ${r.id} is fleet ${current.fleetId} → ${current.targetVersion}, not ${r.fleetId} → ${r.targetVersion}`,
       );
     }
-    if (current.executionArn === r.executionArn) return { rollout: structuredClone(current), resumed: current.attempt > 1 };
+    if (current.executionArn === r.executionArn) return { rollout: structuredClone(current), resumed: current.attempt > 1, previousStatus: current.status };
+    const previousStatus = current.status;
     Object.assign(current, {
       attempt: current.attempt + 1,
       status: 'running',
       executionArn: r.executionArn,
       approvalToken: null,
-      allowDestructive: r.allowDestructive,
       updatedAt: now,
     });
-    for (const w of stored.waves) if (w.status !== 'succeeded') w.status = 'pending';
-    return { rollout: structuredClone(current), resumed: true };
+    stored.waves = planned();
+    return { rollout: structuredClone(current), resumed: true, previousStatus };
   }
 
   async findRollout(rolloutId: string): Promise<Rollout | null> {
@@ -103,9 +104,9 @@ export class InMemoryRolloutStore implements RolloutStore {
       .map((r) => structuredClone(r));
   }
 
-  async setRolloutStatus(rolloutId: string, status: RolloutStatus): Promise<void> {
+  async setRolloutStatus(rolloutId: string, status: RolloutStatus, executionArn?: string): Promise<void> {
     const s = parse(RolloutStatus, status, 'rollout status');
-    this.#update(rolloutId, { status: s, approvalToken: null });
+    this.#update(rolloutId, { status: s, approvalToken: null, ...(executionArn === undefined ? {} : { executionArn: parse(ExecutionArn, executionArn, 'execution ARN') }) });
   }
 
   async requestApproval(rolloutId: string, taskToken: string): Promise<void> {

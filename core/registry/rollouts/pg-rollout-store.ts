@@ -2,7 +2,7 @@
 import type pg from 'pg';
 import { RolloutId, RolloutStatus } from '../../models';
 import { FleetNotFoundError, HostNotFoundError, RolloutConflictError, RolloutNotFoundError } from '../errors';
-import { Actor, parse } from '../fields';
+import { Actor, ExecutionArn, parse } from '../fields';
 import { fromRow, pgCode, withTransaction, type Db, type Row } from '../pg';
 import {
   RecordRolloutHostInput,
@@ -30,14 +30,14 @@ async function updateRollout(db: Db, rolloutId: string, set: string, values: unk
 export class PgRolloutStore implements RolloutStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  async startRollout(input: StartRolloutInput): Promise<{ rollout: Rollout; resumed: boolean }> {
+  async startRollout(input: StartRolloutInput): Promise<{ rollout: Rollout; resumed: boolean; previousStatus: RolloutStatus | null }> {
     const r = parse(StartRolloutInput, input, 'rollout');
     return withTransaction(this.pool, async (c) => {
       let inserted: pg.QueryResult;
       try {
         inserted = await c.query(
           `INSERT INTO rollouts (id, fleet_id, target_version, status, failure_policy, plan, execution_arn, attempt, allow_destructive, concurrency)
-           VALUES ($1, $2, $3, 'running', $4, $5::jsonb, $6, 1, $7, $8)
+           VALUES ($1, $2, $3, 'created', $4, $5::jsonb, $6, 1, $7, $8)
            ON CONFLICT (id) DO NOTHING RETURNING *`,
           [r.id, r.fleetId, r.targetVersion, r.failurePolicy, JSON.stringify(r.plan), r.executionArn, r.allowDestructive, r.concurrency],
         );
@@ -45,7 +45,7 @@ export class PgRolloutStore implements RolloutStore {
         if (pgCode(err).code === '23503') throw new FleetNotFoundError(r.fleetId);
         throw err;
       }
-      if (inserted.rows[0]) {
+      const insertWaves = async () => {
         for (const w of r.waves) {
           await c.query(
             `INSERT INTO rollout_waves (rollout_id, wave_index, tier, host_ids, status, name, max_failures)
@@ -53,7 +53,10 @@ export class PgRolloutStore implements RolloutStore {
             [r.id, w.index, w.tier, w.hostIds, w.name, w.maxFailures],
           );
         }
-        return { rollout: toRollout(inserted.rows[0] as Row), resumed: false };
+      };
+      if (inserted.rows[0]) {
+        await insertWaves();
+        return { rollout: toRollout(inserted.rows[0] as Row), resumed: false, previousStatus: null };
       }
       // It exists (a concurrent first start waited above until that one committed).
       const { rows } = await c.query('SELECT * FROM rollouts WHERE id = $1 FOR UPDATE', [r.id]);
@@ -64,14 +67,16 @@ export class PgRolloutStore implements RolloutStore {
         );
       }
       // The same execution again is a retried plan task: its attempt is already started.
-      if (current.executionArn === r.executionArn) return { rollout: current, resumed: current.attempt > 1 };
+      if (current.executionArn === r.executionArn) return { rollout: current, resumed: current.attempt > 1, previousStatus: current.status };
+      // consent is the first attempt's: allow_destructive is never updated here
       const resumed = await c.query(
         `UPDATE rollouts SET attempt = attempt + 1, status = 'running', execution_arn = $2, approval_token = NULL,
-           allow_destructive = $3, updated_at = now() WHERE id = $1 RETURNING *`,
-        [r.id, r.executionArn, r.allowDestructive],
+           updated_at = now() WHERE id = $1 RETURNING *`,
+        [r.id, r.executionArn],
       );
-      await c.query(`UPDATE rollout_waves SET status = 'pending' WHERE rollout_id = $1 AND status <> 'succeeded'`, [r.id]);
-      return { rollout: toRollout(resumed.rows[0] as Row), resumed: true };
+      await c.query('DELETE FROM rollout_waves WHERE rollout_id = $1', [r.id]);
+      await insertWaves();
+      return { rollout: toRollout(resumed.rows[0] as Row), resumed: true, previousStatus: current.status };
     });
   }
 
@@ -94,9 +99,10 @@ export class PgRolloutStore implements RolloutStore {
     return rows.map(toRollout);
   }
 
-  async setRolloutStatus(rolloutId: string, status: RolloutStatus): Promise<void> {
+  async setRolloutStatus(rolloutId: string, status: RolloutStatus, executionArn?: string): Promise<void> {
     const s = parse(RolloutStatus, status, 'rollout status');
-    await updateRollout(this.pool, rolloutId, 'status = $2, approval_token = NULL', [s]);
+    const arn = executionArn === undefined ? null : parse(ExecutionArn, executionArn, 'execution ARN');
+    await updateRollout(this.pool, rolloutId, 'status = $2, approval_token = NULL, execution_arn = COALESCE($3, execution_arn)', [s, arn]);
   }
 
   async requestApproval(rolloutId: string, taskToken: string): Promise<void> {

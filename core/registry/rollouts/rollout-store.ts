@@ -41,8 +41,12 @@ export const StartRolloutInput = z.object({
   concurrency: z.number().int().positive().max(10_000),
   /** The execution of this attempt: a retried task of the same execution finds its attempt, a new one starts the next. */
   executionArn: ExecutionArn,
+  /** Stored on the first attempt only: the first plan, which `rollout status` compares the fleet with. */
   plan: JsonObject.default({}),
-  /** Stored on the first attempt only: a resumed rollout keeps the waves it planned. */
+  /**
+   * The waves against the fleet as it is now: stored at the first attempt, and replacing the
+   * earlier attempt's waves at each resume (hosts added since are in them, retired hosts not).
+   */
   waves: z.array(PlannedWaveInput).max(1000),
 });
 export type StartRolloutInput = z.input<typeof StartRolloutInput>;
@@ -105,23 +109,28 @@ export interface RolloutHost extends z.output<typeof RecordRolloutHostInput> {
 
 export interface RolloutStore {
   /**
-   * Create the rollout with its waves (attempt 1), or, when it exists, start
-   * its next attempt: status back to running, the approval token cleared and
-   * every wave that has not succeeded pending again. The same execution
-   * calling again (a retried task) changes nothing. `resumed` is true for
-   * every attempt after the first.
+   * Create the rollout with its waves (attempt 1, status `created`), or, when it exists, start
+   * its next attempt: status running, the approval token cleared, the waves replaced by
+   * `waves` (every one pending; host results are kept). Consent (`allowDestructive`), the
+   * failure policy and the first plan are the first attempt's and never change. The same
+   * execution calling again (a retried task) changes nothing. `resumed` is true for every
+   * attempt after the first; `previousStatus` is the status the rollout had (null: created now).
    * @throws RolloutConflictError when the rollout exists for another fleet or version
    * @throws FleetNotFoundError
    */
-  startRollout(input: StartRolloutInput): Promise<{ rollout: Rollout; resumed: boolean }>;
+  startRollout(input: StartRolloutInput): Promise<{ rollout: Rollout; resumed: boolean; previousStatus: RolloutStatus | null }>;
   /** null when there is no such rollout. */
   findRollout(rolloutId: string): Promise<Rollout | null>;
   /** @throws RolloutNotFoundError */
   getRollout(rolloutId: string): Promise<Rollout>;
   /** Newest first, at most 100. */
   listRollouts(filter?: { fleetId?: string }): Promise<Rollout[]>;
-  /** Also clears the approval token: a rollout that moves on no longer waits. @throws RolloutNotFoundError */
-  setRolloutStatus(rolloutId: string, status: RolloutStatus): Promise<void>;
+  /**
+   * Also clears the approval token: a rollout that moves on no longer waits. `executionArn`:
+   * the execution that now drives the rollout (a RolloutRollback). Only core/rollout-lifecycle.ts
+   * calls it, one function per transition. @throws RolloutNotFoundError
+   */
+  setRolloutStatus(rolloutId: string, status: RolloutStatus, executionArn?: string): Promise<void>;
   /** Production waits: keep the task token an approval answers, status awaiting-approval. @throws RolloutNotFoundError */
   requestApproval(rolloutId: string, taskToken: string): Promise<void>;
   /** Clears the token, records who approved, status running. @throws RolloutNotFoundError */

@@ -8,7 +8,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgRegistryStore } from '../../../core/registry/pg-store';
-import { BATCH_SIZE, claimHost, nextBatch, planRollout, type RolloutDeps } from '../../../core/rollout';
+import { BATCH_SIZE, claimHost, nextBatch, type RolloutDeps } from '../../../core/rollout';
+import { planRollout } from '../../../core/rollout-plan';
 import { createTestDatabase, type TestDatabase } from '../../support/database';
 import { definitionOf, synthApp, type AslDefinition } from '../../support/synth';
 

@@ -43,9 +43,9 @@ describe('a docker-compose v1 host', () => {
   });
 
   it('a backup that needs more parts than it was given fails with backup-too-large and restarts the services', async () => {
-    // ~1.5 MiB of incompressible data in the volume, one 1 MiB part URL
-    writeFileSync(join(host.root, 'volumes', 'semaphor_semaphor-data', 'attachments.bin'), randomBytes(1_500_000));
-    const target = await prepareBackup(s3, 'too-large', 1, 1);
+    // ~6 MiB of incompressible data in the volume, one part of 5 MiB (S3's smallest)
+    writeFileSync(join(host.root, 'volumes', 'semaphor_semaphor-data', 'attachments.bin'), randomBytes(6_000_000));
+    const target = await prepareBackup(s3, 'too-large', 1, 5);
     const { code, result } = await runStep('backup', host.root, { ComposeDir: host.composeDir, ...target.params });
     expect(code).toBe(1);
     expect(result).toMatchObject({ ok: false, error: 'backup-too-large' });

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHost, dataChecksums, destroyHost, type LabHost } from '../../../lab/hosts';
 import { paths, readEnvFile } from '../../../lab/hosts/state';
 import { freePort } from '../../../lab/postgres';
-import { completeBackup, prepareBackup, presignGet, runStep, startS3, type TestS3 } from './support';
+import { completeBackup, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
 describe('restoring an external database bigger than the pipe buffers', () => {
   let s3: TestS3;
@@ -58,9 +58,8 @@ describe('restoring an external database bigger than the pipe buffers', () => {
 
     const r = await step('restore', {
       Mode: 'external',
-      DataUrl: await presignGet(s3, target.dataKey),
+      ...restoreFrom(target),
       DataSha256: b.result.data.sha256,
-      ConfigUrl: await presignGet(s3, target.configKey),
       ConfigSha256: b.result.config.sha256,
     });
     expect(r.result, JSON.stringify(r.result)).toMatchObject({ ok: true, restored: true });

@@ -14,7 +14,7 @@ import type { HostStep } from '../../../core/models';
 import { createHost, dataChecksums, destroyHost, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { paths, readEnvFile } from '../../../lab/hosts/state';
 import { freePort } from '../../../lab/postgres';
-import { completeBackup, prepareBackup, presignGet, runStep, startS3, type TestS3 } from './support';
+import { completeBackup, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
 describe('restoring an external database after a release added a table', () => {
   let s3: TestS3;
@@ -68,9 +68,8 @@ describe('restoring an external database after a release added a table', () => {
 
     const r = await step('restore', {
       Mode: 'external',
-      DataUrl: await presignGet(s3, target.dataKey),
+      ...restoreFrom(target),
       DataSha256: b.result.data.sha256,
-      ConfigUrl: await presignGet(s3, target.configKey),
       ConfigSha256: b.result.config.sha256,
     });
     expect(r.result).toMatchObject({ ok: true, restored: true, version: '1.6.0' });

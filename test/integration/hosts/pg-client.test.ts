@@ -14,7 +14,7 @@ import type { HostStep } from '../../../core/models';
 import { createHost, dataChecksums, destroyHost, setHostPostgres, type LabHost } from '../../../lab/hosts';
 import { paths } from '../../../lab/hosts/state';
 import { freePort } from '../../../lab/postgres';
-import { completeBackup, dockerRuns, prepareBackup, presignGet, runStep, startS3, type TestS3 } from './support';
+import { completeBackup, dockerRuns, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
 const clearDockerLog = (root: string) => writeFileSync(join(paths(root).state, 'docker-calls.log'), '');
 const PG17 = /^postgres:17@sha256:[a-f0-9]{64}$/;
@@ -64,9 +64,8 @@ describe('the PostgreSQL client is chosen from the server version', { timeout: 1
     clearDockerLog(host.root);
     const r = await step('restore', {
       Mode: 'external',
-      DataUrl: await presignGet(s3, target.dataKey),
+      ...restoreFrom(target),
       DataSha256: b.result.data.sha256,
-      ConfigUrl: await presignGet(s3, target.configKey),
       ConfigSha256: b.result.config.sha256,
     });
     expect(r.result).toMatchObject({ ok: true, restored: true });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatabaseMode, HostStep } from '../../../core/models';
 import { createHost, dataChecksums, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { freePort } from '../../../lab/postgres';
-import { completeBackup, prepareBackup, presignGet, runStep, startS3, type TestS3 } from './support';
+import { completeBackup, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
 const ALL = (v: string | null) => ({ 'api-service': v, 'data-service': v, 'data-service-sidecar': v });
 
@@ -41,9 +41,8 @@ describe.each<DatabaseMode>(['embedded', 'external'])('a failed restore on an %s
     await completeBackup(s3, target, b.result.data.parts);
     restoreParams = async () => ({
       Mode: mode,
-      DataUrl: await presignGet(s3, target.dataKey),
+      ...restoreFrom(target),
       DataSha256: b.result.data.sha256,
-      ConfigUrl: await presignGet(s3, target.configKey),
       ConfigSha256: b.result.config.sha256,
     });
     await waitHealthy(host.healthUrl, 10_000);

@@ -12,7 +12,8 @@ import type { DatabaseMode, HostStep } from '../../../core/models';
 import { createHost, dataChecksums, dataSchemaVersion, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { readApp, readContainers } from '../../../lab/hosts/state';
 import { freePort } from '../../../lab/postgres';
-import { completeBackup, dockerRuns, health, objectSha256, prepareBackup, presignGet, runStep, startS3, type BackupTarget, type TestS3 } from './support';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { BUCKET, completeBackup, dockerRuns, health, objectSha256, prepareBackup, restoreFrom, runStep, startS3, type BackupTarget, type TestS3 } from './support';
 
 /** The image of each `docker run` the host's scripts made. */
 const dockerRunImages = (root: string): string[] => dockerRuns(root).map((r) => r.image);
@@ -35,9 +36,8 @@ export function hostStepSuite(mode: DatabaseMode): void {
       step('health-check', { HealthUrl: host.healthUrl, Version: version, Passes: String(passes), IntervalSeconds: '1', TimeoutSeconds: '20' });
     const restoreParams = async () => ({
       Mode: mode,
-      DataUrl: await presignGet(s3, backup!.target.dataKey),
+      ...restoreFrom(backup!.target),
       DataSha256: backup!.dataSha,
-      ConfigUrl: await presignGet(s3, backup!.target.configKey),
       ConfigSha256: backup!.configSha,
     });
 
@@ -118,9 +118,10 @@ export function hostStepSuite(mode: DatabaseMode): void {
       expect((await objectSha256(s3, target.configKey)).sha256).toBe(b.result.config.sha256);
       expect(b.stdout + b.stderr).not.toMatch(/postgres:\/\/[^*\s]*:[^*@\s]+@/);
       backup = { target, dataSha: b.result.data.sha256, configSha: b.result.config.sha256, checksums, compose: originalCompose };
-      // the config object is written once: the same URL again replaces nothing
-      const again = await fetch(Buffer.from(target.params.ConfigUrl as string, 'base64url').toString(), { method: 'PUT', body: 'x', headers: { 'If-None-Match': '*' } });
-      expect(again.status).toBe(412);
+      // the config object is written once: the same conditional create again replaces nothing
+      await expect(
+        s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: target.configKey, Body: 'x', IfNoneMatch: '*' })),
+      ).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
       expect((await objectSha256(s3, target.configKey)).sha256).toBe(b.result.config.sha256);
       // every helper container the backup ran, by digest
       const images = dockerRunImages(host.root);

@@ -2,27 +2,24 @@
  * Runs the composed SSM documents the way the lab's agent does: runCommand
  * written to a file, `sh file` in a temp working dir, parameters as SSM_*
  * environment variables, the lab bin dir first on PATH and
- * FLEETWAVE_HOST_ROOT naming the simulated host. Plus a real s3rver and the
- * presigned multipart URLs the orchestrator would hand to the backup step.
+ * FLEETWAVE_HOST_ROOT naming the simulated host. Plus the lab's S3 (SigV4,
+ * session tokens, SHA-256 checksums) and, for the host, its own role session
+ * in a shared credentials file, as SSM Agent keeps it on a managed node; the
+ * backup and restore steps get only bucket, region, keys and upload id.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  type S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { HostStep } from '../../../core/models';
 import { hostEnv } from '../../../lab/hosts';
+import { LAB_HOST_ROLE_ARN } from '../../../lab/hosts/credentials';
 import { paths } from '../../../lab/hosts/state';
-import { labS3Client, startS3 as startLabS3 } from '../../../lab/s3';
+import type { LabClock } from '../../../lab/clock';
+import { labS3Client, labSts, startS3 as startLabS3, type LabS3 } from '../../../lab/s3';
+import type { LabSts } from '../../../lab/sts';
 import { loadDocument } from '../../../ssm-documents';
 
 export interface StepRun {
@@ -34,14 +31,34 @@ export interface StepRun {
 }
 
 export const b64url = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
+export const REGION = 'us-east-1';
+
+/** The S3 the host scripts talk to (set by startS3): its endpoint and STS. */
+let activeS3: LabS3 | null = null;
+
+/** A role session for the host, written as SSM Agent writes it; the host's env points at it and at the S3. */
+function hostS3Env(work: string, credentialsFile?: string): Record<string, string> {
+  if (!activeS3) return {};
+  if (credentialsFile) return { AWS_ENDPOINT_URL_S3: activeS3.endpoint, AWS_SHARED_CREDENTIALS_FILE: credentialsFile };
+  const c = activeS3.sts.assumeRole({ roleArn: LAB_HOST_ROLE_ARN, sessionName: 'mi-0123456789abcdef0', access: { objectPrefixes: ['backups/'] } });
+  const file = join(work, 'credentials');
+  writeFileSync(file, `[default]\naws_access_key_id = ${c.accessKeyId}\naws_secret_access_key = ${c.secretAccessKey}\naws_session_token = ${c.sessionToken}\n`, { mode: 0o600 });
+  return { AWS_ENDPOINT_URL_S3: activeS3.endpoint, AWS_SHARED_CREDENTIALS_FILE: file };
+}
 
 /** Run one step's document against a host, exactly as the lab agent would. */
-export async function runStep(step: HostStep, root: string, params: Record<string, string | string[]>): Promise<StepRun> {
+export async function runStep(
+  step: HostStep,
+  root: string,
+  params: Record<string, string | string[]>,
+  /** The host's credentials file, kept by the test (default: a fresh session for this run). */
+  opts: { credentialsFile?: string } = {},
+): Promise<StepRun> {
   const doc = loadDocument(step);
   const work = mkdtempSync(join(tmpdir(), `fw-ssm-${step}-`));
   const script = join(work, '_script.sh');
   writeFileSync(script, doc.mainSteps[0].inputs.runCommand.join('\n') + '\n');
-  const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, LANG: 'C.UTF-8', TMPDIR: work, ...(await hostEnv(root)) };
+  const env: NodeJS.ProcessEnv = { HOME: process.env.HOME, LANG: 'C.UTF-8', TMPDIR: work, ...(await hostEnv(root)), ...hostS3Env(work, opts.credentialsFile) };
   for (const [k, v] of Object.entries(params)) env[`SSM_${k}`] = Array.isArray(v) ? v.join(',') : v;
   try {
     return await new Promise<StepRun>((resolve, reject) => {
@@ -90,18 +107,23 @@ export const BUCKET = 'backups';
 
 export interface TestS3 {
   client: S3Client;
+  /** Whose sessions the server accepts. */
+  sts: LabSts;
   close(): Promise<void>;
 }
 
-/** The lab's S3 (s3rver with multipart abort) on a free port, and a client for it. */
-export async function startS3(): Promise<TestS3> {
+/** The lab's S3 on a free port, and a client for it (the lab user's keys). */
+export async function startS3(opts: { clock?: LabClock } = {}): Promise<TestS3> {
   const directory = mkdtempSync(join(tmpdir(), 'fw-s3-'));
-  const server = await startLabS3({ directory, buckets: [BUCKET] });
+  const server = await startLabS3({ directory, buckets: [BUCKET], ...(opts.clock ? { clock: opts.clock, sts: labSts(opts.clock) } : {}) });
+  activeS3 = server;
   const client = labS3Client(server.endpoint);
   return {
     client,
+    sts: server.sts,
     async close() {
       client.destroy();
+      if (activeS3 === server) activeS3 = null;
       await server.close();
       rmSync(directory, { recursive: true, force: true });
     },
@@ -112,34 +134,33 @@ export interface BackupTarget {
   dataKey: string;
   configKey: string;
   uploadId: string;
-  /** Parameters of the backup document (URLs base64url-encoded). */
+  /** Parameters of the backup document: where to upload, nothing that grants access. */
   params: Record<string, string | string[]>;
 }
 
-/** What prepare-backup does: a multipart upload, presigned part URLs, a presigned config PUT. */
+/** What prepare-backup does: a multipart upload with SHA-256 part checksums. */
 export async function prepareBackup(s3: TestS3, name: string, parts: number, partSizeMb = 5, format = 'tar.gz'): Promise<BackupTarget> {
-  const dataKey = `backups/${name}/data.${format}`;
-  const configKey = `backups/${name}/config.tar.gz`;
-  const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: dataKey }));
+  // backups/<hostId>/<backupId>/…, the only keys the documents accept
+  const dataKey = `backups/${name}/b1/data.${format}`;
+  const configKey = `backups/${name}/b1/config.tar.gz`;
+  const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: dataKey, ChecksumAlgorithm: 'SHA256', ChecksumType: 'COMPOSITE' }));
   const uploadId = UploadId!;
-  const partUrls: string[] = [];
-  for (let n = 1; n <= parts; n++) {
-    const url = await getSignedUrl(s3.client, new UploadPartCommand({ Bucket: BUCKET, Key: dataKey, UploadId: uploadId, PartNumber: n }), { expiresIn: 900 });
-    partUrls.push(b64url(url));
-  }
-  // a conditional create, as S3BackupStorage signs it (the bucket refuses any other write under backups/)
-  const configUrl = await getSignedUrl(s3.client, new PutObjectCommand({ Bucket: BUCKET, Key: configKey, IfNoneMatch: '*' }), { expiresIn: 900 });
-  return { dataKey, configKey, uploadId, params: { DataPartUrls: partUrls, PartSizeMb: String(partSizeMb), ConfigUrl: b64url(configUrl) } };
+  return {
+    dataKey,
+    configKey,
+    uploadId,
+    params: { Bucket: BUCKET, Region: REGION, DataKey: dataKey, ConfigKey: configKey, UploadId: uploadId, PartSizeMb: String(partSizeMb), PartCount: String(parts) },
+  };
 }
 
-/** What complete-backup does: complete the upload with the ETags the host reported. */
-export async function completeBackup(s3: TestS3, target: BackupTarget, parts: { partNumber: number; etag: string }[]): Promise<void> {
+/** What complete-backup does: complete the upload with the ETags and checksums the host reported. */
+export async function completeBackup(s3: TestS3, target: BackupTarget, parts: { partNumber: number; etag: string; checksumSha256?: string }[]): Promise<void> {
   await s3.client.send(
     new CompleteMultipartUploadCommand({
       Bucket: BUCKET,
       Key: target.dataKey,
       UploadId: target.uploadId,
-      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+      MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag, ChecksumSHA256: p.checksumSha256 })) },
     }),
   );
 }
@@ -150,8 +171,9 @@ export async function objectSha256(s3: TestS3, key: string): Promise<{ sha256: s
   return { sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length };
 }
 
-export async function presignGet(s3: TestS3, key: string): Promise<string> {
-  return b64url(await getSignedUrl(s3.client, new GetObjectCommand({ Bucket: BUCKET, Key: key }), { expiresIn: 900 }));
+/** The restore document's parameters for a backup's keys (current versions): no URL, no credential. */
+export function restoreFrom(target: Pick<BackupTarget, 'dataKey' | 'configKey'>): Record<string, string> {
+  return { Bucket: BUCKET, Region: REGION, DataKey: target.dataKey, ConfigKey: target.configKey };
 }
 
 export async function health(url: string): Promise<number> {

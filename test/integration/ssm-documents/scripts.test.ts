@@ -44,7 +44,9 @@ describe('host scripts defend themselves', () => {
     ['pin-tags', { SSM_ComposeDir: '/opt/semaphor', SSM_Version: '1.6.0\ntouch pwned' }],
     ['pin-tags', { SSM_ComposeDir: '/opt/semaphor;touch pwned', SSM_Version: '1.6.0' }],
     ['health-check', { SSM_ComposeDir: '/opt/semaphor', SSM_HealthUrl: 'http://x/$(touch pwned)', SSM_Version: '1.6.0' }],
-    ['restore', { SSM_ComposeDir: '/opt/semaphor', SSM_Mode: 'embedded', SSM_DataUrl: 'short', SSM_DataSha256: 'a'.repeat(64), SSM_ConfigUrl: 'x', SSM_ConfigSha256: 'b'.repeat(64) }],
+    ['restore', { SSM_ComposeDir: '/opt/semaphor', SSM_Mode: 'embedded', SSM_Bucket: 'b', SSM_Region: 'us-east-1', SSM_DataKey: 'backups/h/b/data.tar.gz', SSM_DataSha256: 'a'.repeat(64), SSM_ConfigKey: 'backups/h/b/config.tar.gz', SSM_ConfigSha256: 'b'.repeat(64) }],
+    ['restore', { SSM_ComposeDir: '/opt/semaphor', SSM_Mode: 'embedded', SSM_Bucket: 'fleet-backups', SSM_Region: 'us-east-1', SSM_DataKey: 'backups/h/b/data.tar.gz?x=$(touch pwned)', SSM_DataSha256: 'a'.repeat(64), SSM_ConfigKey: 'backups/h/b/config.tar.gz', SSM_ConfigSha256: 'b'.repeat(64) }],
+    ['backup', { SSM_ComposeDir: '/opt/semaphor', SSM_Bucket: 'fleet-backups', SSM_Region: 'us-east-1', SSM_DataKey: 'backups/h/b/data.tar.gz', SSM_ConfigKey: 'backups/h/b/config.tar.gz', SSM_UploadId: '-K/etc/passwd', SSM_PartSizeMb: '8', SSM_PartCount: '2' }],
   ] as const)('%s refuses a value that slipped past SSM with invalid-parameter and one result line', (step, env) => {
     const r = runRaw(step, env);
     expect(r.status).toBe(1);

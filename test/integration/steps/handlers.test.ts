@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { LAB_HOST_ROLE_ARN } from '../../../lab/hosts/credentials';
 import { resetClients } from '../../../lambdas/shared/clients';
 import { createHandler as sendStepHandler } from '../../../lambdas/send-step/handler';
 import { createHandler as prepareBackupHandler } from '../../../lambdas/prepare-backup/handler';
@@ -12,8 +14,9 @@ import { deployedVersions, RUN, startS3, type TestS3 } from '../../support/steps
 /** One mock for the file: every SSMClient the handlers make is stubbed. */
 const ssmMock = mockClient(SSMClient);
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const sha256b64 = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
-describe('backup flow through the handlers, as the state machine drives it (s3rver, endpoint from AWS_ENDPOINT_URL_S3)', () => {
+describe('backup flow through the handlers, as the state machine drives it (lab S3, endpoint from AWS_ENDPOINT_URL_S3)', () => {
   let s3: TestS3;
   let logged = '';
   beforeAll(async () => {
@@ -32,7 +35,8 @@ describe('backup flow through the handlers, as the state machine drives it (s3rv
     vi.stubEnv('DOCUMENT_PREFIX', 'Fleetwave-');
     vi.stubEnv('DOCUMENT_VERSIONS', JSON.stringify(deployedVersions()));
     vi.stubEnv('S3_FORCE_PATH_STYLE', 'true');
-    vi.stubEnv('PRESIGN_SECONDS', '300');
+    // send-step opens the registry only for a task token (none here)
+    vi.stubEnv('REGISTRY_SECRET_ARN', 'arn:aws:secretsmanager:us-east-1:000000000000:secret:fleetwave/registry-AbCdEf');
     resetClients();
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
@@ -49,35 +53,42 @@ describe('backup flow through the handlers, as the state machine drives it (s3rv
     resetClients();
   });
   const sentParameters = () => ssmMock.commandCalls(SendCommandCommand).at(-1)!.args[0].input.Parameters!;
-  const decode = (v: string) => Buffer.from(v, 'base64url').toString('utf8');
+  /** The host's own client: its role session, scoped to its prefix, signing what the parameters name. */
+  const hostClient = () => {
+    const c = s3.sts.assumeRole({ roleArn: LAB_HOST_ROLE_ARN, sessionName: RUN.instanceId, access: { objectPrefixes: [`backups/${RUN.hostId}/`] } });
+    return new S3Client({ endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: c, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  };
 
-  it('prepares, presigns in send-step, uploads, verifies, presigns the restore, and logs no URL', async () => {
+  it('prepares, sends keys only, the host uploads with its own session, verifies by checksums, and logs no credential', async () => {
     useLabEnvironment();
     const upload = (await prepareBackupHandler()({ run: RUN, estimatedBytes: 4096 })) as BackupUpload;
     expect(upload).toMatchObject({ dataKey: `backups/${RUN.hostId}/${RUN.runId}/data.tar.gz`, partCount: 1, partSizeMb: 8 });
-    expect(JSON.stringify(upload)).not.toContain('http'); // nothing presigned lands in execution history
 
     const send = sendStepHandler();
     await send({ run: RUN, step: 'backup', extra: { target: upload } });
     const params = sentParameters();
-    const [partUrl] = params.DataPartUrls!.map(decode);
-    expect(partUrl).toContain(`${s3.endpoint}/fw-backups/`);
+    expect(params).toMatchObject({ Bucket: ['fw-backups'], Region: ['us-east-1'], DataKey: [upload.dataKey], UploadId: [upload.uploadId] });
+    expect(JSON.stringify(params)).not.toMatch(/https?:|X-Amz-|ASIA|S3RVER/);
 
+    const host = hostClient();
     const data = randomBytes(4096);
     const config = randomBytes(300);
-    const put = await fetch(partUrl!, { method: 'PUT', body: data });
-    expect((await fetch(decode(params.ConfigUrl![0]!), { method: 'PUT', body: config })).status).toBe(200);
+    const put = await host.send(
+      new UploadPartCommand({ Bucket: 'fw-backups', Key: params.DataKey![0], UploadId: params.UploadId![0], PartNumber: 1, Body: data, ChecksumSHA256: sha256b64(data) }),
+    );
+    await host.send(new PutObjectCommand({ Bucket: 'fw-backups', Key: params.ConfigKey![0], Body: config, IfNoneMatch: '*', ChecksumSHA256: sha256b64(config) }));
+    const composite = `${createHash('sha256').update(createHash('sha256').update(data).digest()).digest('base64')}-1`;
     const resultLine = {
       step: 'backup',
       ok: true,
       mode: 'embedded',
-      data: { bytes: data.length, sha256: sha256(data), format: 'tar.gz', entries: 3, parts: [{ partNumber: 1, etag: put.headers.get('etag'), bytes: data.length }] },
-      config: { bytes: config.length, sha256: sha256(config), entries: 2 },
+      data: { bytes: data.length, sha256: sha256(data), format: 'tar.gz', entries: 3, checksumSha256: composite, parts: [{ partNumber: 1, etag: put.ETag, bytes: data.length, checksumSha256: sha256b64(data) }] },
+      config: { bytes: config.length, sha256: sha256(config), checksumSha256: sha256b64(config), entries: 2 },
     };
     const verification = await completeBackupHandler()({ run: RUN, target: upload, backupResult: resultLine });
-    expect(verification).toMatchObject({ verified: true, backupId: RUN.runId, format: 'tar.gz', dataBytes: 4096 });
+    expect(verification).toMatchObject({ verified: true, backupId: RUN.runId, format: 'tar.gz', dataBytes: 4096, dataChecksum: composite });
 
-    // HostRollback: begin-run's restore source carries keys and sha256, no URLs.
+    // HostRollback: begin-run's restore source carries keys and sha256; send-step adds only the bucket.
     const restoreSource = {
       backupId: RUN.runId,
       version: '1.4.0',
@@ -90,26 +101,13 @@ describe('backup flow through the handlers, as the state machine drives it (s3rv
     };
     await send({ run: RUN, step: 'restore', extra: { backup: restoreSource } });
     const restore = sentParameters();
-    expect(restore.DataSha256).toEqual([sha256(data)]);
-    expect(restore.Mode).toEqual(['embedded']);
-    expect(sha256(Buffer.from(await (await fetch(decode(restore.DataUrl![0]!))).arrayBuffer()))).toBe(sha256(data));
+    expect(restore).toMatchObject({ DataSha256: [sha256(data)], Mode: ['embedded'], DataKey: [upload.dataKey], DataVersionId: ['-'] });
+    const got = await host.send(new GetObjectCommand({ Bucket: 'fw-backups', Key: restore.DataKey![0] }));
+    expect(sha256(Buffer.from(await got.Body!.transformToByteArray()))).toBe(sha256(data));
+    host.destroy();
 
     expect(logged).toContain('backup verification');
-    expect(logged).not.toMatch(/X-Amz-Signature|X-Amz-Credential/);
-  });
-
-  it('refuses to send a restore whose backup object does not exist', async () => {
-    useLabEnvironment();
-    const missing = {
-      dataKey: `backups/${RUN.hostId}/gone/data.tar.gz`,
-      configKey: `backups/${RUN.hostId}/gone/config.tar.gz`,
-      dataSha256: 'a'.repeat(64),
-      configSha256: 'b'.repeat(64),
-    };
-    await expect(sendStepHandler()({ run: RUN, step: 'restore', extra: { backup: missing } })).rejects.toMatchObject({
-      name: 'BackupObjectMissingError',
-    });
-    expect(ssmMock.commandCalls(SendCommandCommand)).toHaveLength(0);
+    expect(logged).not.toMatch(/X-Amz-Signature|X-Amz-Credential|ASIA[A-Z0-9]{12}/);
   });
 
   it('aborts on request and refuses keys of another host', async () => {

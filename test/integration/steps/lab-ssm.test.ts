@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GetCommandInvocationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { startSsm, type LabSsm } from '../../../lab/ssm';
+import { labClock } from '../../../lab/clock';
 import { pollStep, S3CommandOutputReader, sendStep, SsmCommandRunner, type PollStepDeps, type SendStepDeps } from '../../../core/host-steps';
 import type { HostRunContext, SentCommand, StepOutcome } from '../../../core/models';
 import { deployedVersions, RUN, startS3, type TestS3 } from '../../support/steps';
@@ -42,7 +43,9 @@ beforeAll(async () => {
     documents,
     s3: { endpoint: s3.endpoint },
     region: 'us-east-1',
-    options: { deliveryTimeoutMs: 1000, invocationVisibilityDelayMs: 300 },
+    // the lab's time scale: the 30 s delivery timeout lasts 1 s
+    clock: labClock(1 / 30, { minRealLimitMs: 1000 }),
+    options: { invocationVisibilityDelayMs: 300 },
   });
   for (const [instanceId, online] of [[ONLINE, true], [OFFLINE, false]] as const) {
     const hostRoot = mkdtempSync(join(root, `${instanceId}-`));

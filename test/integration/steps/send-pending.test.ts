@@ -30,7 +30,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'fw-send-pending-'));
   s3 = await startS3(['fw-out']);
   // a long delivery timeout: the command stays undelivered (Delayed) for the whole test
-  ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: 'us-east-1', options: { deliveryTimeoutMs: 60_000, invocationVisibilityDelayMs: 0 } });
+  ssm = await startSsm({ documents, s3: { endpoint: s3.endpoint }, region: 'us-east-1', options: { invocationVisibilityDelayMs: 0 } });
   ssm.registerInstance({ instanceId: OFFLINE, hostRoot: mkdtempSync(join(root, 'h-')), env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, online: false });
   client = new SSMClient({ region: 'us-east-1', endpoint: ssm.endpoint, credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { StepFunctionsEngine } from '../../../lab/sfn/api';
 import { createLambdaRuntime } from '../../../lab/sfn/lambda-runtime';
-import { emptyLabTemplate, type LabTemplate } from '../../../lab/template';
+import { arnOf, templateWith } from './engine-support';
 
 const lambda = createLambdaRuntime({ functions: [] });
 const dirs: string[] = [];
@@ -23,19 +23,6 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const arnOf = (name: string) => `arn:aws:states:us-east-1:000000000000:stateMachine:${name}`;
-
-function templateWith(machines: Record<string, object>): LabTemplate {
-  return {
-    ...emptyLabTemplate('/nonexistent', ['T']),
-    stateMachines: Object.fromEntries(
-      Object.entries(machines).map(([name, definition]) => [
-        name,
-        { logicalId: name, arn: arnOf(name), name, type: 'STANDARD' as const, definition: definition as Record<string, unknown>, definitionString: JSON.stringify(definition), roleArn: undefined },
-      ]),
-    ),
-  };
-}
 
 async function engineFor(machines: Record<string, object>, historyDir?: string): Promise<StepFunctionsEngine> {
   const engine = new StepFunctionsEngine({ template: templateWith(machines), lambda, ...(historyDir ? { historyDir } : {}) });

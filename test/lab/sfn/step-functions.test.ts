@@ -21,6 +21,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLambdaRuntime, type LambdaRuntime } from '../../../lab/sfn/lambda-runtime';
 import { startStepFunctions, type StepFunctionsLab } from '../../../lab/sfn/server';
+import { labClock } from '../../../lab/clock';
 import { loadCloudAssembly, type LabTemplate } from '../../../lab/template';
 import { synthFixtureApp } from './fixture-app';
 
@@ -44,7 +45,7 @@ beforeAll(async () => {
     extraEnv: () => ({ AWS_ENDPOINT_URL_SFN: endpoint, AWS_ACCESS_KEY_ID: 'lab', AWS_SECRET_ACCESS_KEY: 'lab' }),
     onLog: () => undefined,
   });
-  lab = await startStepFunctions({ template, lambda, waitScale: 0.01, retryScale: 0.05 });
+  lab = await startStepFunctions({ template, lambda, clock: labClock(0.01) });
   endpoint = lab.endpoint;
   client = new SFNClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'lab', secretAccessKey: 'lab' } });
 }, 120_000);
@@ -187,7 +188,7 @@ describe('lab Step Functions running the synthesized state machines', () => {
     expect(timedOut!.timestamp!.getTime() - startedAt).toBeGreaterThanOrEqual(999);
   });
 
-  it('scales Wait states with secondsPath by waitScale', async () => {
+  it('scales Wait states with secondsPath by the lab time scale', async () => {
     const arn = await start('FixtureParent', { mode: 'wait', seconds: 40 });
     const d = await finished(arn);
 

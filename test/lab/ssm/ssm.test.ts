@@ -25,13 +25,19 @@ import {
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { labS3Client, startS3, type LabS3 } from '../../../lab/s3';
 import { startSsm, type LabSsm } from '../../../lab/ssm';
+import { labClock } from '../../../lab/clock';
 
 const BUCKET = 'lab-command-output';
 const HOST_A = 'i-0aaaaaaaaaaaaaaa1';
 const HOST_B = 'i-0bbbbbbbbbbbbbbb2';
 const OFFLINE = 'i-0ccccccccccccccc3';
 const UNREACHABLE = 'i-0ddddddddddddddd4';
-const DELIVERY_TIMEOUT_MS = 1500;
+/**
+ * The lab's time scale for this file: the default delivery timeout (3600 s)
+ * lasts 1.5 s, and so does every shorter limit (the floor), a 30 s delivery
+ * timeout and a 5 s execution timeout included.
+ */
+const CLOCK = labClock(1 / 2400, { minRealLimitMs: 1500 });
 
 const shellDoc = (parameters: Record<string, unknown>, runCommand: string[], inputs: Record<string, unknown> = {}) => ({
   schemaVersion: '2.2',
@@ -176,7 +182,8 @@ beforeAll(async () => {
     documents,
     s3: { endpoint: s3.endpoint },
     region: 'us-east-1',
-    options: { deliveryTimeoutMs: DELIVERY_TIMEOUT_MS, invocationVisibilityDelayMs: 300 },
+    clock: CLOCK,
+    options: { invocationVisibilityDelayMs: 300 },
   });
   for (const id of [HOST_A, HOST_B, OFFLINE, UNREACHABLE]) {
     hostRoots[id] = mkdtempSync(join(root, `host-${id}-`));
@@ -282,8 +289,9 @@ describe('SendCommand and the agent', () => {
     const { commandId } = await send('Lab-Sleep', { executionTimeout: ['5'], PidDir: [pidDir] });
     const started = Date.now();
     const result = await waitForInvocation(commandId, HOST_A);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(4500);
-    expect(Date.now() - started).toBeLessThan(9000);
+    // the 5 s timeout on the lab's clock
+    expect(Date.now() - started).toBeGreaterThanOrEqual(CLOCK.limit(5000) - 100);
+    expect(Date.now() - started).toBeLessThan(CLOCK.limit(5000) + 4000);
     // "Execution Timed Out: the command started to run on the managed node, but the execution wasn't complete before the timeout expired."
     expect(result.Status).toBe('TimedOut');
     expect(result.StatusDetails).toBe('ExecutionTimedOut');

@@ -276,38 +276,51 @@ export function registryContract(adapter: string, open: () => Promise<ContractSt
   });
 
   describe(`${adapter}: rollouts`, () => {
-    it('starts a rollout at attempt 1 with its waves pending; the same execution again changes nothing', async () => {
+    it('creates a rollout at attempt 1 with its waves pending; the same execution again changes nothing', async () => {
       const { fleetId, hostIds } = await fleetWithHosts(3);
 
       const first = await store.startRollout(rolloutInput(fleetId, hostIds));
       const retried = await store.startRollout(rolloutInput(fleetId, hostIds));
 
       expect(first.resumed).toBe(false);
-      expect(first.rollout).toMatchObject({ fleetId, status: 'running', attempt: 1, concurrency: 3, failurePolicy: 'halt', executionArn: ARN(1), plan: { waves: 2 } });
-      expect(retried).toEqual(first);
+      expect(first.previousStatus).toBeNull();
+      expect(retried.previousStatus).toBe('created');
+      expect(first.rollout).toMatchObject({ fleetId, status: 'created', attempt: 1, concurrency: 3, failurePolicy: 'halt', executionArn: ARN(1), plan: { waves: 2 } });
+      expect(retried.rollout).toEqual(first.rollout);
       expect(await store.listRolloutWaves(first.rollout.id)).toEqual([
         { rolloutId: first.rollout.id, index: 0, name: 'staging', tier: 'staging', hostIds: hostIds.slice(0, 1), status: 'pending', failed: 0, succeeded: 0, maxFailures: 0 },
         { rolloutId: first.rollout.id, index: 1, name: 'rest', tier: 'staging', hostIds: hostIds.slice(1), status: 'pending', failed: 0, succeeded: 0, maxFailures: 1 },
       ]);
     });
 
-    it('resumes with a new execution: next attempt, consent and token renewed, unfinished waves pending again', async () => {
+    it('resumes with a new execution: next attempt, token cleared, consent and first plan kept, waves planned again (all pending)', async () => {
       const { fleetId, hostIds } = await fleetWithHosts(3);
       const { rollout } = await store.startRollout(rolloutInput(fleetId, hostIds));
       await store.updateRolloutWave(rollout.id, 0, { status: 'succeeded', failed: 0, succeeded: 1 });
       await store.updateRolloutWave(rollout.id, 1, { status: 'failed', failed: 2, succeeded: 0 });
       await store.requestApproval(rollout.id, 'token-1');
+      const replanned = [{ index: 0, name: 'all', tier: 'staging' as const, hostIds, maxFailures: 0 }];
 
-      const next = await store.startRollout(rolloutInput(fleetId, hostIds, { executionArn: ARN(2), allowDestructive: true, waves: [] }));
+      const next = await store.startRollout(rolloutInput(fleetId, hostIds, { executionArn: ARN(2), allowDestructive: true, plan: { waves: 1 }, waves: replanned }));
       const retried = await store.startRollout(rolloutInput(fleetId, hostIds, { executionArn: ARN(2), allowDestructive: true }));
 
       expect(next.resumed).toBe(true);
-      expect(next.rollout).toMatchObject({ attempt: 2, status: 'running', executionArn: ARN(2), allowDestructive: true, approvalToken: null });
+      expect(next.previousStatus).toBe('awaiting-approval');
+      // consent is the first attempt's: a resume never changes it (core/rollout-plan.ts refuses one that would)
+      expect(next.rollout).toMatchObject({ attempt: 2, status: 'running', executionArn: ARN(2), allowDestructive: false, approvalToken: null, plan: { waves: 2 } });
       expect(retried).toMatchObject({ resumed: true, rollout: { attempt: 2 } });
-      expect((await store.listRolloutWaves(rollout.id)).map((w) => [w.status, w.failed, w.hostIds.length])).toEqual([
-        ['succeeded', 0, 1],
-        ['pending', 2, 2],
+      expect(await store.listRolloutWaves(rollout.id)).toEqual([
+        { rolloutId: rollout.id, index: 0, name: 'all', tier: 'staging', hostIds, status: 'pending', failed: 0, succeeded: 0, maxFailures: 0 },
       ]);
+    });
+
+    it('records which execution drives the rollout when its status changes to rolling-back', async () => {
+      const { fleetId, hostIds } = await fleetWithHosts(2);
+      const { rollout } = await store.startRollout(rolloutInput(fleetId, hostIds));
+      await store.setRolloutStatus(rollout.id, 'halted');
+      expect(await store.getRollout(rollout.id)).toMatchObject({ status: 'halted', executionArn: ARN(1) });
+      await store.setRolloutStatus(rollout.id, 'rolling-back', ARN(7));
+      expect(await store.getRollout(rollout.id)).toMatchObject({ status: 'rolling-back', executionArn: ARN(7) });
     });
 
     it('refuses to reuse a rollout id for another version, and a rollout of an unknown fleet', async () => {

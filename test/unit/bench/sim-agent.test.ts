@@ -43,6 +43,7 @@ describe('simulated SSM agent', () => {
       agentEnv: {},
       extraEnv: {},
       headChars: { stdout: 24_000, stderr: 8_000 },
+      timeoutMs: 60_000,
     });
     const result = await running.result;
     return { result, line: parseResultLine(readFileSync(result.stdout.path, 'utf8')) };
@@ -59,7 +60,7 @@ describe('simulated SSM agent', () => {
     const { line } = await run(agent(), 'backup', { SSM_DataPartUrls: `${b64('http://s3/part1')},${b64('http://s3/part2')}`, SSM_ConfigUrl: b64('http://s3/config') });
     const backup = BackupResult.parse(line);
     expect(puts.map((p) => p.url)).toEqual(['http://s3/part1', 'http://s3/config']);
-    expect(backup.data.parts).toEqual([{ partNumber: 1, etag: 'abc123', bytes: puts[0]!.bytes }]);
+    expect(backup.data.parts).toEqual([{ partNumber: 1, etag: 'abc123', bytes: puts[0]!.bytes, checksumSha256: expect.stringMatching(/=$/) }]);
     expect(backup.data.bytes).toBe(puts[0]!.bytes);
     expect(backup.version).toBe('1.4.0');
     // the write window (core/host-run/write-window.ts) reads these
@@ -78,7 +79,7 @@ describe('simulated SSM agent', () => {
 
   it('ends a cancelled step at once with exit code 137', async () => {
     const a = createSimAgent({ stepMs: 10_000, initialVersion: '1.4.0' });
-    const running = a.runStep({ documentName: documentName('restart'), instanceId: 'mi-2', orchestrationDir: dir, step: { name: 'run', lines: [], env: {}, timeoutSeconds: 60 } as never, agentWorkingDirectory: dir, agentEnv: {}, extraEnv: {}, headChars: { stdout: 100, stderr: 100 } });
+    const running = a.runStep({ documentName: documentName('restart'), instanceId: 'mi-2', orchestrationDir: dir, step: { name: 'run', lines: [], env: {}, timeoutSeconds: 60 } as never, agentWorkingDirectory: dir, agentEnv: {}, extraEnv: {}, headChars: { stdout: 100, stderr: 100 }, timeoutMs: 60_000 });
     setTimeout(() => running.cancel(), 20);
     const result = await running.result;
     expect(result.exitCode).toBe(137);

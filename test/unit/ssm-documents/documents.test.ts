@@ -8,7 +8,6 @@ import { documentName, loadAllDocuments, loadDocument, validateParameters } from
 
 const docs = loadAllDocuments();
 
-const b64url = (s: string) => Buffer.from(s).toString('base64url');
 const GOOD: Record<string, string> = {
   ComposeDir: '/opt/semaphor',
   TargetVersion: '1.6.0',
@@ -23,9 +22,14 @@ const GOOD: Record<string, string> = {
   HealthUrl: 'http://127.0.0.1:3000/api/health',
   DataSha256: 'ab'.repeat(32),
   ConfigSha256: 'cd'.repeat(32),
-  DataPartUrls: b64url('https://fleet-backups.s3.eu-west-1.amazonaws.com/backups/h1/b1/data.tar.gz?partNumber=1&uploadId=x&X-Amz-Signature=ab12'),
-  DataUrl: b64url('https://fleet-backups.s3.eu-west-1.amazonaws.com/backups/h1/b1/data.tar.gz?X-Amz-Signature=ab12'),
-  ConfigUrl: b64url('https://fleet-backups.s3.eu-west-1.amazonaws.com/backups/h1/b1/config.tar.gz?X-Amz-Signature=ab12'),
+  Bucket: 'fleet-backups',
+  Region: 'eu-west-1',
+  DataKey: 'backups/h1/b1/data.tar.gz',
+  ConfigKey: 'backups/h1/b1/config.tar.gz',
+  UploadId: 'VXBsb2FkIElE.x_y-z',
+  PartCount: '32',
+  DataVersionId: '3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY',
+  ConfigVersionId: '-',
 };
 const HOSTILE = [
   '; rm -rf /',
@@ -47,8 +51,8 @@ const HOSTILE = [
   'http://127.0.0.1:3000/api/heаlth', // Cyrillic a
   '',
 ];
-/** Presigned URLs are legitimately long (up to 8192 chars); every other value stops far sooner. */
-const overlong = (name: string) => (/Url(s)?$/.test(name) && name !== 'HealthUrl' ? 'A'.repeat(8193) : '1'.repeat(300));
+/** Upload and version ids may be up to 1024 characters; every other value stops far sooner. */
+const overlong = (name: string) => (/(UploadId|VersionId)$/.test(name) ? 'A'.repeat(1025) : '1'.repeat(300));
 
 const allParams = HOST_STEPS.flatMap((step) => Object.entries(docs[step].parameters).map(([name, p]) => ({ step, name, p })));
 
@@ -81,7 +85,9 @@ describe('SSM documents', () => {
     const re = new RegExp(p.allowedPattern);
     expect(GOOD[name], `no good value for ${name}`).toBeDefined();
     expect(re.test(GOOD[name]!)).toBe(true);
-    for (const bad of [...HOSTILE, overlong(name)]) expect(re.test(bad), `${name} accepted ${JSON.stringify(bad)}`).toBe(false);
+    // "latest" is a legal bucket name and S3 id; it is hostile only where a release version is meant
+    const opaque = ['Bucket', 'UploadId', 'DataVersionId', 'ConfigVersionId'].includes(name);
+    for (const bad of [...HOSTILE, overlong(name)].filter((v) => !(opaque && v === 'latest'))) expect(re.test(bad), `${name} accepted ${JSON.stringify(bad)}`).toBe(false);
   });
 
   it('uses the same patterns as core/models.ts for the values both check', () => {

@@ -14,17 +14,17 @@ import {
 import { HOST_STEPS } from '../../../core/models';
 import { RUN } from '../../support/steps';
 
-const URL = 'https://b.s3.us-east-1.amazonaws.com/backups/acme-prod-1/x/data.tar.gz?partNumber=1&uploadId=u&X-Amz-Signature=ab';
 const SHA = 'f'.repeat(64);
+const WHERE = { bucket: 'fleet-backups', region: 'us-east-1', dataKey: 'backups/acme-prod-1/x/data.tar.gz', configKey: 'backups/acme-prod-1/x/config.tar.gz' };
 const fullExtra = {
   preflight: { minFreeMb: 2048 },
-  backup: { target: { partUrls: [URL, URL], partSizeMb: 8, configUrl: URL } },
+  backup: { target: { ...WHERE, uploadId: 'u', partSizeMb: 8, partCount: 2 } },
   'pull-images': {},
   'pin-tags': {},
   restart: {},
   'watch-schema': { timeoutSeconds: 600, pollSeconds: 2 },
   'health-check': { passes: 3, intervalSeconds: 5, timeoutSeconds: 300 },
-  restore: { backup: { dataUrl: URL, configUrl: URL, dataSha256: SHA, configSha256: SHA, mode: 'external' } },
+  restore: { backup: { ...WHERE, dataVersionId: 'v1', configVersionId: 'v2', dataSha256: SHA, configSha256: SHA, mode: 'external' } },
   inventory: {},
 } as const;
 

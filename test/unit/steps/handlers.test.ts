@@ -4,7 +4,6 @@ import { ListCommandsCommand, SendCommandCommand, SSMClient } from '@aws-sdk/cli
 import { CompleteBackupEnv, parseEnv, PrepareBackupEnv, SendStepEnv } from '../../../lambdas/shared/env';
 import { resetClients } from '../../../lambdas/shared/clients';
 import { createHandler as sendStepHandler } from '../../../lambdas/send-step/handler';
-import { createHandler as pollStepHandler } from '../../../lambdas/poll-step/handler';
 import { RUN } from '../../support/steps';
 
 /** One mock for the file: every SSMClient the handlers make is stubbed. */
@@ -13,7 +12,13 @@ const ssmMock = mockClient(SSMClient);
 describe('parseEnv', () => {
   it('applies defaults and converts numbers', () => {
     expect(
-      parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'Fleetwave-', OUTPUT_BUCKET: 'fw-out', BACKUP_BUCKET: 'fw-out', DOCUMENT_VERSIONS: '{"Fleetwave-Backup":"4"}' }),
+      parseEnv(SendStepEnv, {
+        REGISTRY_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fw-registry',
+        DOCUMENT_PREFIX: 'Fleetwave-',
+        OUTPUT_BUCKET: 'fw-out',
+        BACKUP_BUCKET: 'fw-out',
+        DOCUMENT_VERSIONS: '{"Fleetwave-Backup":"4"}',
+      }),
     ).toMatchObject({
       DELIVERY_TIMEOUT_SECONDS: 120,
       DEADLINE_GRACE_SECONDS: 120,
@@ -29,9 +34,7 @@ describe('parseEnv', () => {
     expect(() => parseEnv(SendStepEnv, { OUTPUT_BUCKET: 'fw-out', BACKUP_BUCKET: 'fw-out', DELIVERY_TIMEOUT_SECONDS: '10' })).toThrow(
       /DOCUMENT_PREFIX is missing.*DELIVERY_TIMEOUT_SECONDS is invalid/,
     );
-    expect(() => parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'fw-b', PRESIGN_SECONDS: '7200' })).toThrow(
-      /PRESIGN_SECONDS is invalid/,
-    );
+    expect(() => parseEnv(SendStepEnv, { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'Not A Bucket' })).toThrow(/BACKUP_BUCKET is invalid/);
     const env = { DOCUMENT_PREFIX: 'F-', OUTPUT_BUCKET: 'fw-b', BACKUP_BUCKET: 'fw-b' };
     expect(() => parseEnv(SendStepEnv, env)).toThrow(/DOCUMENT_VERSIONS is missing/);
     expect(() => parseEnv(SendStepEnv, { ...env, DOCUMENT_VERSIONS: '{"F-Backup":' })).toThrow(
@@ -44,7 +47,7 @@ describe('parseEnv', () => {
   });
 });
 
-describe('send-step and poll-step handlers', () => {
+describe('send-step handler', () => {
   afterEach(() => {
     ssmMock.reset();
     vi.unstubAllEnvs();
@@ -58,6 +61,8 @@ describe('send-step and poll-step handlers', () => {
     vi.stubEnv('BACKUP_BUCKET', 'fw-out');
     vi.stubEnv('DELIVERY_TIMEOUT_SECONDS', '45');
     vi.stubEnv('DOCUMENT_VERSIONS', '{"Fw-Inventory":"2"}');
+    // the registry is opened only for a step that waits (a task token): none here
+    vi.stubEnv('REGISTRY_SECRET_ARN', 'arn:aws:secretsmanager:us-east-1:123456789012:secret:fw-registry');
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'c-1' } });
     const sent = await sendStepHandler()({ run: RUN, step: 'inventory' });
@@ -79,24 +84,5 @@ describe('send-step and poll-step handlers', () => {
     expect((err as unknown as { fields: string[] }).fields).toEqual(expect.arrayContaining(['run.instanceId', 'step']));
     expect((err as Error).message).not.toContain('reboot');
     expect(send).not.toHaveBeenCalled();
-  });
-
-  it('poll-step refuses a command that belongs to another instance', async () => {
-    const getInvocation = vi.fn();
-    const handler = pollStepHandler(() => ({
-      runner: { send: vi.fn(), findByComment: vi.fn(), getInvocation, cancel: vi.fn(), agentVersion: vi.fn() },
-      output: { readStdoutTail: vi.fn() },
-      outputBucket: 'b',
-    }));
-    const command = { step: 'restart', commandId: 'c', instanceId: 'i-0aaaaaaaaaaaaaaaa', documentName: 'Fw-Restart', sentAt: 1, deadline: 2 };
-    expect(RUN.instanceId).not.toBe(command.instanceId);
-    const err = await handler({ run: RUN, command }).catch((e: Error) => e);
-    expect(err).toMatchObject({ name: 'InvalidTaskInputError' });
-    expect((err as unknown as { fields: string[] }).fields).toEqual(['command.instanceId']);
-    expect((err as Error).message).toContain('command.instanceId differs from run.instanceId');
-    // the same command for the run's own instance is polled: the refusal is about the instance alone
-    expect(getInvocation).not.toHaveBeenCalled();
-    await handler({ run: RUN, command: { ...command, instanceId: RUN.instanceId } }).catch(() => undefined);
-    expect(getInvocation).toHaveBeenCalledTimes(1);
   });
 });

@@ -9,10 +9,11 @@ import {
 import { HOST_STEPS } from '../../../core/models';
 import { RUN } from '../../support/steps';
 
-const decode = (b64url: string) => Buffer.from(b64url, 'base64url').toString('utf8');
-const URL_A = 'https://backups.s3.us-east-1.amazonaws.com/backups/acme-prod-1/x/data.tar.gz?partNumber=1&uploadId=abc&X-Amz-Signature=00ff';
-const URL_B = 'https://backups.s3.us-east-1.amazonaws.com/backups/acme-prod-1/x/config.tar.gz?X-Amz-Signature=11ee';
 const SHA = 'a'.repeat(64);
+const WHERE = { bucket: 'fleet-backups', region: 'eu-west-1' };
+const KEYS = { dataKey: 'backups/acme-prod-1/b1/data.tar.gz', configKey: 'backups/acme-prod-1/b1/config.tar.gz' };
+const UPLOAD = { ...WHERE, ...KEYS, uploadId: 'VXBsb2FkIElE.x_y-z', partSizeMb: 8, partCount: 3 };
+const RESTORE = { ...WHERE, ...KEYS, dataSha256: SHA, configSha256: 'b'.repeat(64) };
 
 function refused(fn: () => unknown): InvalidStepInputError {
   try {
@@ -51,32 +52,32 @@ describe('buildStepParameters', () => {
     });
   });
 
-  it('base64url-encodes presigned backup URLs, one list entry per part, in order', () => {
-    const p = buildStepParameters('backup', RUN, {
-      backup: { partUrls: [URL_A, `${URL_A}2`], partSizeMb: 8, configUrl: URL_B, uploadId: 'ignored' },
+  it('gives backup only where to upload: bucket, region, keys, upload id and part sizing (no URL, no credential)', () => {
+    const p = buildStepParameters('backup', RUN, { target: UPLOAD });
+    expect(p).toEqual({
+      ComposeDir: ['/opt/semaphor'],
+      Bucket: ['fleet-backups'],
+      Region: ['eu-west-1'],
+      DataKey: [KEYS.dataKey],
+      ConfigKey: [KEYS.configKey],
+      UploadId: ['VXBsb2FkIElE.x_y-z'],
+      PartSizeMb: ['8'],
+      PartCount: ['3'],
     });
-    expect(p.DataPartUrls!.map(decode)).toEqual([URL_A, `${URL_A}2`]);
-    expect(decode(p.ConfigUrl![0]!)).toBe(URL_B);
-    expect(p.PartSizeMb).toEqual(['8']);
-    for (const v of [...p.DataPartUrls!, ...p.ConfigUrl!]) expect(v).toMatch(PARAMETER_PATTERNS.DataPartUrls);
   });
 
-  it('gives restore the download URLs, checksums and the run mode', () => {
-    const p = buildStepParameters('restore', { ...RUN, mode: 'external' }, {
-      restore: { dataUrl: URL_A, configUrl: URL_B, dataSha256: SHA, configSha256: 'b'.repeat(64) },
-    });
-    expect(decode(p.DataUrl![0]!)).toBe(URL_A);
-    expect(p.Mode).toEqual(['external']);
-    expect(p.DataSha256).toEqual([SHA]);
+  it('gives restore the keys, the recorded versions (- for the current object), checksums and the run mode', () => {
+    const p = buildStepParameters('restore', { ...RUN, mode: 'external' }, { restore: { ...RESTORE, dataVersionId: 'v.1' } });
+    expect(p).toMatchObject({ DataKey: [KEYS.dataKey], DataVersionId: ['v.1'], ConfigVersionId: ['-'], Mode: ['external'], DataSha256: [SHA] });
   });
 
   it('only ever produces parameters the step declares, each matching its pattern', () => {
     for (const step of HOST_STEPS) {
       const extra =
         step === 'backup'
-          ? { backup: { partUrls: [URL_A], partSizeMb: 8, configUrl: URL_B } }
+          ? { backup: UPLOAD }
           : step === 'restore'
-            ? { restore: { dataUrl: URL_A, configUrl: URL_B, dataSha256: SHA, configSha256: SHA } }
+            ? { restore: RESTORE }
             : {};
       const params = buildStepParameters(step, RUN, extra);
       for (const [name, values] of Object.entries(params)) {
@@ -106,9 +107,16 @@ describe('buildStepParameters', () => {
     refused(() => buildStepParameters('health-check', { ...RUN, ...patch }));
   });
 
-  it('refuses a presigned URL that is not http(s) or carries spaces or quotes', () => {
-    for (const bad of ['file:///etc/passwd', 'https://h/a b', "https://h/a'$(id)'", 'https://h/\u0430']) {
-      refused(() => buildStepParameters('backup', RUN, { backup: { partUrls: [bad], partSizeMb: 8, configUrl: URL_B } }));
+  it('refuses a key, upload id or bucket that is not one, naming the field', () => {
+    for (const bad of [
+      { dataKey: '../etc/passwd' },
+      { configKey: 'backups/acme-prod-1/b1/config.tar.gz;id' },
+      { uploadId: "a'$(id)'" },
+      { bucket: 'Not_A_Bucket' },
+      { region: 'eu-west-1; reboot' },
+    ]) {
+      const err = refused(() => buildStepParameters('backup', RUN, { target: { ...UPLOAD, ...bad } }));
+      expect(err.fields).toEqual([`extra.target.${Object.keys(bad)[0]}`]);
     }
   });
 

@@ -147,36 +147,29 @@ describe('sendStep with transfers given as keys', () => {
     partSizeMb: 8,
     partCount: 2,
   };
-  const presigner = {
-    presignUpload: async (u: { partCount: number; dataKey: string }) => ({
-      partUrls: Array.from({ length: u.partCount }, (_, i) => `https://s3.example.com/b/${u.dataKey}?partNumber=${i + 1}&X-Amz-Signature=ab`),
-      configUrl: 'https://s3.example.com/b/config?X-Amz-Signature=cd',
-    }),
-    presignRestore: async (k: { dataKey: string }) => ({
-      dataUrl: `https://s3.example.com/b/${k.dataKey}?X-Amz-Signature=ef`,
-      configUrl: 'https://s3.example.com/b/config?X-Amz-Signature=01',
-    }),
-  };
+  const transfers = { bucket: 'fw-backups', region: 'eu-west-1' };
 
-  it('presigns the backup target\'s parts just before sending', async () => {
+  it('sends the backup target as bucket, region, keys and upload id: nothing that grants access', async () => {
     ssmMock.on(ListCommandsCommand).resolves({ Commands: [] });
     ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: 'c' } });
-    await sendStep({ run: RUN, step: 'backup', extra: { target: upload } }, { ...sendDeps(), presigner });
+    await sendStep({ run: RUN, step: 'backup', extra: { target: upload } }, { ...sendDeps(), transfers });
     const params = ssmMock.commandCalls(SendCommandCommand)[0]!.args[0].input.Parameters!;
-    expect(params.DataPartUrls!.map((v) => Buffer.from(v, 'base64url').toString())).toEqual([
-      `https://s3.example.com/b/${upload.dataKey}?partNumber=1&X-Amz-Signature=ab`,
-      `https://s3.example.com/b/${upload.dataKey}?partNumber=2&X-Amz-Signature=ab`,
-    ]);
-    expect(params.PartSizeMb).toEqual(['8']);
+    expect(params).toMatchObject({ Bucket: ['fw-backups'], Region: ['eu-west-1'], DataKey: [upload.dataKey], UploadId: ['up-1'], PartSizeMb: ['8'], PartCount: ['2'] });
+    expect(JSON.stringify(params)).not.toMatch(/https?:|X-Amz-|Signature/i);
+  });
+
+  it('refuses a transfer when no backup bucket is configured, before any SSM call', async () => {
+    await expect(sendStep({ run: RUN, step: 'backup', extra: { target: upload } }, sendDeps())).rejects.toBeInstanceOf(InvalidStepInputError);
+    expect(ssmMock.calls()).toHaveLength(0);
   });
 
   it('refuses another host\'s backup keys before any SSM call', async () => {
     const foreign = { ...upload, dataKey: 'backups/other-host/x/data.tar.gz', configKey: 'backups/other-host/x/config.tar.gz' };
-    await expect(sendStep({ run: RUN, step: 'backup', extra: { target: foreign } }, { ...sendDeps(), presigner })).rejects.toBeInstanceOf(
+    await expect(sendStep({ run: RUN, step: 'backup', extra: { target: foreign } }, { ...sendDeps(), transfers })).rejects.toBeInstanceOf(
       InvalidStepInputError,
     );
     await expect(
-      sendStep({ run: RUN, step: 'restore', extra: { backup: { ...foreign, dataSha256: 'a'.repeat(64), configSha256: 'a'.repeat(64) } } }, { ...sendDeps(), presigner }),
+      sendStep({ run: RUN, step: 'restore', extra: { backup: { ...foreign, dataSha256: 'a'.repeat(64), configSha256: 'a'.repeat(64) } } }, { ...sendDeps(), transfers }),
     ).rejects.toBeInstanceOf(InvalidStepInputError);
     expect(ssmMock.calls()).toHaveLength(0);
   });
