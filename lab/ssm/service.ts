@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { REAL_TIME, type LabClock } from '../clock';
 import { labS3Client } from '../s3';
-import { runShellStep, type StepResult } from './agent';
+import { runShellStep, type RunningStep, type RunStepOptions, type StepResult } from './agent';
 import {
   finishInvocation,
   setInvocationStatus,
@@ -60,7 +60,15 @@ export interface RegisterInstanceInput {
   platformVersion?: string;
   /** The SSM Agent the host runs; default the service's `agentVersion`. */
   agentVersion?: string;
+  /**
+   * Runs each step instead of the shell (default runShellStep): the bench's
+   * simulated agents (lab/ssm/sim-agent.ts) answer without bash or docker.
+   */
+  runStep?: StepRunner;
 }
+
+/** What runs one step of a delivered command on an instance. */
+export type StepRunner = (options: RunStepOptions & { documentName: string; instanceId: string }) => RunningStep;
 
 export interface SsmServiceOptions {
   documents: Map<string, string | object>;
@@ -86,8 +94,9 @@ export interface InvocationStatusChange {
   requestedAt: number;
 }
 
-export interface InstanceState extends Required<Omit<RegisterInstanceInput, 'online' | 'env'>> {
+export interface InstanceState extends Required<Omit<RegisterInstanceInput, 'online' | 'env' | 'runStep'>> {
   env: Record<string, string>;
+  runStep: StepRunner;
   state: AgentState;
   lastPingAt: number;
   registeredAt: number;
@@ -143,6 +152,7 @@ export class SsmService {
       platformName: input.platformName ?? 'Amazon Linux',
       platformVersion: input.platformVersion ?? '2023',
       agentVersion: input.agentVersion ?? this.agentVersion,
+      runStep: input.runStep ?? runShellStep,
       state: input.online === false ? 'offline' : 'online',
       lastPingAt: now,
       registeredAt: now,
@@ -350,7 +360,9 @@ export class SsmService {
         plugin.status = 'InProgress';
         plugin.statusDetails = 'InProgress';
         plugin.startedAt = Date.now();
-        const running = runShellStep({
+        const running = instance.runStep({
+          documentName: command.documentName,
+          instanceId: instance.instanceId,
           orchestrationDir,
           // An agent older than 3.3.2746.0 ignores interpolationType ENV_VAR: the
           // SSM_<Name> variables are not set (Systems Manager user guide,

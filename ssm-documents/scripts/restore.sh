@@ -58,8 +58,16 @@ else
   fw_list() { fw_pg pg_restore -l; }
 fi
 fw_digest() { sha256sum | awk '{print $1}' >"$1.tmp" && mv "$1.tmp" "$1"; }
+# pg_restore -l reads only the archive's table of contents and exits: drain the
+# rest, or tee and curl fail writing once the dump outgrows the pipe buffers
+fw_listing() {
+  local rc=0
+  fw_list || rc=$?
+  cat >/dev/null
+  return "$rc"
+}
 set +e
-fw_get_data | tee >(fw_digest "$FW_TMP/verify.sha") | fw_list >"$FW_TMP/list.out" 2>"$FW_TMP/list.err"
+fw_get_data | tee >(fw_digest "$FW_TMP/verify.sha") | fw_listing >"$FW_TMP/list.out" 2>"$FW_TMP/list.err"
 st=("${PIPESTATUS[@]}")
 set -e
 [ "${st[0]}" = 0 ] || fw_fail verify-failed "could not download the data backup: $(tail -n 1 "$FW_TMP/download.err")"
