@@ -81,6 +81,9 @@ const outcome = (step: StepOutcome['step'], status: StepOutcome['status'], resul
   outputUri: null,
 });
 
+/** A SHA-256 checksum in S3's base64 form (each part's; the composite adds `-<parts>`). */
+const B64 = `${'A'.repeat(42)}Q=`;
+
 async function upgradeThroughBackup(run: HostRunContext) {
   await recordStepOutcome({ run, outcome: outcome('preflight', 'Success', { currentVersion: '1.4.0', mixedVersions: false, dataBytesEstimate: 1000, mode: 'embedded' }), request: {} }, deps);
   const backup = { backupId: run.runId, dataKey: `backups/${hostId}/${run.runId}/data.tar.gz`, configKey: `backups/${hostId}/${run.runId}/config.tar.gz` };
@@ -89,8 +92,8 @@ async function upgradeThroughBackup(run: HostRunContext) {
     step: 'backup',
     ok: true,
     version: '1.4.0',
-    data: { bytes: 10, sha256: 'a'.repeat(64), format: 'tar.gz', entries: 3, parts: [{ partNumber: 1, etag: 'e1', bytes: 10 }] },
-    config: { bytes: 5, sha256: 'b'.repeat(64), entries: 2 },
+    data: { bytes: 10, sha256: 'a'.repeat(64), format: 'tar.gz', entries: 3, checksumSha256: `${B64}-1`, parts: [{ partNumber: 1, etag: 'e1', bytes: 10, checksumSha256: B64 }] },
+    config: { bytes: 5, sha256: 'b'.repeat(64), checksumSha256: B64, entries: 2 },
   };
   const verification = {
     verified: true,
