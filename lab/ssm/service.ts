@@ -1,8 +1,8 @@
 /**
  * The lab's SSM Run Command service: the command store, delivery to the
  * per-instance agents (with Run Command's rate control, rate-control.ts, and
- * the agent's worker limit), running each step and
- * uploading its output to S3 in the agent's layout, cancel and close. The
+ * the agent's worker limit), running each step (its output uploaded by
+ * output-upload.ts), cancel and close. The
  * records and status rules it applies are commands.ts; the API side is
  * operations.ts.
  *
@@ -12,9 +12,9 @@
  * limits) is as on AWS.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { REAL_TIME, type LabClock } from '../clock';
 import { labS3Client } from '../s3';
 import { runShellStep, type RunningStep, type RunStepOptions, type StepResult } from './agent';
@@ -34,6 +34,7 @@ import {
 import { agentHonoursEnvVar } from '../../core/host-steps/agent-version';
 import { renderSteps, resolveParameters, type RenderedStep } from './document';
 import { DocumentStore } from './document-store';
+import { uploadCommandOutput } from './output-upload';
 import { nextToSend } from './rate-control';
 
 /** appconfig.DefaultCommandWorkersLimit: documents one agent runs at a time. */
@@ -383,7 +384,7 @@ export class SsmService {
         invocation.running = running;
         const result = await running.result;
         invocation.running = null;
-        await this.uploadOutput(command, plugin, result);
+        if (this.s3) await uploadCommandOutput(this.s3, command, plugin, result, this.log);
         const { status, details } = statusForExit(result);
         plugin.responseCode = result.exitCode;
         plugin.stdout = result.stdout.head;
@@ -395,27 +396,6 @@ export class SsmService {
       finishInvocation(invocation);
     } finally {
       this.releaseWorker(instance);
-    }
-  }
-
-  /** The agent uploads only non-empty streams; the URLs are reported regardless. */
-  private async uploadOutput(command: CommandState, plugin: PluginState, result: StepResult): Promise<void> {
-    if (!command.outputS3BucketName || !this.s3) return;
-    for (const [file, captured] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
-      if (captured.bytes === 0) continue;
-      try {
-        await this.s3.send(
-          new PutObjectCommand({
-            Bucket: command.outputS3BucketName,
-            Key: `${plugin.outputS3KeyPrefix}/${file}`,
-            Body: createReadStream(captured.path),
-            ContentLength: captured.bytes,
-          }),
-        );
-      } catch (err) {
-        // As the agent: a failed upload is logged, the command result stands.
-        this.log(`ssm: failed to upload ${file} of ${command.commandId} to s3://${command.outputS3BucketName}: ${(err as Error).message}`);
-      }
     }
   }
 
