@@ -14,7 +14,9 @@
  * child under its parent's lease leaves the lease and the alert to the
  * parent, whose Restore task fails with the child. A run that
  * finished (the execution's own finish-run ran) is left alone, so an
- * execution that failed after finishing its run pages no one.
+ * execution that failed after finishing its run pages no one; a host already
+ * locked during the run (finish-run quarantined it but was fenced out before
+ * it could finish the run) keeps its lock and reason and is not paged twice.
  */
 import { z } from 'zod';
 import type { CommandRunner } from '../host-steps/ports';
@@ -62,8 +64,12 @@ export async function reconcileEndedExecution(event: ExecutionEnded, deps: Recon
   const lease = await store.getLease(run.hostId);
   const underParent = lease !== null && !lease.expired && lease.token === run.leaseToken && lease.holder !== event.executionArn;
   const message = `the ${run.kind} execution ${WORDS[event.status]}${event.error ? ` (${event.error})` : ''} before it finished run ${run.id}: the host's state is unknown`;
-  // quarantine and alert first, unfenced: whatever else fails, the host stays locked and someone knows
-  const quarantinedNow = await quarantineHost(store, run.hostId, message, event.executionArn);
+  // quarantine and alert first, unfenced: whatever else fails, the host stays locked and someone knows.
+  // A host locked already (begin-run refuses locked hosts, so it was locked during this run:
+  // finish-run's rollback-failed quarantine, which paged, or an operator) keeps its reason and
+  // pages no one a second time.
+  const alreadyLocked = (await store.getHost(run.hostId)).locked;
+  const quarantinedNow = !alreadyLocked && (await quarantineHost(store, run.hostId, message, event.executionArn));
 
   for (const wait of await store.listRunStepWaits(run.id)) {
     await deps.runner.cancel({ commandId: wait.sent.commandId, instanceId: wait.sent.instanceId }).catch(() => undefined);

@@ -384,7 +384,7 @@ export class SsmService {
         invocation.running = running;
         const result = await running.result;
         invocation.running = null;
-        if (this.s3) await uploadCommandOutput(this.s3, command, plugin, result, this.log);
+        if (this.s3 && !this.closed) await uploadCommandOutput(this.s3, command, plugin, result, this.log);
         const { status, details } = statusForExit(result);
         plugin.responseCode = result.exitCode;
         plugin.stdout = result.stdout.head;

@@ -90,6 +90,9 @@ describe('a HostUpgrade that outlives its lease', () => {
       await db.end();
     }
     upgrade = await waitForExecution(t.sfn, executionArn, () => undefined, 100);
+    // the execution's status-change event has reached run-events (its reconcile ran), as it
+    // will on AWS some moments after the end: what follows holds after it too
+    await t.lab.events.idle();
   }, 180_000);
 
   it('does nothing more on the host once fenced out, and fails loudly instead of reporting anything', async () => {

@@ -90,6 +90,19 @@ describe('an execution that ended without finishing its run', () => {
     expect(alerts).toHaveLength(1);
   });
 
+  it('keeps the lock a fenced-out finish-run put on the host, and pages no one a second time', async () => {
+    const run = await beginUpgrade({ hostId, version: '1.5.0' }, exec(`${hostId}-c`), deps);
+    // finish-run quarantined the host (and paged ROLLBACK_FAILED), then its lease was gone
+    await store.lockHost(hostId, `rollback failed during run ${run.runId}: restore failed`, exec(`${hostId}-c`));
+
+    const result = await reconcileEndedExecution({ executionArn: exec(`${hostId}-c`), stateMachineArn: machine, status: 'FAILED', error: 'FinishRunFailed' }, reconcileDeps);
+
+    expect(result).toEqual({ action: 'quarantined', runId: run.runId, hostId });
+    expect((await store.getHost(hostId)).lockedReason).toBe(`rollback failed during run ${run.runId}: restore failed`);
+    expect(alerts).toEqual([]);
+    expect(await store.getRun(run.runId)).toMatchObject({ status: 'failed', outcome: 'rollback-failed' });
+  });
+
   it('leaves a run its execution finished alone, and an execution that made no run', async () => {
     const run = await beginUpgrade({ hostId, version: '1.5.0' }, exec(`${hostId}-b`), deps);
     await finishHostRun({ run, request: {}, outcome: 'preflight-failed', failedStep: 'preflight', verdict: null, error: null, backup: null, executionArn: exec(`${hostId}-b`) }, deps);
