@@ -24,6 +24,7 @@ fw_param Region "$FW_RE_REGION"
 fw_param DataKey "$FW_RE_S3_KEY"
 fw_param ConfigKey "$FW_RE_S3_KEY"
 fw_param UploadId "$FW_RE_S3_ID"
+fw_s3_id_length "$P_UploadId" UploadId
 fw_param PartSizeMb "$FW_RE_COUNT" 64
 fw_param PartCount "$FW_RE_COUNT"
 [ "$P_PartSizeMb" -ge 5 ] && [ "$P_PartSizeMb" -le 5120 ] || fw_fail invalid-parameter "PartSizeMb must be 5..5120 (S3's part sizes)"

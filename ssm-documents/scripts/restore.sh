@@ -13,10 +13,12 @@ fw_param Mode '^(embedded|external)$'
 fw_param Bucket "$FW_RE_BUCKET"
 fw_param Region "$FW_RE_REGION"
 fw_param DataKey "$FW_RE_S3_KEY"
-fw_param DataVersionId '^(-|[A-Za-z0-9_][A-Za-z0-9._-]{0,1023})$' -
+fw_param DataVersionId '^(-|[A-Za-z0-9_][A-Za-z0-9._-]*)$' -
+fw_s3_id_length "$P_DataVersionId" DataVersionId
 fw_param DataSha256 "$FW_RE_SHA256"
 fw_param ConfigKey "$FW_RE_S3_KEY"
-fw_param ConfigVersionId '^(-|[A-Za-z0-9_][A-Za-z0-9._-]{0,1023})$' -
+fw_param ConfigVersionId '^(-|[A-Za-z0-9_][A-Za-z0-9._-]*)$' -
+fw_s3_id_length "$P_ConfigVersionId" ConfigVersionId
 fw_param ConfigSha256 "$FW_RE_SHA256"
 fw_s3_target "$P_Bucket" "$P_Region"
 
