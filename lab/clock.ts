@@ -17,7 +17,17 @@
  *   worker, a PostgreSQL round trip, bash starting a shim) is real time; a
  *   60-second Lambda timeout at 1/360 would otherwise be 167 ms, shorter than
  *   the lab's own overhead, and the lab would be harsher than AWS by accident.
- *   The floor keeps limits in order (a longer limit is never shorter).
+ *   The floor keeps limits in order (a longer limit is never shorter);
+ * - a limit on work the lab does at real speed (an SSM document's execution
+ *   timeout over real bash, a Lambda function's timeout over real code, a
+ *   Task or execution TimeoutSeconds over both) lasts `workLimit(ms)`: the
+ *   same, with the higher floor `minRealWorkLimitMs` (default
+ *   MIN_REAL_WORK_LIMIT_MS). A step that takes 300 ms on an idle machine
+ *   takes seconds on two loaded cores; its work is not compressed, so its
+ *   limit must not be compressed below what the work really needs, or the
+ *   lab fails steps AWS would not (a 300 s preflight at 1/50 is 6 s).
+ *   Limits that only bound waiting (SSM's delivery timeout for an offline
+ *   agent, heartbeats, expiries) keep the lower floor.
  *
  * Durations are scaled where the lab enforces them (the lab's Step Functions,
  * SSM and Lambda; Cognito's token lifetimes not yet, see lab/lab.ts; the
@@ -27,6 +37,8 @@
 
 /** Shortest real duration a scaled limit is given (see above), in milliseconds. */
 export const MIN_REAL_LIMIT_MS = 10_000;
+/** Shortest real duration a scaled limit on real-speed work is given (see above), in milliseconds. */
+export const MIN_REAL_WORK_LIMIT_MS = 60_000;
 
 export interface LabClock {
   /** Real seconds per simulated second, 0 < scale ≤ 1 (1/360: six simulated hours in one real minute). */
@@ -37,6 +49,10 @@ export interface LabClock {
   real(simulatedMs: number): number;
   /** Real milliseconds that a simulated limit (timeout, expiry) lasts in the lab: scaled, with the floor. */
   limit(simulatedMs: number): number;
+  /** The floor of `workLimit`, in real milliseconds. */
+  readonly minRealWorkLimitMs: number;
+  /** Real milliseconds that a limit on real-speed work (script, function, task) lasts: scaled, with the work floor. */
+  workLimit(simulatedMs: number): number;
   /** Simulated milliseconds that a real duration stands for. */
   simulated(realMs: number): number;
   /** Resolve after `simulatedMs` of simulated time. */
@@ -46,6 +62,8 @@ export interface LabClock {
 export interface LabClockOptions {
   /** Floor of a scaled limit in real milliseconds; default MIN_REAL_LIMIT_MS. */
   minRealLimitMs?: number;
+  /** Floor of a scaled limit on real-speed work; default MIN_REAL_WORK_LIMIT_MS, or minRealLimitMs when only that is given. */
+  minRealWorkLimitMs?: number;
 }
 
 export function labClock(scale: number, options: LabClockOptions = {}): LabClock {
@@ -56,11 +74,18 @@ export function labClock(scale: number, options: LabClockOptions = {}): LabClock
   if (!Number.isFinite(floor) || floor < 0) {
     throw new RangeError(`the lab's shortest real limit must be a number of milliseconds of at least 0, not ${floor}`);
   }
+  const workFloor = options.minRealWorkLimitMs ?? (options.minRealLimitMs !== undefined ? floor : Math.max(floor, MIN_REAL_WORK_LIMIT_MS));
+  if (!Number.isFinite(workFloor) || workFloor < floor) {
+    throw new RangeError(`the lab's shortest real limit on work must be a number of milliseconds of at least the shortest limit (${floor}), not ${workFloor}`);
+  }
+  const floored = (ms: number, min: number) => (ms <= 0 ? 0 : Math.min(ms, Math.max(ms * scale, min)));
   return {
     scale,
     minRealLimitMs: floor,
+    minRealWorkLimitMs: workFloor,
     real: (ms) => Math.max(0, ms * scale),
-    limit: (ms) => (ms <= 0 ? 0 : Math.min(ms, Math.max(ms * scale, floor))),
+    limit: (ms) => floored(ms, floor),
+    workLimit: (ms) => floored(ms, workFloor),
     simulated: (ms) => ms / scale,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms * scale))),
   };

@@ -78,8 +78,8 @@ function scaleRetry(state: StateDef, clock: LabClock): void {
   }
 }
 
-/** A limit in seconds, scaled (with the clock's floor). */
-const limitSeconds = (clock: LabClock, seconds: number): number => clock.limit(seconds * 1000) / 1000;
+/** A Task's or execution's TimeoutSeconds, scaled: they bound real-speed work (the clock's work floor). */
+const limitSeconds = (clock: LabClock, seconds: number): number => clock.workLimit(seconds * 1000) / 1000;
 
 function carry(state: StateDef, keys: string[]): StateDef {
   const out: StateDef = {};

@@ -7,7 +7,7 @@
  * Fidelity kept on purpose:
  * - init once per environment; module-level SDK clients and pools are reused;
  * - the function's `Timeout` is enforced, compressed by the lab's time scale
- *   (`clock.limit`, lab/clock.ts); a timed-out environment is discarded
+ *   (`clock.workLimit`, lab/clock.ts); a timed-out environment is discarded
  *   (Lambda resets the sandbox) and the invocation fails with
  *   `Sandbox.Timedout`, the error type current Lambda runtimes report;
  * - the Init phase (loading the handler module) is not part of the timeout
@@ -263,7 +263,7 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
     const started = Date.now();
     const { fn } = pool;
     const env = await acquire(pool);
-    const timeoutMs = clock.limit(fn.timeoutSeconds * 1000);
+    const timeoutMs = clock.workLimit(fn.timeoutSeconds * 1000);
     const outcome = await new Promise<{ payload?: string; error?: LambdaFunctionError }>((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       let initTimer: NodeJS.Timeout | undefined;

@@ -7,8 +7,8 @@
  * operations.ts.
  *
  * Time follows the lab's one time scale (lab/clock.ts): the delivery timeout
- * (SendCommand `TimeoutSeconds`) and each step's execution timeout
- * (`timeoutSeconds`) are limits, `clock.limit`. Everything else (exit codes,
+ * (SendCommand `TimeoutSeconds`) is a limit, `clock.limit`; each step's
+ * execution timeout (`timeoutSeconds`) bounds real bash, `clock.workLimit`. Everything else (exit codes,
  * limits) is as on AWS.
  */
 import { randomUUID } from 'node:crypto';
@@ -215,7 +215,7 @@ export class SsmService {
       parameters: request.Parameters ?? {},
       requestedAt: now,
       // ExpiresAfter: the delivery timeout plus the document's execution timeouts (as the lab enforces them).
-      expiresAt: now + this.clock.limit(deliveryTimeoutSeconds * 1000) + steps.reduce((sum, s) => sum + this.clock.limit(s.timeoutSeconds * 1000), 0),
+      expiresAt: now + this.clock.limit(deliveryTimeoutSeconds * 1000) + steps.reduce((sum, s) => sum + this.clock.workLimit(s.timeoutSeconds * 1000), 0),
       deliveryTimeoutSeconds,
       outputS3BucketName: request.OutputS3BucketName ?? '',
       outputS3KeyPrefix: request.OutputS3KeyPrefix ?? '',
@@ -369,7 +369,7 @@ export class SsmService {
           // SSM_<Name> variables are not set (Systems Manager user guide,
           // parameter-troubleshooting.html, "Environment variables not available").
           step: agentHonoursEnvVar(instance.agentVersion) ? step : { ...step, env: {} },
-          timeoutMs: this.clock.limit(step.timeoutSeconds * 1000),
+          timeoutMs: this.clock.workLimit(step.timeoutSeconds * 1000),
           agentWorkingDirectory: instance.workingDirectory,
           agentEnv: instance.env,
           extraEnv: {

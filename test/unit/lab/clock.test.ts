@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labClock, MIN_REAL_LIMIT_MS } from '../../../lab/clock';
+import { labClock, MIN_REAL_LIMIT_MS, MIN_REAL_WORK_LIMIT_MS } from '../../../lab/clock';
 
 describe('the lab clock', () => {
   it('compresses every duration by the one scale, both ways', () => {
@@ -21,6 +21,20 @@ describe('the lab clock', () => {
     // a pause has no floor
     expect(clock.real(60_000)).toBeCloseTo(166.67, 1);
     expect(labClock(0.5, { minRealLimitMs: 100 }).limit(1_000)).toBe(500);
+  });
+
+  it('gives a limit on real-speed work (a script, a function, a task) the higher work floor, so load never fails work AWS would finish', () => {
+    const clock = labClock(1 / 50);
+    // a 300 s preflight at 1/50 would be 6 s of real bash: it gets the work floor
+    expect(clock.workLimit(300_000)).toBe(MIN_REAL_WORK_LIMIT_MS);
+    // SSM's delivery timeout for an offline agent is only waiting: the lower floor
+    expect(clock.limit(300_000)).toBe(MIN_REAL_LIMIT_MS);
+    // long limits are compressed alike, shorter ones keep their own length
+    expect(clock.workLimit(6 * 3600_000)).toBeCloseTo(432_000, 6);
+    expect(clock.workLimit(20_000)).toBe(20_000);
+    // a lab given only the lower floor (a test of limits) uses it for work too
+    expect(labClock(1 / 300, { minRealLimitMs: 2_000 }).workLimit(60_000)).toBe(2_000);
+    expect(() => labClock(0.5, { minRealLimitMs: 5_000, minRealWorkLimitMs: 1_000 })).toThrow('not 1000');
   });
 
   it('refuses a scale that would stretch time or stop it, and a negative floor, naming the value', () => {
