@@ -19,8 +19,7 @@ import { describeIssues } from '../core/input-file';
 import type { DatabaseMode, Tier } from '../core/models';
 import { applyReleaseCatalog } from '../core/release-catalog';
 import { parseReleasesFile } from '../core/release-file';
-import { freePort } from './postgres';
-import { createHost, destroyHost, hostEnv, setFaults, stopHost, type LabHost } from './hosts';
+import { createHost, destroyHost, hostEnv, reserveHostPort, setFaults, stopHost, type LabHost } from './hosts';
 import { hostAwsEnv, startHostCredentials } from './hosts/credentials';
 import type { Faults } from './hosts/state';
 import type { Lab } from './lab';
@@ -117,7 +116,7 @@ export async function startLabHosts(lab: Lab, specs: LabHostSpec[]): Promise<Lab
         hostId: spec.id,
         mode: spec.mode,
         version: spec.version,
-        port: await freePort(),
+        port: await reserveHostPort(),
         adminDatabaseUrl,
         composeFlavor: spec.composeFlavor,
       });

@@ -34,6 +34,8 @@ import {
 } from './state';
 
 export { prepareLabBin } from './bin';
+export { reserveHostPort, releaseHostPort, HOST_PORT_RANGE } from './ports';
+import { releaseHostPort } from './ports';
 export { CATALOG, IMAGE_REPOSITORY_PREFIX, imageName } from './catalog';
 export { Faults } from './state';
 export { keptRows, type HostData, type TableSummary } from './data-store';
@@ -283,6 +285,7 @@ export async function destroyHost(host: LabHost, adminDatabaseUrl?: string): Pro
     }
   }
   rmSync(host.root, { recursive: true, force: true });
+  releaseHostPort(host.port);
 }
 
 /** Environment the SSM agent adds for this host: the lab bin dir first on PATH, and the host root. */

@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planSync } from '../../../lab/hosts/catalog';
 import { renderTemplate } from '../../../lab/hosts/docker-cli';
-import { createHost, destroyHost, hostEnv, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
-import { freePort } from '../../../lab/postgres';
+import { createHost, reserveHostPort, destroyHost, hostEnv, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { prepareBackup, runStep, startS3, type TestS3 } from './support';
 
 describe('a docker-compose v1 host', () => {
@@ -24,7 +23,7 @@ describe('a docker-compose v1 host', () => {
   beforeAll(async () => {
     base = mkdtempSync(join(tmpdir(), 'fw-hosts-v1-'));
     s3 = await startS3();
-    host = await createHost({ root: join(base, 'h1'), hostId: 'h-v1', mode: 'embedded', version: '1.5.0', port: await freePort(), composeFlavor: 'v1' });
+    host = await createHost({ root: join(base, 'h1'), hostId: 'h-v1', mode: 'embedded', version: '1.5.0', port: await reserveHostPort(), composeFlavor: 'v1' });
   });
   afterAll(async () => {
     if (host) await destroyHost(host);

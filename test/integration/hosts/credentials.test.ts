@@ -13,9 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { labClock } from '../../../lab/clock';
-import { createHost, destroyHost, type LabHost } from '../../../lab/hosts';
+import { createHost, reserveHostPort, destroyHost, type LabHost } from '../../../lab/hosts';
 import { hostCredentialsFile, LAB_HOST_ROLE_ARN, startHostCredentials } from '../../../lab/hosts/credentials';
-import { freePort } from '../../../lab/postgres';
 import { BUCKET, prepareBackup, runStep, startS3, type TestS3 } from './support';
 
 const clock = labClock(1 / 360);
@@ -28,7 +27,7 @@ beforeAll(async () => {
   adminUrl = inject('databaseUrl');
   base = mkdtempSync(join(tmpdir(), 'fw-creds-'));
   s3 = await startS3({ clock });
-  host = await createHost({ root: join(base, 'h'), hostId: 'h-creds', mode: 'embedded', version: '1.4.0', port: await freePort(), adminDatabaseUrl: adminUrl });
+  host = await createHost({ root: join(base, 'h'), hostId: 'h-creds', mode: 'embedded', version: '1.4.0', port: await reserveHostPort(), adminDatabaseUrl: adminUrl });
 }, 120_000);
 afterAll(async () => {
   if (host) await destroyHost(host, adminUrl).catch(() => undefined);

@@ -13,9 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createHost, dataChecksums, destroyHost, type LabHost } from '../../../lab/hosts';
+import { createHost, reserveHostPort, dataChecksums, destroyHost, type LabHost } from '../../../lab/hosts';
 import { paths, readEnvFile } from '../../../lab/hosts/state';
-import { freePort } from '../../../lab/postgres';
 import { completeBackup, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
 describe('restoring an external database bigger than the pipe buffers', () => {
@@ -37,7 +36,7 @@ describe('restoring an external database bigger than the pipe buffers', () => {
     adminUrl = inject('databaseUrl');
     base = mkdtempSync(join(tmpdir(), 'fw-ext-large-'));
     s3 = await startS3();
-    host = await createHost({ root: join(base, 'h'), hostId: 'h-ext-large', mode: 'external', version: '1.6.0', port: await freePort(), adminDatabaseUrl: adminUrl });
+    host = await createHost({ root: join(base, 'h'), hostId: 'h-ext-large', mode: 'external', version: '1.6.0', port: await reserveHostPort(), adminDatabaseUrl: adminUrl });
     // about 6 MB of random text: a dump of about 3 MB, far beyond a 64 KiB pipe
     await sql(`CREATE TABLE attachments AS SELECT g AS id, ${Array(8).fill('md5(random()::text)').join(' || ')} AS body FROM generate_series(1, 24000) g`);
   });

@@ -11,9 +11,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HostStep } from '../../../core/models';
-import { createHost, dataChecksums, destroyHost, waitHealthy, type LabHost } from '../../../lab/hosts';
+import { createHost, reserveHostPort, dataChecksums, destroyHost, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { paths, readEnvFile } from '../../../lab/hosts/state';
-import { freePort } from '../../../lab/postgres';
 import { completeBackup, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
 describe('restoring an external database after a release added a table', () => {
@@ -46,7 +45,7 @@ describe('restoring an external database after a release added a table', () => {
     adminUrl = inject('databaseUrl');
     base = mkdtempSync(join(tmpdir(), 'fw-ext-restore-'));
     s3 = await startS3();
-    host = await createHost({ root: join(base, 'h'), hostId: 'h-ext-restore', mode: 'external', version: '1.6.0', port: await freePort(), adminDatabaseUrl: adminUrl });
+    host = await createHost({ root: join(base, 'h'), hostId: 'h-ext-restore', mode: 'external', version: '1.6.0', port: await reserveHostPort(), adminDatabaseUrl: adminUrl });
   });
   afterAll(async () => {
     if (host) await destroyHost(host, adminUrl);

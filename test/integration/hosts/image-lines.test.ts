@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluateHost, InventoryResult } from '../../../core/compliance';
 import { SERVICES, type HostStep } from '../../../core/models';
-import { createHost, destroyHost, hostEnv, runningVersions, waitHealthy, type LabHost } from '../../../lab/hosts';
-import { freePort } from '../../../lab/postgres';
+import { createHost, reserveHostPort, destroyHost, hostEnv, runningVersions, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { runStep } from './support';
 
 const ALL = (v: string | null) => ({ 'api-service': v, 'data-service': v, 'data-service-sidecar': v });
@@ -61,7 +60,7 @@ function hostSuite(flavor: 'v1' | 'v2', full: boolean): void {
 
     beforeAll(async () => {
       base = mkdtempSync(join(tmpdir(), `fw-images-${flavor}-`));
-      host = await createHost({ root: join(base, 'h'), hostId: `h-img-${flavor}`, mode: 'embedded', version: '1.4.0', port: await freePort(), composeFlavor: flavor });
+      host = await createHost({ root: join(base, 'h'), hostId: `h-img-${flavor}`, mode: 'embedded', version: '1.4.0', port: await reserveHostPort(), composeFlavor: flavor });
     });
     afterAll(async () => {
       if (host) await destroyHost(host);

@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HostStep } from '../../../core/models';
-import { createHost, dataChecksums, destroyHost, setHostPostgres, type LabHost } from '../../../lab/hosts';
+import { createHost, reserveHostPort, dataChecksums, destroyHost, setHostPostgres, type LabHost } from '../../../lab/hosts';
 import { paths } from '../../../lab/hosts/state';
-import { freePort } from '../../../lab/postgres';
 import { completeBackup, dockerRuns, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
 const clearDockerLog = (root: string) => writeFileSync(join(paths(root).state, 'docker-calls.log'), '');
@@ -35,7 +34,7 @@ describe('the PostgreSQL client is chosen from the server version', { timeout: 1
       hostId: 'h-pg17',
       mode: 'external',
       version: '1.4.0',
-      port: await freePort(),
+      port: await reserveHostPort(),
       adminDatabaseUrl: adminUrl,
       postgres: { serverVersion: '17.2' },
     });

@@ -10,8 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatabaseMode, HostStep } from '../../../core/models';
-import { createHost, dataChecksums, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
-import { freePort } from '../../../lab/postgres';
+import { createHost, reserveHostPort, dataChecksums, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { completeBackup, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
 const ALL = (v: string | null) => ({ 'api-service': v, 'data-service': v, 'data-service-sidecar': v });
@@ -33,7 +32,7 @@ describe.each<DatabaseMode>(['embedded', 'external'])('a failed restore on an %s
     adminUrl = inject('databaseUrl');
     base = mkdtempSync(join(tmpdir(), `fw-restore-${mode}-`));
     s3 = await startS3();
-    host = await createHost({ root: join(base, 'h'), hostId: `h-rs-${mode}`, mode, version: '1.4.0', port: await freePort(), adminDatabaseUrl: adminUrl });
+    host = await createHost({ root: join(base, 'h'), hostId: `h-rs-${mode}`, mode, version: '1.4.0', port: await reserveHostPort(), adminDatabaseUrl: adminUrl });
     dataAtBackup = await dataChecksums(host.root);
     const target = await prepareBackup(s3, `rs-${mode}`, 2, 5, mode === 'embedded' ? 'tar.gz' : 'pgdump');
     const b = await step('backup', target.params);

@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DatabaseMode, HostStep } from '../../../core/models';
-import { createHost, dataChecksums, dataSchemaVersion, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
+import { createHost, reserveHostPort, dataChecksums, dataSchemaVersion, destroyHost, runningVersions, setFaults, waitHealthy, type LabHost } from '../../../lab/hosts';
 import { readApp, readContainers } from '../../../lab/hosts/state';
-import { freePort } from '../../../lab/postgres';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { BUCKET, completeBackup, dockerRuns, health, objectSha256, prepareBackup, restoreFrom, runStep, startS3, type BackupTarget, type TestS3 } from './support';
 
@@ -45,7 +44,7 @@ export function hostStepSuite(mode: DatabaseMode): void {
       adminUrl = inject('databaseUrl');
       base = mkdtempSync(join(tmpdir(), `fw-hosts-${mode}-`));
       s3 = await startS3();
-      host = await createHost({ root: join(base, 'h1'), hostId: `h-${mode}`, mode, version: '1.4.0', port: await freePort(), adminDatabaseUrl: adminUrl });
+      host = await createHost({ root: join(base, 'h1'), hostId: `h-${mode}`, mode, version: '1.4.0', port: await reserveHostPort(), adminDatabaseUrl: adminUrl });
     });
     afterEach(async () => {
       await setFaults(host.root, {});

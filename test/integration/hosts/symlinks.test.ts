@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HostStep } from '../../../core/models';
-import { createHost, dataChecksums, destroyHost, type LabHost } from '../../../lab/hosts';
-import { freePort } from '../../../lab/postgres';
+import { createHost, reserveHostPort, dataChecksums, destroyHost, type LabHost } from '../../../lab/hosts';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { BUCKET, completeBackup, prepareBackup, restoreFrom, runStep, startS3, type TestS3 } from './support';
 
@@ -27,7 +26,7 @@ describe('planted links in the compose directory', () => {
     adminUrl = inject('databaseUrl');
     base = mkdtempSync(join(tmpdir(), 'fw-links-'));
     s3 = await startS3();
-    host = await createHost({ root: join(base, 'h'), hostId: 'h-links', mode: 'embedded', version: '1.4.0', port: await freePort(), adminDatabaseUrl: adminUrl });
+    host = await createHost({ root: join(base, 'h'), hostId: 'h-links', mode: 'embedded', version: '1.4.0', port: await reserveHostPort(), adminDatabaseUrl: adminUrl });
     const target = await prepareBackup(s3, 'links', 2);
     const b = await step('backup', target.params);
     expect(b.result).toMatchObject({ ok: true });

@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { HostStep } from '../../../core/models';
-import { createHost, destroyHost, setFaults, type LabHost } from '../../../lab/hosts';
+import { createHost, reserveHostPort, destroyHost, setFaults, type LabHost } from '../../../lab/hosts';
 import { paths } from '../../../lab/hosts/state';
-import { freePort } from '../../../lab/postgres';
 import { runStep } from './support';
 
 describe('watch-schema reads only the app’s own verdict lines', () => {
@@ -40,7 +39,7 @@ describe('watch-schema reads only the app’s own verdict lines', () => {
   // a fresh 1.4.0 host per test: each test starts 1.5.0 (or 1.4.0 again) on it
   beforeEach(async () => {
     n += 1;
-    host = await createHost({ root: join(base, `h${n}`), hostId: `h-watch-${n}`, mode: 'embedded', version: '1.4.0', port: await freePort(), adminDatabaseUrl: adminUrl });
+    host = await createHost({ root: join(base, `h${n}`), hostId: `h-watch-${n}`, mode: 'embedded', version: '1.4.0', port: await reserveHostPort(), adminDatabaseUrl: adminUrl });
   });
   afterEach(async () => {
     if (host) await destroyHost(host, adminUrl);
