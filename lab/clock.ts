@@ -20,14 +20,15 @@
  *   The floor keeps limits in order (a longer limit is never shorter);
  * - a limit on work the lab does at real speed (an SSM document's execution
  *   timeout over real bash, a Lambda function's timeout over real code, a
- *   Task or execution TimeoutSeconds over both) lasts `workLimit(ms)`: the
+ *   Task or execution TimeoutSeconds over both, a Task's HeartbeatSeconds
+ *   over the Lambda that sends the heartbeats) lasts `workLimit(ms)`: the
  *   same, with the higher floor `minRealWorkLimitMs` (default
  *   MIN_REAL_WORK_LIMIT_MS). A step that takes 300 ms on an idle machine
  *   takes seconds on two loaded cores; its work is not compressed, so its
  *   limit must not be compressed below what the work really needs, or the
  *   lab fails steps AWS would not (a 300 s preflight at 1/50 is 6 s).
  *   Limits that only bound waiting (SSM's delivery timeout for an offline
- *   agent, heartbeats, expiries) keep the lower floor.
+ *   agent, expiries) keep the lower floor.
  *
  * Durations are scaled where the lab enforces them (the lab's Step Functions,
  * SSM and Lambda; Cognito's token lifetimes not yet, see lab/lab.ts; the

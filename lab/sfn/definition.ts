@@ -11,8 +11,8 @@
  * - Every duration follows the lab's one time scale (lab/clock.ts): Wait
  *   states and Retry intervals are pauses (`clock.real`), Task
  *   `TimeoutSeconds` and the execution's `TimeoutSeconds` are limits
- *   (`clock.limit`; `HeartbeatSeconds` is scaled where the token waits,
- *   task-runner.ts). A Wait's fixed `Seconds` goes through the library's
+ *   (`clock.workLimit`, as is `HeartbeatSeconds` where the token waits,
+ *   task-tokens.ts). A Wait's fixed `Seconds` goes through the library's
  *   `waitTimeOverrides`; `SecondsPath`, `Timestamp` and `TimestampPath`
  *   depend on the input, which the override cannot see, so the state runs as
  *   a lab task that computes the scaled pause (history still shows a Wait

@@ -39,6 +39,13 @@ export class TaskTokens {
    * Resolves with the output SendTaskSuccess gave, or throws the error
    * SendTaskFailure gave. Without a heartbeat within `heartbeatSeconds` it
    * throws the library's States.Timeout and calls `onHeartbeatTimeout`.
+   *
+   * HeartbeatSeconds is scaled as a limit on real-speed work
+   * (`clock.workLimit`): what sends the heartbeats (run-events' safety poll,
+   * a Lambda walking every open wait over the registry and SSM) runs at real
+   * speed, so on two loaded cores a 10-minute heartbeat at 1/50 (12 s) was
+   * missed while AWS's five polls would all have arrived (the faults suites'
+   * "timed-out at preflight").
    */
   async wait(token: string, heartbeatSeconds: number | undefined, clock: LabClock, signal: AbortSignal, onHeartbeatTimeout: (cause: string) => void): Promise<Json> {
     const entry = this.tokens.get(token)!;
@@ -54,7 +61,7 @@ export class TaskTokens {
           e.message = 'States.Timeout';
           reject(e); // before the attempt's timeout aborts the signal, which would reject as "closed"
           onHeartbeatTimeout(`no heartbeat within HeartbeatSeconds (${heartbeatSeconds})`);
-        }, clock.limit(heartbeatSeconds * 1000));
+        }, clock.workLimit(heartbeatSeconds * 1000));
       };
       const done = (o: TokenOutcome) => {
         clearTimeout(timer);

@@ -71,6 +71,21 @@ describe('one time scale', () => {
     expect(took(run)).toBeGreaterThanOrEqual(1_950);
     expect(took(run)).toBeLessThan(10_000);
   });
+
+  it('gives HeartbeatSeconds the floor of a limit on real-speed work: the heartbeats come from a Lambda running at real speed', async () => {
+    // One simulated hour is 0.5 real s, below the work floor of 2 s (and above the waiting floor of 0.1 s).
+    // run-events' safety poll sends the heartbeats at real speed: a 10-minute heartbeat at 1/50 (12 s)
+    // was missed on two loaded cores, failing steps AWS would finish (faults suites, "timed-out at preflight").
+    const clock = labClock(1 / 7200, { minRealLimitMs: 100, minRealWorkLimitMs: 2_000 });
+    const engine = await engineFor({ BeatHour: { StartAt: 'Hold', States: { Hold: { Type: 'Task', Resource: HOLD, HeartbeatSeconds: 3600, End: true } } } }, clock);
+    engine.registerSdkIntegration(HOLD.replace('.waitForTaskToken', ''), () => ({}));
+    const started = Date.now();
+    const { executionArn } = engine.startExecution({ stateMachineArn: arnOf('BeatHour') });
+    const beat = await engine.waitForExecution(executionArn, 20_000);
+    expect(beat).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    expect(beat!.stopDate! - started).toBeGreaterThanOrEqual(1_950);
+    expect(beat!.stopDate! - started).toBeLessThan(10_000);
+  });
 });
 
 describe('the history quota', () => {
