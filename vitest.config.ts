@@ -5,7 +5,7 @@ import { LongestFirstSequencer } from './test/support/sequencer';
  * Tests by kind, one vitest project each (`vitest run --project unit`):
  * - unit: no I/O at all (no PostgreSQL, bash, network or synth); seconds.
  * - integration: the registry on PostgreSQL, host scripts in real bash, steps against s3rver.
- * - infra: assertions on the synthesized template.
+ * - infra: assertions on the synthesized template (files share a worker's synth: not isolated).
  * - lab: the lab's fidelity to SSM, Step Functions, S3, Secrets Manager, CloudWatch.
  * - workflows: the synthesized state machines run end to end in the lab.
  * - browser: the console in headless Chromium against a lab (screenshots in test-artefacts/).
@@ -29,7 +29,7 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'], setupFiles: ['test/support/no-io.ts'] } },
       { extends: true, test: { name: 'integration', include: ['test/integration/**/*.test.ts'], globalSetup: [POSTGRES] } },
-      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
+      { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'], isolate: false } },
       { extends: true, test: { name: 'lab', include: ['test/lab/**/*.test.ts'] } },
       { extends: true, test: { name: 'workflows', include: ['test/workflows/**/*.test.ts'], globalSetup: [POSTGRES, APP] } },
       { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'], globalSetup: [POSTGRES, APP], testTimeout: 180_000 } },

@@ -23,11 +23,24 @@ export interface Synthesized {
   };
 }
 
+const synthesized = new Map<string, Synthesized>();
+
+/**
+ * One synth per context and default region per worker: the infra project
+ * runs its files without isolation (vitest.config.ts), so the files a worker
+ * runs share it instead of each spending ~15 s on the same synth. Callers
+ * read the result; none may add constructs to it.
+ */
 export function synthApp(context: Record<string, string> = {}): Synthesized {
+  const key = JSON.stringify([context, process.env.CDK_DEFAULT_REGION ?? null]);
+  const cached = synthesized.get(key);
+  if (cached) return cached;
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [], ...context } });
   const stack = buildApp(app);
   const template = Template.fromStack(stack);
-  return { app, stack, template, json: template.toJSON() as Synthesized['json'] };
+  const s = { app, stack, template, json: template.toJSON() as Synthesized['json'] };
+  synthesized.set(key, s);
+  return s;
 }
 
 const PSEUDO: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::Region': 'us-east-1', 'AWS::AccountId': '123456789012', 'AWS::URLSuffix': 'amazonaws.com' };
