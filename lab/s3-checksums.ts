@@ -16,16 +16,18 @@
  *   `x-amz-checksum-sha256` and `x-amz-checksum-type` (COMPOSITE or FULL_OBJECT).
  *   https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
  *
- * The lab reads a stored part back from disk once to hash it (streamed, one
- * part), the way S3 hashes it on arrival; no whole object is ever buffered.
+ * The lab hashes a body as it arrives, the way S3 does, by passing the request
+ * through a hash on its way to s3rver; no whole object is ever buffered. (It
+ * once read the stored file back instead: s3rver 3.7 answers once its md5
+ * transform has seen the last byte, before its file write has finished, so on
+ * a loaded machine the file was still short and a good part got BadDigest.)
  * Checksums live beside s3rver's files: `<upload>/<n>.sha256`,
  * `<upload>/fw-checksum-algorithm`, and `<key>._S3rver_fw-checksum.json`.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 
 type Next = () => Promise<void>;
 type Middleware = (ctx: any, next: Next) => Promise<void>;
@@ -33,10 +35,24 @@ type Middleware = (ctx: any, next: Next) => Promise<void>;
 const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
 
-async function sha256File(path: string): Promise<string> {
+/**
+ * Puts a SHA-256 on the request body on its way to s3rver (which reads
+ * `ctx.req`; headers stay on `ctx.request`); the digest, in base64, once the
+ * body has been read whole.
+ */
+function hashOnArrival(ctx: any): () => string {
   const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('base64');
+  const body = ctx.req as Readable;
+  ctx.req = body.pipe(
+    new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    }),
+  );
+  body.on('error', (e) => (ctx.req as Transform).destroy(e));
+  return () => hash.digest('base64');
 }
 
 /** base64(SHA-256(concatenated raw part digests)) + `-N`. */
@@ -86,10 +102,11 @@ export function checksumRoutes(): Middleware {
 
     // UploadPart
     if (method === 'PUT' && uploadId && ctx.query.partNumber !== undefined) {
+      const digest = hashOnArrival(ctx);
       await next();
       if (ctx.status !== 200 || !UPLOAD_ID.test(uploadId)) return;
       const part = join(uploadDir(uploadId), String(Number(ctx.query.partNumber)));
-      const actual = await sha256File(part);
+      const actual = digest();
       if (given && actual !== given) {
         await rm(part, { force: true });
         await rm(`${part}.md5`, { force: true });
@@ -132,10 +149,11 @@ export function checksumRoutes(): Middleware {
 
     // PutObject (not a copy)
     if (method === 'PUT' && !uploadId && !ctx.get('x-amz-copy-source')) {
+      const digest = hashOnArrival(ctx);
       await next();
       if (ctx.status !== 200) return;
       const object = store.getResourcePath(at.bucket, at.key, 'object');
-      const actual = await sha256File(object);
+      const actual = digest();
       if (given && actual !== given) {
         await rm(object, { force: true });
         await rm(`${object}.md5`, { force: true });
