@@ -32,6 +32,33 @@ import { startTestLab, type TestLab } from '../support/lab';
  */
 const HEALTH = { passes: 3, intervalSeconds: 1, timeoutSeconds: 10 };
 
+/**
+ * Upgrades of one mode's matrix that run at once. Every host step is real
+ * bash calling the lab's docker (a node start-up per call) at real speed:
+ * fourteen at once per mode, both modes side by side on two cores, stretched
+ * a preflight past even the lab's 60 s floor on real-speed work (CI: "timed-out
+ * at preflight"), a load no AWS host sees. The matrix is about outcomes, not
+ * concurrency (rollouts test that).
+ */
+const AT_ONCE = 4;
+
+/** Runs the functions given to it at most `n` at a time, in the order they came. */
+function slotsOf(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let free = n;
+  const waiting: Array<() => void> = [];
+  return async (fn) => {
+    if (free > 0) free--;
+    else await new Promise<void>((resolve) => waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else free++;
+    }
+  };
+}
+
 const RESTORED_FROM = '1.4.0';
 const TARGET = '1.5.0';
 
@@ -124,24 +151,26 @@ export function faultMatrix(mode: DatabaseMode): void {
   };
 
   let executions = 0;
+  const slots = slotsOf(AT_ONCE);
   /**
-   * Start a HostUpgrade and wait for its end. Unlike the harness's upgrade(),
-   * this polls DescribeExecution only, twice a second: a dozen executions
-   * fetching their whole history ten times a second would cost the lab more
-   * CPU than the upgrades themselves.
+   * Start a HostUpgrade and wait for its end, at most AT_ONCE at a time.
+   * Unlike the harness's upgrade(), this polls DescribeExecution only, twice a
+   * second: a dozen executions fetching their whole history ten times a second
+   * would cost the lab more CPU than the upgrades themselves.
    */
-  const upgrade = async (hostId: string, version: string, extra: Record<string, unknown> = {}): Promise<ExecutionResult> => {
-    const name = `${hostId}-${version.replace(/\./g, '_')}-${Date.now().toString(36)}-${executions++}`;
-    const input = { hostId, version, healthCheck: HEALTH, ...extra };
-    const { executionArn } = await startExecution(t.sfn, t.lab.stateMachines.hostUpgrade, name, input);
-    for (;;) {
-      const d = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
-      if (d.status !== 'RUNNING') {
-        return { status: d.status!, output: d.output ? JSON.parse(d.output) : null, error: d.error ?? null, cause: d.cause ?? null, executionArn };
+  const upgrade = (hostId: string, version: string, extra: Record<string, unknown> = {}): Promise<ExecutionResult> =>
+    slots(async () => {
+      const name = `${hostId}-${version.replace(/\./g, '_')}-${Date.now().toString(36)}-${executions++}`;
+      const input = { hostId, version, healthCheck: HEALTH, ...extra };
+      const { executionArn } = await startExecution(t.sfn, t.lab.stateMachines.hostUpgrade, name, input);
+      for (;;) {
+        const d = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        if (d.status !== 'RUNNING') {
+          return { status: d.status!, output: d.output ? JSON.parse(d.output) : null, error: d.error ?? null, cause: d.cause ?? null, executionArn };
+        }
+        await sleep(500);
       }
-      await sleep(500);
-    }
-  };
+    });
 
   const sentTo = (host: LabFleetHost) =>
     t.lab.ssm
@@ -252,7 +281,7 @@ export function faultMatrix(mode: DatabaseMode): void {
     ]);
     seen.throttledAfter = throttledCount();
     await watcher;
-  }, 300_000);
+  }, 900_000);
 
   afterAll(async () => {
     await t?.close();
