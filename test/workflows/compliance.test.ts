@@ -209,7 +209,7 @@ describe('drift over time', () => {
     // every check is kept: the fleet's history reads clean → drift → clean
     const latest = await t.lab.store.latestComplianceCheck({ fleetId: 'steady' });
     expect(latest!.id).toBe((fixed.output as { checkId: string }).checkId);
-  }, 90_000);
+  }, 240_000); // three checks, each bounded by the lab's 60 s floor on an execution timeout
 
   it('is started by the template schedule for every fleet, and refuses an unknown fleet', async () => {
     const [executionArn, ...more] = t.lab.scheduler.fireSchedules();
@@ -222,5 +222,5 @@ describe('drift over time', () => {
     const bad = await runCheck({ fleetId: 'no-such-fleet' });
     expect(bad.status).toBe('FAILED');
     expect(bad.error).toBe('FleetNotFoundError');
-  }, 90_000);
+  }, 180_000);
 });

@@ -42,7 +42,7 @@ async function health(host: LabFleetHost): Promise<{ status: number; body: { sta
 
 type BackupJson = { id: string; version: string; mode: string; status: string; verified: boolean; takenAt: string; dataBytes: number };
 
-describe.concurrent.each(['embedded', 'external'] as const)('HostRollback from the console, %s database', (mode) => {
+describe.each(['embedded', 'external'] as const)('HostRollback from the console, %s database', (mode) => {
   it('restores the backup taken before the upgrade, then a chosen older backup by id only when forced over the later upgrade', async ({ expect }) => {
     const [host] = await t.addHosts(`rbc-${mode}`, [{ id: `rbc-${mode}`, tier: 'production', mode, version: '1.4.0' }]);
     const h = host!;
@@ -111,7 +111,7 @@ describe.concurrent.each(['embedded', 'external'] as const)('HostRollback from t
       [second.id, '1.4.0', mode, true],
       [first!.id, '1.4.0', mode, true],
     ]);
-  }, 150_000);
+  }, 300_000); // four host operations; minutes on two loaded cores
 });
 
 describe('an operator\'s HostRollback that fails', () => {
@@ -144,5 +144,5 @@ describe('an operator\'s HostRollback that fails', () => {
     await setFaults(h.root, {});
     const retry = await t.upgrade(h.id, '1.5.0');
     expect({ status: retry.status, error: retry.error }).toEqual({ status: 'FAILED', error: 'HostQuarantinedError' });
-  }, 150_000);
+  }, 300_000); // an upgrade, a failing rollback, a refusal; minutes on two loaded cores
 });

@@ -54,6 +54,16 @@ async function startedHosts(rolloutId: string): Promise<string[]> {
 }
 const history = (executionArn: string): Promise<HistoryEvent[]> => t.history(executionArn);
 const results = async (rolloutId: string) => Object.fromEntries((await t.lab.store.listRolloutHosts(rolloutId)).map((h) => [`${h.hostId}#${h.attempt}`, h.result]));
+/** A failed rollout's own words, then each host's last run: what a failure message needs to be read. */
+async function why(fleetId: string): Promise<string> {
+  const r = done[fleetId]!;
+  const lines = [`${r.error}: ${r.cause}`];
+  for (const h of t.hosts.filter((x) => x.id.startsWith(`${fleetId.replace(/\d+$/, '')}-`))) {
+    const [run] = await t.lab.store.listRuns({ hostId: h.id, limit: 1 });
+    lines.push(`  ${h.id}: ${run ? `${run.status} ${run.outcome ?? ''} at ${run.failedStep ?? '-'}: ${run.message ?? ''}` : 'no run'}`);
+  }
+  return lines.join('\n');
+}
 
 const deps = (): RolloutDeps => ({
   target: { kind: 'lab', region: 'us-east-1', databaseUrl: t.lab.databaseUrl, stateMachines: t.lab.stateMachines, backupBucket: t.lab.backupBucket } as Target,
@@ -135,7 +145,7 @@ describe('wave failure budgets', () => {
   });
 
   it('tolerates failures under the wave\'s percentage and goes on to the next wave', async () => {
-    expect(done.tol!.status, `${done.tol!.error}: ${done.tol!.cause}`).toBe('SUCCEEDED');
+    expect(done.tol!.status, await why('tol')).toBe('SUCCEEDED');
     const [a, failing, c] = order.tol![0]!;
     expect(versions(failing!)).toEqual(OLD);
     for (const id of [a!, c!, 'tol-p1']) expect(versions(id)).toEqual(NEW);
@@ -147,7 +157,7 @@ describe('wave failure budgets', () => {
   });
 
   it('does not count unreachable hosts when unreachableCountsAsFailure is false', async () => {
-    expect(done.unr!.status, `${done.unr!.error}: ${done.unr!.cause}`).toBe('SUCCEEDED');
+    expect(done.unr!.status, await why('unr')).toBe('SUCCEEDED');
     expect((await results('unr-1-5-0'))['unr-s2#1']).toBe('unreachable');
     expect(versions('unr-s2')).toEqual(OLD);
     for (const id of ['unr-s1', 'unr-s3']) expect(versions(id)).toEqual(NEW);
@@ -156,7 +166,7 @@ describe('wave failure budgets', () => {
 
   it('does not count an earlier attempt\'s failures on resume', async () => {
     expect(done.resume!.error).toBe('RolloutHalted');
-    expect(done.resume2!.status, `${done.resume2!.error}: ${done.resume2!.cause}`).toBe('SUCCEEDED');
+    expect(done.resume2!.status, await why('resume2')).toBe('SUCCEEDED');
     expect(resumeFirst['resume-s1#1']).toBe('failed');
     const final = await results('resume-1-5-0');
     expect(final['resume-s1#2']).toBe('succeeded');
@@ -170,7 +180,7 @@ describe('wave failure budgets', () => {
   });
 
   it('stops mid-wave: the running host finishes, no further host is started', async () => {
-    expect(done.stop!.status, `${done.stop!.error}: ${done.stop!.cause}`).toBe('SUCCEEDED');
+    expect(done.stop!.status, await why('stop')).toBe('SUCCEEDED');
     expect((await t.lab.store.getRollout('stop-1-5-0')).status).toBe('stopped');
     const [first, ...rest] = order.stop![0]!;
     expect(await startedHosts('stop-1-5-0')).toEqual([first!]);
@@ -179,7 +189,7 @@ describe('wave failure budgets', () => {
   });
 
   it('records a host whose upgrade is refused as refused, counts it, and leaves the host alone', async () => {
-    expect(done.refused!.status, `${done.refused!.error}: ${done.refused!.cause}`).toBe('SUCCEEDED'); // budget 1
+    expect(done.refused!.status, await why('refused')).toBe('SUCCEEDED'); // budget 1
     expect((await results('refused-1-5-0'))['refused-s1#1']).toBe('refused');
     expect(versions('refused-s1')).toEqual(OLD);
     expect(await dataChecksums(host('refused-s1').root)).toEqual(before['refused-s1']);
@@ -216,7 +226,7 @@ describe('history growth, measured on a clean rollout', () => {
   const WAVES = 4; // what test/core/rollout-scale.test.ts plans for 10,000 hosts
 
   it('bounds FleetRollout by batches and waves, and RolloutBatch by its hosts', async () => {
-    expect(done.hist!.status, `${done.hist!.error}: ${done.hist!.cause}`).toBe('SUCCEEDED');
+    expect(done.hist!.status, await why('hist')).toBe('SUCCEEDED');
     const fleetEvents = await history(done.hist!.executionArn);
     // every batch the rollout ran, by its number of hosts
     const batches: { hosts: number; events: number }[] = [];

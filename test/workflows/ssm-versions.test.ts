@@ -45,7 +45,7 @@ describe('a host with an old SSM Agent', () => {
     t.lab.ssm.setAgentVersion(host!.instanceId, '3.3.10000.0');
     const again = await t.upgrade(host!.id, '1.5.0');
     expect(again.output).toMatchObject({ outcome: 'succeeded', version: '1.5.0' });
-  });
+  }, 180_000);
 });
 
 describe('documents changed by hand after the stack deployed them', () => {
@@ -74,5 +74,5 @@ describe('documents changed by hand after the stack deployed them', () => {
     expect(sent.map((c) => `${c.documentName}@${c.documentVersion}`)).toEqual(
       ['Preflight', 'PullImages', 'Backup', 'PinTags', 'Restart', 'WatchSchema', 'HealthCheck'].map((d) => `Fleetwave-${d}@1`),
     );
-  });
+  }, 180_000);
 });
