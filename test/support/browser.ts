@@ -26,6 +26,8 @@ export async function startBrowser(): Promise<TestBrowser> {
   mkdirSync(ARTEFACTS, { recursive: true });
   // a fresh --user-data-dir: playwright takes it as the persistent context's folder
   const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 } });
+  // a minute for a page's reaction: the console polls a lab that shares two cores with the rest of the suite
+  context.setDefaultTimeout(60_000);
   const page = context.pages()[0] ?? (await context.newPage());
   return {
     context,

@@ -76,8 +76,10 @@ describe('a host step is one task, answered when its command ends', () => {
     // flat: the slow host's steps took longer, its orchestration did not
     expect(transitions(hb)).toBe(transitions(ha));
     expect(hb.length).toBe(ha.length);
-    // ... and its host steps really took longer (the slow start sits between restart and the health check)
-    expect(stateMillis(hb, /^Send/)).toBeGreaterThan(stateMillis(ha, /^Send/) + 10_000);
+    // ... and its host steps really lasted the 15 s slow start longer (it sits between restart and the
+    // health check). A lower bound on the slow host alone: a comparison with the quick host's time
+    // was lost to load on CI (the quick host's steps stretched as well).
+    expect(stateMillis(hb, /^Send/)).toBeGreaterThanOrEqual(15_000);
 
     // every host step command ended once and its task heard of it about a second later
     const latencies = stepLatencies(ha, quick!.instanceId);

@@ -79,5 +79,5 @@ describe.concurrent.each(['embedded', 'external'] as const)('fleetwave rollback 
       ['1.5.0', mode, 'yes'],
       ['1.4.0', mode, 'yes'],
     ]);
-  }, 150_000);
+  }, 300_000);
 });
