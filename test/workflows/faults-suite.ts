@@ -14,6 +14,7 @@ import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/clie
 import { DescribeExecutionCommand, GetExecutionHistoryCommand } from '@aws-sdk/client-sfn';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startExecution, type ExecutionResult } from '../../cli/executions';
 import type { DatabaseMode } from '../../core/models';
@@ -41,23 +42,6 @@ const HEALTH = { passes: 3, intervalSeconds: 1, timeoutSeconds: 10 };
  * concurrency (rollouts test that).
  */
 const AT_ONCE = 4;
-
-/** Runs the functions given to it at most `n` at a time, in the order they came. */
-function slotsOf(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
-  let free = n;
-  const waiting: Array<() => void> = [];
-  return async (fn) => {
-    if (free > 0) free--;
-    else await new Promise<void>((resolve) => waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else free++;
-    }
-  };
-}
 
 const RESTORED_FROM = '1.4.0';
 const TARGET = '1.5.0';
@@ -151,7 +135,7 @@ export function faultMatrix(mode: DatabaseMode): void {
   };
 
   let executions = 0;
-  const slots = slotsOf(AT_ONCE);
+  const slots = pLimit(AT_ONCE);
   /**
    * Start a HostUpgrade and wait for its end, at most AT_ONCE at a time.
    * Unlike the harness's upgrade(), this polls DescribeExecution only, twice a
