@@ -15,6 +15,7 @@ import { startLab, synthesize, type Lab } from '../lab/lab';
 import { startPostgres, stopPostgres, type PostgresServer } from '../lab/postgres';
 import { applyLabFleet, labInstanceId, stopLabFleet, type LabFleetHost } from '../lab/fleet';
 import { readHistoryDir } from '../lab/sfn/history';
+import { hostAwsEnv, startHostCredentials } from '../lab/hosts/credentials';
 import { createSimAgent, type SimAgent } from '../lab/ssm/sim-agent';
 import type { LabFleetSettings } from '../lab/fleet';
 
@@ -137,7 +138,10 @@ export async function simFleet(b: BenchLab, fleetId: string, n: number, stepMs: 
   });
   const hostsDir = join(b.lab.dir, 'sim-hosts');
   for (const h of hosts) {
-    b.lab.ssm.registerInstance({ instanceId: h.instanceId, hostRoot: join(hostsDir, h.id), computerName: h.id, runStep: agent.runStep });
+    const root = join(hostsDir, h.id);
+    // the node's own role session and S3 endpoint, as lab/fleet.ts gives a real lab host
+    startHostCredentials({ root, hostId: h.id, instanceId: h.instanceId, sts: b.lab.sts, clock: b.lab.clock });
+    b.lab.ssm.registerInstance({ instanceId: h.instanceId, hostRoot: root, computerName: h.id, env: { PATH: process.env.PATH ?? '', ...hostAwsEnv(root, b.lab.s3.endpoint) }, runStep: agent.runStep });
   }
   await applyLabFleet(b.lab, fleetId, settings, hosts);
   return { fleetId, hostIds: hosts.map((h) => h.id), agent, upgraded: (v) => hosts.filter((h) => agent.versionOf(h.instanceId) === v).length };

@@ -7,13 +7,17 @@
  * elsewhere (test/integration/ssm-documents, test/workflows).
  *
  * What it keeps per instance is what the result lines must agree on: the
- * version the host runs and the version its config pins. The backup answer
- * really uploads a small archive through the presigned part and config URLs it
- * is given, so complete-backup's end-to-end size and sha256 check passes; the
- * restore answer really downloads both objects.
+ * version the host runs and the version its config pins. As the real scripts
+ * do (ssm-documents/scripts/s3.sh), the backup answer really uploads a small
+ * archive as part 1 of the upload it is given and the config object, signed
+ * with the node's own role session read from the shared credentials file the
+ * agent's environment names (AWS_SHARED_CREDENTIALS_FILE, lab/hosts/credentials.ts)
+ * with a SHA-256 checksum per request, so complete-backup's checks pass; the
+ * restore answer really downloads both objects with that session.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { join } from 'node:path';
 import type { RunningStep, StepResult } from './agent';
 import type { StepRunner } from './service';
@@ -50,24 +54,33 @@ export function stepOfDocument(documentName: string): string {
   return base.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase();
 }
 
-/** The base64url (no padding) parameter values the documents take, decoded. */
-function decodeUrl(value: string): string {
-  return Buffer.from(value.trim(), 'base64url').toString('utf8');
-}
-
 const b64sha = (b: Buffer) => createHash('sha256').update(b).digest('base64');
 
-/** A PUT with its x-amz-checksum-sha256, as the backup script sends each part and the config. */
-async function put(url: string, body: Buffer): Promise<string> {
-  const res = await fetch(url, { method: 'PUT', body, headers: { 'content-length': String(body.length), 'x-amz-checksum-sha256': b64sha(body) } });
-  if (!res.ok) throw new Error(`PUT ${new URL(url).pathname} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-  return (res.headers.get('etag') ?? '').replace(/"/g, '');
+/** The node's role session, as the scripts read it before every request: profile `default` of the shared credentials file. */
+function sessionOf(env: Record<string, string>): { accessKeyId: string; secretAccessKey: string; sessionToken: string } {
+  const file = env.AWS_SHARED_CREDENTIALS_FILE;
+  if (!file) throw new Error('the agent environment names no AWS_SHARED_CREDENTIALS_FILE (the node has no role session)');
+  const text = readFileSync(file, 'utf8');
+  const value = (k: string) => new RegExp(`^${k}\\s*=\\s*(\\S+)`, 'm').exec(text)?.[1] ?? '';
+  return { accessKeyId: value('aws_access_key_id'), secretAccessKey: value('aws_secret_access_key'), sessionToken: value('aws_session_token') };
 }
 
-async function get(url: string): Promise<number> {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`GET ${new URL(url).pathname} answered ${res.status}`);
-  return (await res.arrayBuffer()).byteLength;
+/** An S3 client signing with the node's session, at the endpoint the agent's environment names. */
+function hostS3(env: Record<string, string>): S3Client {
+  return new S3Client({
+    endpoint: env.AWS_ENDPOINT_URL_S3,
+    region: env.SSM_Region || 'us-east-1',
+    forcePathStyle: true,
+    credentials: sessionOf(env),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 1,
+  });
+}
+
+async function getBytes(s3: S3Client, bucket: string, key: string, versionId?: string): Promise<number> {
+  const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId || undefined }));
+  return (await r.Body!.transformToByteArray()).byteLength;
 }
 
 export function createSimAgent(options: SimAgentOptions): SimAgent {
@@ -87,12 +100,15 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
         return { step, ok: true, mode, compose: 'docker compose', currentVersion: h.running, mixedVersions: false, dataBytesEstimate: 4096, freeBytes: 50e9, targetVersion: target, alreadyOnTarget: h.running === target };
       }
       case 'backup': {
-        const parts = (env.SSM_DataPartUrls ?? '').split(/[\s,[\]"]+/).filter(Boolean);
         const data = Buffer.from(`simulated ${mode} data of a host on ${h.pinned}\n`);
         const config = Buffer.from(`simulated config pinning ${h.pinned}\n`);
         const snapshotAt = Date.now();
-        const etag = await put(decodeUrl(parts[0] ?? ''), data);
-        await put(decodeUrl(env.SSM_ConfigUrl ?? ''), config);
+        const s3 = hostS3(env);
+        const bucket = env.SSM_Bucket ?? '';
+        const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: env.SSM_DataKey, UploadId: env.SSM_UploadId, PartNumber: 1, Body: data, ChecksumSHA256: b64sha(data) }));
+        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: env.SSM_ConfigKey, Body: config, ChecksumSHA256: b64sha(config) }));
+        s3.destroy();
+        const etag = (part.ETag ?? '').replace(/"/g, '');
         const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
         return {
           step,
@@ -133,9 +149,13 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
       case 'health-check':
         return { step, ok: true, healthy: true, passes: Number(env.SSM_Passes ?? 1), versions: perService(() => h.running), logVersion: h.running };
       case 'restore': {
-        // older documents name presigned URLs; current ones name the keys the host reads with its own role
-        if (env.SSM_DataUrl) await get(decodeUrl(env.SSM_DataUrl));
-        if (env.SSM_ConfigUrl) await get(decodeUrl(env.SSM_ConfigUrl));
+        const s3 = hostS3(env);
+        try {
+          await getBytes(s3, env.SSM_Bucket ?? '', env.SSM_DataKey ?? '', env.SSM_DataVersionId);
+          await getBytes(s3, env.SSM_Bucket ?? '', env.SSM_ConfigKey ?? '', env.SSM_ConfigVersionId);
+        } finally {
+          s3.destroy();
+        }
         return { step, ok: true, restored: true, mode, version: h.running };
       }
       case 'inventory':
@@ -165,7 +185,7 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
       let err = '';
       let exitCode = 0;
       try {
-        out = `${JSON.stringify(await answer(step, run.step.env, host(run.instanceId)))}\n`;
+        out = `${JSON.stringify(await answer(step, { ...run.agentEnv, ...run.step.env }, host(run.instanceId)))}\n`;
       } catch (e) {
         err = `${(e as Error).message}\n`;
         exitCode = 1;
