@@ -180,14 +180,37 @@ export interface HistoryStats {
   byMachine: Record<string, number>;
 }
 
+export interface ExecutionCost {
+  machine: string;
+  name: string;
+  status: string;
+  startDate: number;
+  stopDate?: number;
+  events: number;
+  /** StateEntered events: the state transitions Step Functions counts. */
+  transitions: number;
+}
+
+/** Every execution the lab recorded, with its history's size. */
+export function historyOf(b: BenchLab): ExecutionCost[] {
+  return readHistoryDir(join(b.lab.dir, 'history')).map(({ execution, events }) => ({
+    machine: execution.stateMachineArn.split(':').pop() ?? '',
+    name: execution.name,
+    status: execution.status,
+    startDate: execution.startDate,
+    stopDate: execution.stopDate,
+    events: events.length,
+    transitions: events.filter((e) => e.type.endsWith('StateEntered')).length,
+  }));
+}
+
 export function historyStats(b: BenchLab): HistoryStats {
-  const all = readHistoryDir(join(b.lab.dir, 'history'));
+  const all = historyOf(b);
   const stats: HistoryStats = { executions: all.length, largest: { events: 0, machine: '', name: '' }, stateTransitions: 0, byMachine: {} };
-  for (const { execution, events } of all) {
-    const machine = execution.stateMachineArn.split(':').pop() ?? '';
-    stats.byMachine[machine] = (stats.byMachine[machine] ?? 0) + 1;
-    stats.stateTransitions += events.filter((e) => e.type.endsWith('StateEntered')).length;
-    if (events.length > stats.largest.events) stats.largest = { events: events.length, machine, name: execution.name };
+  for (const x of all) {
+    stats.byMachine[x.machine] = (stats.byMachine[x.machine] ?? 0) + 1;
+    stats.stateTransitions += x.transitions;
+    if (x.events > stats.largest.events) stats.largest = { events: x.events, machine: x.machine, name: x.name };
   }
   return stats;
 }

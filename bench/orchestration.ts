@@ -7,7 +7,7 @@
  */
 import { planWaves } from '../core/waves';
 import { idealCriticalPathMs, waveRounds } from './ideal';
-import { historyStats, memorySampler, registryCalls, runRollout, simFleet, startBenchLab } from './lab-bench';
+import { historyOf, historyStats, memorySampler, registryCalls, runRollout, simFleet, startBenchLab } from './lab-bench';
 import { loadedNow, formatBytes, formatFigure, formatSeconds, type Figure, type Machine } from './report';
 
 export const FROM_VERSION = '1.4.0';
@@ -56,6 +56,26 @@ export async function overheadBench(o: OrchestrationOptions): Promise<string[]> 
       lines.push(formatFigure(figure));
       o.log(lines.at(-1)!);
       if (run.status !== 'SUCCEEDED') lines.push(`  (rollout ended ${run.status}: ${run.error ?? ''}; ${upgraded} of ${n} hosts on ${TO_VERSION})`);
+      else {
+        // each wave's RolloutBatch against its own ideal: the first wave carries the lab's Lambda cold starts
+        // (every function's worker threads start on the same 2 cores; on AWS each instance starts on its own)
+        const batches = historyOf(bench).filter((x) => x.machine.startsWith('RolloutBatch') && x.stopDate !== undefined).sort((a, b) => a.startDate - b.startDate);
+        const rounds = waveRounds(sizes, o.concurrency);
+        if (batches.length === rounds.length && rounds.length > 1) {
+          const per = batches.map((b, i) => ({ wall: b.stopDate! - b.startDate, ideal: rounds[i]! * steps * stepMs }));
+          const later = per.slice(1);
+          const ratio = later.reduce((a, w) => a + w.wall, 0) / later.reduce((a, w) => a + w.ideal, 0);
+          lines.push(
+            formatFigure({
+              ...figure,
+              name: `overhead, ${n} hosts, waves after the first`,
+              measured: `each wave's RolloutBatch vs its ideal: ${per.map((w) => `${formatSeconds(w.wall)}/${formatSeconds(w.ideal)}`).join(', ')} (the first wave includes the lab's Lambda cold starts)`,
+              ratio,
+            }),
+          );
+          o.log(lines.at(-1)!);
+        }
+      }
     }
   } finally {
     await bench.close();

@@ -13,6 +13,7 @@
  *   npm run bench -- backup --size-mb 1024
  *   npm run bench -- ansible --hosts 6 --concurrency 2
  */
+import { durationsBench } from './durations';
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,13 @@ const hostList = (v: string): number[] => {
   const list = v.split(',').map((s) => Number(s.trim()));
   if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 10_000)) {
     throw new InvalidArgumentError('give host counts as whole numbers from 1 to 10000, separated by commas (e.g. 20,100)');
+  }
+  return list;
+};
+const secondsList = (v: string): number[] => {
+  const list = v.split(',').map((s) => Number(s.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1 || n > 8 * 86_400)) {
+    throw new InvalidArgumentError('give step durations as whole seconds from 1 to 691200 (8 days), separated by commas (e.g. 10,600,21600)');
   }
   return list;
 };
@@ -155,9 +163,28 @@ const modes = (v: string): ('embedded' | 'external')[] => {
   return list as ('embedded' | 'external')[];
 };
 
+async function runDurations(f: { stepSeconds: number[]; realStepSeconds: number }): Promise<void> {
+  write(program.opts().write, {
+    key: 'durations',
+    title: 'Cost of one host upgrade as its steps get longer (issue #11)',
+    command: `npm run bench -- durations --step-seconds ${f.stepSeconds.join(',')} --real-step-seconds ${f.realStepSeconds}`,
+    lines: await durationsBench({ root: benchRoot(program.opts().dir), machine, log, ...f }),
+    notes: [
+      "One simulated host (lab/ssm/sim-agent.ts) through FleetRollout, RolloutBatch and HostUpgrade; each duration in a lab of its own whose time scale makes a step last the given real seconds, so Wait states, timeouts, heartbeats and session expiry are compressed alike and stay in force. Transitions and events are the HostUpgrade execution's own history. Flat across durations is the goal: a host step waits for its command's status-change event (waitForTaskToken) instead of polling.",
+      'Added latency = (HostUpgrade real duration − Σ real step time) / steps: what the Lambda tasks, SSM delivery, the status-change event and the registry add to every step.',
+    ],
+  });
+}
+
 program.command('planning').description('wave planning and the lab docker call').action(runPlanning);
 orchestrationOptions(program.command('overhead').description('rollout wall time vs the ideal critical path (simulated agents)'), DEFAULTS.overhead).action(runOverhead);
 orchestrationOptions(program.command('scale').description('a large fleet through the real state machines (simulated agents)'), DEFAULTS.scale).action(runScale);
+program
+  .command('durations')
+  .description('state transitions, history events and added latency of one host upgrade for step durations of 10 s, 10 min and 6 h (simulated agent)')
+  .option('--step-seconds <list>', 'simulated seconds per step, comma-separated', secondsList, secondsList('10,600,21600'))
+  .option('--real-step-seconds <s>', 'real seconds each step lasts (sets each lab time scale)', positive('--real-step-seconds'), 2)
+  .action(runDurations);
 program
   .command('backup')
   .description('backup and restore throughput vs raw tar / pg_dump / pg_restore (real host scripts)')
@@ -175,6 +202,7 @@ program
 program.action(async () => {
   await runPlanning();
   await runOverhead(defaultsOf(DEFAULTS.overhead));
+  await runDurations({ stepSeconds: [10, 600, 21600], realStepSeconds: 2 });
   await runScale(defaultsOf(DEFAULTS.scale));
   await runBackup(DEFAULTS.backup);
   await runAnsible(DEFAULTS.ansible);
