@@ -158,6 +158,7 @@ export class FleetwaveStack extends Stack {
       },
       alerts: this.alerts.topic,
       finishRunLogs: f.finishRun.logGroup,
+      completeBackupLogs: f.completeBackup.logGroup,
       driftAlarm: this.compliance.alarm,
     });
 

@@ -32,5 +32,8 @@ export const BackupResult = z.looseObject({
     entries: z.number().int().min(0).optional(),
   }),
   config: z.looseObject({ bytes: z.number().int().min(0), sha256: Sha256, checksumSha256: ChecksumSha256, entries: z.number().int().min(0).optional() }),
+  /** The host's clock (epoch ms) at the data's snapshot and when the backup was uploaded and checked. */
+  snapshotAt: z.number().int().min(0).optional(),
+  finishedAt: z.number().int().min(0).optional(),
 });
 export type BackupResult = z.infer<typeof BackupResult>;

@@ -18,6 +18,7 @@ import { markBackupUnverified, type UnverifiedObjects } from '../../core/backup-
 import { parseInput } from '../../core/errors';
 import { BackupResult } from '../../core/host-steps/results';
 import { DataFormat, HostRunContext } from '../../core/models';
+import { BACKUP_VERIFIED_LOG } from '../../core/backup-storage/metrics';
 import { s3Client } from '../shared/clients';
 import { CompleteBackupEnv } from '../shared/env';
 import { defineTask } from '../shared/task';
@@ -91,6 +92,11 @@ export const { handler, createHandler } = defineTask({
       config: { bytes: line.config.bytes, sha256: line.config.sha256, checksumSha256: line.config.checksumSha256 },
     });
     log.info('backup verification', { ...ids, verified: verification.verified, reason: verification.reason });
+    if (verification.verified) {
+      // what the dashboard's per-host backup table and the BackupBytes / BackupSeconds metric filters read (lib/monitoring.ts)
+      const seconds = line.snapshotAt !== undefined && line.finishedAt !== undefined && line.finishedAt >= line.snapshotAt ? (line.finishedAt - line.snapshotAt) / 1000 : null;
+      log.info(BACKUP_VERIFIED_LOG, { ...ids, bytes: line.data.bytes, parts: line.data.parts.length, durationSeconds: seconds });
+    }
     return { ...verification, backupId: target.backupId ?? null, format: target.format ?? null };
   },
 });

@@ -5,6 +5,7 @@
  * console private behind CloudFront, and an alarm on every failure the issue
  * names, each notifying the alert topic.
  */
+import { STEP_EXECUTION_TIMEOUT_SECONDS } from '../../core/host-steps/parameters';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_SCOPE } from '../../core/api/auth';
 import { synthApp, type Synthesized } from '../support/synth';
@@ -109,7 +110,7 @@ describe('monitoring', () => {
   });
 
   it('counts rollbacks that failed from finish-run\'s log and alarms on the first', () => {
-    const [, filter] = ofType('AWS::Logs::MetricFilter')[0]!;
+    const [, filter] = ofType('AWS::Logs::MetricFilter').find(([, f]) => f.Properties.MetricTransformations[0].MetricName === 'RollbacksFailed')!;
     expect(filter.Properties.FilterPattern).toBe('{ ($.message = "run finished") && ($.outcome = "rollback-failed") }');
     expect(JSON.stringify(filter.Properties.LogGroupName)).toContain('FinishRunLogs');
     const alarms = alarmsOn('RollbacksFailed');
@@ -124,6 +125,26 @@ describe('monitoring', () => {
     const [, alarm] = alarms[0]!;
     expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     expect(alarm.Properties.Metrics[0].Expression).toBe('SELECT MAX(QuarantinedHosts) FROM SCHEMA("Fleetwave", Fleet)');
+  });
+
+  it("reads each verified backup's size and duration from complete-backup's log: fleet metrics, a per-host table, an alarm near the Backup step's timeout", () => {
+    const filters = Object.fromEntries(ofType('AWS::Logs::MetricFilter').map(([, f]) => [f.Properties.MetricTransformations[0].MetricName, f.Properties]));
+    for (const name of ['BackupBytes', 'BackupSeconds']) {
+      expect(JSON.stringify(filters[name].LogGroupName), name).toContain('CompleteBackupLogs');
+      expect(filters[name].FilterPattern, name).toContain('$.message = "backup verified"');
+      // no per-host dimension: CloudWatch disables a filter that makes 1,000 name/value pairs in an hour
+      expect(filters[name].MetricTransformations[0].Dimensions, name).toBeUndefined();
+    }
+    expect(filters.BackupBytes.MetricTransformations[0]).toMatchObject({ MetricValue: '$.bytes', Unit: 'Bytes' });
+    expect(filters.BackupSeconds.MetricTransformations[0]).toMatchObject({ MetricValue: '$.durationSeconds', Unit: 'Seconds' });
+    const [alarm] = alarmsOn('BackupSeconds');
+    expect(alarm![1].Properties).toMatchObject({ Threshold: 0.8 * STEP_EXECUTION_TIMEOUT_SECONDS.backup, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(JSON.stringify(alarm![1].Properties)).toContain('"Maximum"');
+    const [, dashboard] = ofType('AWS::CloudWatch::Dashboard')[0]!;
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
+    // the per-host table: a Logs Insights query over complete-backup's log (booleans, not the whole body, on failure)
+    expect(body.includes('SOURCE \'') && body.includes('backup verified'), 'a log query widget over the verified-backup lines').toBe(true);
+    expect(body.includes('by hostId'), 'grouped by host').toBe(true);
   });
 
   it('notifies the alert topic from every alarm, and has one dashboard', () => {

@@ -82,6 +82,8 @@ describe('backup flow through the handlers, as the state machine drives it (lab 
       step: 'backup',
       ok: true,
       mode: 'embedded',
+      snapshotAt: 1_800_000_000_000,
+      finishedAt: 1_800_000_042_500,
       data: { bytes: data.length, sha256: sha256(data), format: 'tar.gz', entries: 3, checksumSha256: composite, parts: [{ partNumber: 1, etag: put.ETag, bytes: data.length, checksumSha256: sha256b64(data) }] },
       config: { bytes: config.length, sha256: sha256(config), checksumSha256: sha256b64(config), entries: 2 },
     };
@@ -107,6 +109,10 @@ describe('backup flow through the handlers, as the state machine drives it (lab 
     host.destroy();
 
     expect(logged).toContain('backup verification');
+    // the line the dashboard's per-host backup table and the BackupBytes / BackupSeconds filters read
+    const verified = logged.split('\n').filter((l) => l.includes('"backup verified"')).map((l) => JSON.parse(l));
+    expect(verified).toHaveLength(1);
+    expect(verified[0]).toMatchObject({ hostId: RUN.hostId, runId: RUN.runId, bytes: 4096, parts: 1, durationSeconds: 42.5 });
     expect(logged).not.toMatch(/X-Amz-Signature|X-Amz-Credential|ASIA[A-Z0-9]{12}/);
   });
 
