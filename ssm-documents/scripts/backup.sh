@@ -114,7 +114,7 @@ fw_upload_parts() {
     fw_s3_put "$part" "$P_DataKey" "partNumber=$n&uploadId=$P_UploadId" || return 4
     etag=$(grep -i '^etag:' "$FW_TMP/put.headers" | tail -n 1 | sed 's/^[^:]*:[[:space:]]*//' | tr -d '\r"')
     [[ "$etag" =~ ^[A-Za-z0-9-]{1,128}$ ]] || { echo "no usable ETag returned for part $n" >>"$FW_TMP/upload.err"; return 4; }
-    sum=$(fw_sha256_b64 "$part")
+    sum=$FW_S3_PUT_SHA256 # the checksum S3 validated this part against
     printf '%s %s %s %s\n' "$n" "$etag" "$size" "$sum" >>"$FW_TMP/parts"
     rm -f -- "$part"
     [ "$size" -eq "$part_bytes" ] || break

@@ -111,11 +111,13 @@ fw_sha256_b64() { printf "$(sha256sum "$1" | awk '{print $1}' | sed 's/../\\x&/g
 
 # fw_s3_put FILE KEY QUERY [curl args...]: PUT with x-amz-checksum-sha256 (S3 refuses a body that
 # does not match it: BadDigest). Retried up to 3 times, each with the credentials read again.
-# Prints the response headers file path; returns 1 with the reason in $FW_TMP/upload.err.
+# Response headers in $FW_TMP/put.headers; FW_S3_PUT_SHA256 is the checksum sent. Returns 1 with
+# the reason in $FW_TMP/upload.err.
 fw_s3_put() {
   local file="$1" key="$2" query="$3" sum code try
   shift 3
   sum=$(fw_sha256_b64 "$file")
+  FW_S3_PUT_SHA256="$sum" # the caller's record of what was sent, without reading the file again
   for try in 1 2 3; do
     fw_s3_credentials || { echo "$FW_S3_ERROR" >>"$FW_TMP/upload.err"; return 1; }
     code=$(fw_s3 PUT "$key" "$query" -H "x-amz-checksum-sha256: $sum" -T "$file" -D "$FW_TMP/put.headers" \
