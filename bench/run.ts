@@ -208,4 +208,10 @@ program.action(async () => {
   await runAnsible(DEFAULTS.ansible);
 });
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  // a missing tool or a failed run: its sentence, not a stack trace
+  process.stderr.write(`bench: ${(err as Error).message ?? String(err)}\n`);
+  process.exitCode = 1;
+}

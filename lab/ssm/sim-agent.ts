@@ -78,6 +78,21 @@ function hostS3(env: Record<string, string>): S3Client {
   });
 }
 
+/** Up to 3 tries with a fresh session each, as fw_s3_put / fw_s3_get do (a reset connection under load is not a failed backup). */
+async function withRetries<T>(env: Record<string, string>, f: (s3: S3Client) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const s3 = hostS3(env);
+    try {
+      return await f(s3);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await new Promise((r) => setTimeout(r, attempt * 1000));
+    } finally {
+      s3.destroy();
+    }
+  }
+}
+
 async function getBytes(s3: S3Client, bucket: string, key: string, versionId?: string): Promise<number> {
   const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId || undefined }));
   return (await r.Body!.transformToByteArray()).byteLength;
@@ -103,11 +118,9 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
         const data = Buffer.from(`simulated ${mode} data of a host on ${h.pinned}\n`);
         const config = Buffer.from(`simulated config pinning ${h.pinned}\n`);
         const snapshotAt = Date.now();
-        const s3 = hostS3(env);
         const bucket = env.SSM_Bucket ?? '';
-        const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: env.SSM_DataKey, UploadId: env.SSM_UploadId, PartNumber: 1, Body: data, ChecksumSHA256: b64sha(data) }));
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: env.SSM_ConfigKey, Body: config, ChecksumSHA256: b64sha(config) }));
-        s3.destroy();
+        const part = await withRetries(env, (s3) => s3.send(new UploadPartCommand({ Bucket: bucket, Key: env.SSM_DataKey, UploadId: env.SSM_UploadId, PartNumber: 1, Body: data, ChecksumSHA256: b64sha(data) })));
+        await withRetries(env, (s3) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: env.SSM_ConfigKey, Body: config, ChecksumSHA256: b64sha(config) })));
         const etag = (part.ETag ?? '').replace(/"/g, '');
         const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
         return {
@@ -149,13 +162,8 @@ export function createSimAgent(options: SimAgentOptions): SimAgent {
       case 'health-check':
         return { step, ok: true, healthy: true, passes: Number(env.SSM_Passes ?? 1), versions: perService(() => h.running), logVersion: h.running };
       case 'restore': {
-        const s3 = hostS3(env);
-        try {
-          await getBytes(s3, env.SSM_Bucket ?? '', env.SSM_DataKey ?? '', env.SSM_DataVersionId);
-          await getBytes(s3, env.SSM_Bucket ?? '', env.SSM_ConfigKey ?? '', env.SSM_ConfigVersionId);
-        } finally {
-          s3.destroy();
-        }
+        await withRetries(env, (s3) => getBytes(s3, env.SSM_Bucket ?? '', env.SSM_DataKey ?? '', env.SSM_DataVersionId));
+        await withRetries(env, (s3) => getBytes(s3, env.SSM_Bucket ?? '', env.SSM_ConfigKey ?? '', env.SSM_ConfigVersionId));
         return { step, ok: true, restored: true, mode, version: h.running };
       }
       case 'inventory':

@@ -2,9 +2,12 @@
  * The benchmarks' simulated SSM agent (lab/ssm/sim-agent.ts): each document
  * answered with a result line the orchestrator's own parsers accept, the host's
  * version carried from pin-tags to restart, the fixed delay kept and cancel
- * honoured. The presigned uploads go to a stubbed fetch (no I/O in unit tests).
+ * honoured. Its S3 requests, signed with the node's session from the shared
+ * credentials file, go to a mocked S3 client (no I/O in unit tests).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -15,16 +18,19 @@ import { documentName } from '../../../ssm-documents';
 import type { HostStep } from '../../../core/models';
 
 let dir: string;
-const puts: { url: string; bytes: number }[] = [];
-const b64 = (s: string) => Buffer.from(s).toString('base64url');
+const s3 = mockClient(S3Client);
+let session: Record<string, string>;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'fw-sim-agent-'));
-  puts.length = 0;
-  vi.stubGlobal('fetch', async (url: string, init?: { method?: string; body?: Buffer }) => {
-    if (init?.method === 'PUT') puts.push({ url, bytes: init.body?.length ?? 0 });
-    return new Response(init?.method === 'PUT' ? '' : 'data', { status: 200, headers: { etag: '"abc123"' } });
-  });
+  s3.reset();
+  s3.on(UploadPartCommand).resolves({ ETag: '"abc123"' });
+  s3.on(PutObjectCommand).resolves({});
+  // the node's role session as SSM Agent shares it (lab/hosts/credentials.ts)
+  const file = join(dir, 'root', '.aws', 'credentials');
+  mkdirSync(join(dir, 'root', '.aws'), { recursive: true });
+  writeFileSync(file, '[default]\naws_access_key_id = ASIAEXAMPLE1\naws_secret_access_key = secret1\naws_session_token = token1\n');
+  session = { AWS_SHARED_CREDENTIALS_FILE: file, AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:1' };
 });
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -33,14 +39,14 @@ afterEach(() => {
 
 describe('simulated SSM agent', () => {
   const agent = () => createSimAgent({ stepMs: 30, initialVersion: '1.4.0' });
-  const run = async (a: ReturnType<typeof createSimAgent>, step: HostStep, env: Record<string, string> = {}) => {
+  const run = async (a: ReturnType<typeof createSimAgent>, step: HostStep, env: Record<string, string> = {}, agentEnv: Record<string, string> = {}) => {
     const running = a.runStep({
       documentName: documentName(step),
       instanceId: 'mi-1',
       orchestrationDir: join(dir, step),
       step: { name: 'run', lines: [], env, timeoutSeconds: 60 } as never,
       agentWorkingDirectory: dir,
-      agentEnv: {},
+      agentEnv,
       extraEnv: {},
       headChars: { stdout: 24_000, stderr: 8_000 },
       timeoutMs: 60_000,
@@ -56,15 +62,42 @@ describe('simulated SSM agent', () => {
     expect(PreflightResult.parse(line)).toMatchObject({ currentVersion: '1.4.0', mixedVersions: false, mode: 'embedded' });
   });
 
-  it('uploads the backup through the part and config URLs it is given and reports what it sent', async () => {
-    const { line } = await run(agent(), 'backup', { SSM_DataPartUrls: `${b64('http://s3/part1')},${b64('http://s3/part2')}`, SSM_ConfigUrl: b64('http://s3/config') });
+  it("uploads the backup as part 1 of its upload and the config object, with the node's own session, and reports what it sent", async () => {
+    const keys = { SSM_Bucket: 'fw-backups', SSM_DataKey: 'backups/h1/r1/data.tar.gz', SSM_ConfigKey: 'backups/h1/r1/config.tar.gz', SSM_UploadId: 'up-1' };
+    const { line } = await run(agent(), 'backup', keys, session);
     const backup = BackupResult.parse(line);
-    expect(puts.map((p) => p.url)).toEqual(['http://s3/part1', 'http://s3/config']);
-    expect(backup.data.parts).toEqual([{ partNumber: 1, etag: 'abc123', bytes: puts[0]!.bytes, checksumSha256: expect.stringMatching(/=$/) }]);
-    expect(backup.data.bytes).toBe(puts[0]!.bytes);
+    const [part] = s3.commandCalls(UploadPartCommand);
+    expect(part!.args[0].input).toMatchObject({ Bucket: 'fw-backups', Key: keys.SSM_DataKey, UploadId: 'up-1', PartNumber: 1, ChecksumSHA256: expect.stringMatching(/=$/) });
+    expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input).toMatchObject({ Key: keys.SSM_ConfigKey });
+    const body = part!.args[0].input.Body as Buffer;
+    expect(backup.data.parts).toEqual([{ partNumber: 1, etag: 'abc123', bytes: body.length, checksumSha256: part!.args[0].input.ChecksumSHA256 }]);
+    expect(backup.data.bytes).toBe(body.length);
     expect(backup.version).toBe('1.4.0');
     // the write window (core/host-run/write-window.ts) reads these
     expect(line).toMatchObject({ servicesStopped: true, snapshotAt: expect.any(Number), finishedAt: expect.any(Number) });
+  });
+
+  it('signs with the session in the credentials file, tries a failed request three times, then fails the step', async () => {
+    s3.on(UploadPartCommand).rejects(new Error('socket hang up'));
+    const keys = { SSM_Bucket: 'fw-backups', SSM_DataKey: 'backups/h1/r1/data.tar.gz', SSM_ConfigKey: 'backups/h1/r1/config.tar.gz', SSM_UploadId: 'up-1' };
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const pending = run(createSimAgent({ stepMs: 0, initialVersion: '1.4.0' }), 'backup', keys, session).catch((e: unknown) => e);
+      await vi.runAllTimersAsync();
+      await pending;
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(s3.commandCalls(UploadPartCommand)).toHaveLength(3);
+    const creds = await (s3.commandCalls(UploadPartCommand)[0]!.thisValue as S3Client).config.credentials();
+    expect(creds).toMatchObject({ accessKeyId: 'ASIAEXAMPLE1', sessionToken: 'token1' });
+  });
+
+  it('fails a backup on a node with no role session, naming what is missing', async () => {
+    const running = createSimAgent({ stepMs: 0, initialVersion: '1.4.0' }).runStep({ documentName: documentName('backup'), instanceId: 'mi-3', orchestrationDir: dir, step: { name: 'run', lines: [], env: {}, timeoutSeconds: 60 } as never, agentWorkingDirectory: dir, agentEnv: {}, extraEnv: {}, headChars: { stdout: 100, stderr: 1000 }, timeoutMs: 60_000 });
+    const result = await running.result;
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr.head).toContain('AWS_SHARED_CREDENTIALS_FILE');
   });
 
   it('runs the pinned version only after restart, and counts documents', async () => {
