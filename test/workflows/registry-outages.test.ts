@@ -71,6 +71,15 @@ async function cutRegistryConnections(): Promise<number> {
   }
 }
 
+/** What each host's runs say, for a failure message: which step failed and why. */
+async function runsOf(hostIds: string[]): Promise<string> {
+  const lines: string[] = [];
+  for (const hostId of hostIds) {
+    for (const r of await t.lab.store.listRuns({ hostId })) lines.push(`${hostId} ${r.kind} ${r.status} ${r.outcome ?? ''} ${r.failedStep ?? ''} ${r.message ?? ''}`);
+  }
+  return lines.join('\n');
+}
+
 /** Each host upgraded once: one upgrade run, and each step's document sent to it once. */
 async function expectDoneOnce(hostIds: string[]): Promise<void> {
   for (const hostId of hostIds) {
@@ -109,7 +118,7 @@ describe('the registry database in the middle of a rollout', () => {
     expect(cut).toBeGreaterThan(0);
 
     const result = await finished;
-    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    expect(result.status, `${result.error}: ${result.cause}\n${await runsOf(hostIds)}`).toBe('SUCCEEDED');
     await expectDoneOnce(hostIds);
 
     // the old password is refused now; the CLI, pointed at the lab afresh, reads with the new one
@@ -131,7 +140,7 @@ describe('the registry database in the middle of a rollout', () => {
     await t.lab.postgres!.restart(8000);
 
     const result = await finished;
-    expect(result.status, `${result.error}: ${result.cause}`).toBe('SUCCEEDED');
+    expect(result.status, `${result.error}: ${result.cause}\n${await runsOf(hostIds)}`).toBe('SUCCEEDED');
     await expectDoneOnce(hostIds);
   }, 300_000);
 });
